@@ -1,0 +1,184 @@
+//! Command-line parsing and dispatch: the TUI by default, plus the headless commands.
+//!
+//! Exit codes (all commands): 0 success / nothing anomalous, 1 error, 2 something anomalous
+//! (`scan`), 130 interrupted.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "watchband",
+    version,
+    about = "Watch for anomalies in an AWS estate: backups, Kinesis streams, CloudWatch metrics and alarms",
+    after_help = "Exit codes: 0 ok (nothing anomalous), 1 error, 2 anomalies found (scan), 130 interrupted.\n\
+                  With no AWS account, run `watchband --demo`."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub ui: UiArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Where the data comes from: the embedded demo account or AWS.
+#[derive(Debug, Clone, Args, Default)]
+pub struct SourceArgs {
+    /// Run on the embedded simulated account (no AWS account needed).
+    #[arg(long, global = true)]
+    pub demo: bool,
+    /// Seed of the simulated world (same seed, same world).
+    #[arg(long, global = true, default_value_t = 7)]
+    pub seed: u64,
+    /// Simulated seconds per real second in the demo (default: one hour per second).
+    #[arg(long, global = true, default_value_t = 3600.0)]
+    pub speed: f64,
+    /// Inject faults in the demo: none, throttle, flaky, expired, dropped, chaos.
+    #[arg(long, global = true, default_value = "none")]
+    pub faults: String,
+    /// AWS profile from the shared config files.
+    #[arg(long, global = true, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// AWS region.
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// An AWS-compatible endpoint (LocalStack, moto); also AWS_ENDPOINT_URL.
+    #[arg(long, global = true)]
+    pub endpoint_url: Option<String>,
+    /// Configuration file (default: watchband/config.toml in the user's config directory).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Refuse every mutating action (backups, alarm creation, acknowledgements).
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// Publish BACKUP_CHANGED_BLOCKS for volumes no function processes yet.
+    #[arg(long, global = true)]
+    pub publish: bool,
+}
+
+/// How the TUI looks and behaves.
+#[derive(Debug, Clone, Args, Default)]
+pub struct UiArgs {
+    /// Theme name (themes/*.toml or the config directory) or a path to a theme file.
+    #[arg(long)]
+    pub theme: Option<String>,
+    /// Capture the mouse (off by default so terminal selection keeps working).
+    #[arg(long)]
+    pub mouse: bool,
+    /// Record the session as an asciicast v2 file.
+    #[arg(long, value_name = "FILE.cast")]
+    pub record: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Score a CSV series (timestamp,value) or a whole NAB-layout tree with the detection core.
+    Detect(DetectArgs),
+    /// One pass over volumes and streams; exit 2 when something is anomalous.
+    Scan(ScanArgs),
+    /// Publish seed 003 temperature records to a Kinesis stream.
+    Generate(GenerateArgs),
+    /// Run a scripted walkthrough headlessly on the demo account and write its recording.
+    Tape(TapeArgs),
+    /// Run one of the originals' processors locally.
+    #[command(subcommand)]
+    Process(ProcessCommand),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AlgoArg {
+    Auto,
+    Band,
+    Rcf,
+    Rule,
+}
+
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    /// A CSV file with `timestamp,value` rows.
+    #[arg(long, conflicts_with = "nab")]
+    pub input: Option<PathBuf>,
+    /// A NAB-layout tree: DIR/<category>/<file>.csv.
+    #[arg(long)]
+    pub nab: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub algo: AlgoArg,
+    /// Output CSV (with --input; default stdout) or directory (with --nab).
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Kinesis stream to publish to.
+    #[arg(long, default_value = crate::originals::TEMPERATURE_STREAM)]
+    pub stream: String,
+    /// Records per second.
+    #[arg(long, default_value_t = 1.0)]
+    pub rate: f64,
+    /// Number of devices (DHT_001 ...).
+    #[arg(long, default_value_t = 4)]
+    pub devices: u32,
+    /// Probability that a record is a hot/cold anomaly.
+    #[arg(long, default_value_t = 0.01)]
+    pub anomalies: f64,
+    /// Stop after this many records (default: until Ctrl-C).
+    #[arg(long)]
+    pub count: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct TapeArgs {
+    /// The tape file (VHS subset).
+    pub tape: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProcessCommand {
+    /// Backup processor fed by an SQS queue that an EventBridge rule targets.
+    Backups {
+        #[arg(long)]
+        queue: String,
+    },
+    /// Stream processor over a Kinesis stream.
+    Stream {
+        #[arg(long, default_value = crate::originals::TEMPERATURE_STREAM)]
+        stream: String,
+    },
+    /// Metric scorer (Random Cut Forest) writing <Metric>AnomalyIndicator.
+    Metric {
+        #[arg(long)]
+        namespace: String,
+        #[arg(long)]
+        metric: String,
+        /// K=V, repeatable.
+        #[arg(long)]
+        dimension: Vec<String>,
+    },
+}
+
+/// Parses the command line and runs it.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => Err(anyhow::anyhow!("the terminal UI is not built yet")),
+        Some(_) => Err(anyhow::anyhow!("this command is not built yet")),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("watchband: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

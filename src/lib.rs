@@ -1,0 +1,8 @@
+//! watchband: a terminal UI with which cloud operators watch for anomalies in their AWS estate
+//! and act on them. See docs/ARCHITECTURE.md for the layers; each module's docs say what it owns.
+
+pub mod cli;
+pub mod cloud;
+pub mod detect;
+pub mod originals;
+pub mod sanitize;

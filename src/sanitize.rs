@@ -1,0 +1,70 @@
+//! Neutralising text that came from AWS or a stream before it can reach the terminal.
+//!
+//! A record payload, an alarm reason or an SNS message can carry escape sequences that would
+//! move the cursor, change the title or write to the clipboard of the operator's terminal. Every
+//! such string passes through [`clean`] before it is stored in state the UI renders.
+
+/// Replaces every control character (C0, DEL, C1) with a visible stand-in; tabs and newlines
+/// become spaces so a cell never receives a line break it did not ask for.
+pub fn clean(s: &str) -> String {
+    if !s.chars().any(is_unsafe) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| match c {
+            '\t' | '\n' | '\r' => ' ',
+            c if is_unsafe(c) => '\u{FFFD}',
+            c => c,
+        })
+        .collect()
+}
+
+/// Like [`clean`] but keeps newlines, for multi-line text shown in a paragraph (SNS messages).
+pub fn clean_multiline(s: &str) -> String {
+    s.lines().map(clean).collect::<Vec<_>>().join("\n")
+}
+
+/// Renders raw bytes (a rejected stream record) as printable text: valid UTF-8 is cleaned,
+/// anything else is shown as escaped hex.
+pub fn printable_bytes(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => clean(s),
+        Err(_) => bytes
+            .iter()
+            .map(|b| {
+                if b.is_ascii_graphic() || *b == b' ' {
+                    (*b as char).to_string()
+                } else {
+                    format!("\\x{b:02x}")
+                }
+            })
+            .collect(),
+    }
+}
+
+fn is_unsafe(c: char) -> bool {
+    c.is_control() || ('\u{80}'..='\u{9f}').contains(&c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_sequences_are_neutralised() {
+        let evil = "ok\x1b]52;c;ZXZpbA==\x07\x1b[2J\u{9b}31m";
+        let out = clean(evil);
+        assert!(!out.chars().any(|c| c.is_control()));
+        assert!(out.starts_with("ok"));
+    }
+
+    #[test]
+    fn plain_text_is_unchanged() {
+        assert_eq!(clean("prod-db-01 → 97.3 °C"), "prod-db-01 → 97.3 °C");
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_hex_escaped() {
+        assert_eq!(printable_bytes(&[b'a', 0xff, 0x1b]), "a\\xff\\x1b");
+    }
+}
