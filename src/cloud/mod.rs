@@ -11,6 +11,8 @@
 //! simulator's injected faults exercise the very paths that AWS errors take.
 
 pub mod error;
+pub mod aws;
+pub mod sim;
 pub mod types;
 
 pub use error::{CloudError, CloudResult, ErrorKind};
