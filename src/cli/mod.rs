@@ -3,6 +3,8 @@
 //! Exit codes (all commands): 0 success / nothing anomalous, 1 error, 2 something anomalous
 //! (`scan`), 130 interrupted.
 
+pub mod generate;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
