@@ -41,7 +41,10 @@ where
                 .message()
                 .map(str::to_string)
                 .or_else(|| code.clone())
-                .unwrap_or_else(|| "the service refused the request".into());
+                .unwrap_or_else(|| match status {
+                    Some(s) => format!("the service refused the request (HTTP {s})"),
+                    None => "the service refused the request".into(),
+                });
             (kind, code, message)
         }
         SdkError::TimeoutError(_) => (
