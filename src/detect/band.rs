@@ -219,13 +219,8 @@ impl BandDetector {
         // seasonal offset learns the part of the residual the level did not take
         if layout.bins > 1 {
             self.visits[bin] = self.visits[bin].saturating_add(1);
-            let s_resid = if self.config.periodic_spikes {
-                resid
-            } else {
-                clipped
-            };
             let sa = 1.0 / (self.visits[bin] as f64).min(self.season_cap);
-            self.seasonal[bin] += sa * (1.0 - a) * s_resid;
+            self.seasonal[bin] += sa * (1.0 - a) * clipped;
         } else {
             self.visits[bin] = self.visits[bin].saturating_add(1);
         }

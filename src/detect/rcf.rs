@@ -6,6 +6,8 @@
 //! cut-off (mean + k × population std-dev) is available as [`batch_cutoff`] and
 //! [`anomaly_indicators`]; the streaming [`RcfDetector`] applies the same rule online.
 
+#![allow(clippy::needless_range_loop)] // parallel arrays indexed by dimension read clearer
+
 use super::band::BandDetector;
 use super::stats::{EwStats, Rng, normal_tail};
 use super::{Band, BandConfig, DetectError, Detector, Timestamp, Verdict, check_finite};
