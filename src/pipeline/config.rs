@@ -48,7 +48,7 @@ impl Default for PollIntervals {
 }
 
 /// A metric the Metrics view follows.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct WatchedMetric {
     pub metric: MetricId,
     /// "Average", "Maximum", ...

@@ -17,6 +17,8 @@ pub mod config;
 pub mod events;
 pub mod health;
 pub mod jobs;
+pub mod metrics;
+pub mod notifications;
 pub mod retry;
 pub mod streams;
 pub mod temperature;
@@ -55,6 +57,8 @@ pub(crate) struct Ctx {
     pub alarm_topics: std::sync::Mutex<std::collections::BTreeSet<String>>,
     pub acks: acks::AckBook,
     pub checkpoints: streams::Checkpoints,
+    /// The metrics task's inbox (metric selection, detector switch, ListMetrics).
+    pub metric_requests: mpsc::Sender<metrics::MetricRequest>,
 }
 
 impl Ctx {
@@ -176,6 +180,7 @@ pub fn spawn(
 ) -> (mpsc::Receiver<Event>, mpsc::Sender<Command>) {
     let (event_tx, event_rx) = mpsc::channel(EVENT_CAPACITY);
     let (command_tx, command_rx) = mpsc::channel(COMMAND_CAPACITY);
+    let (metric_tx, metric_rx) = mpsc::channel(COMMAND_CAPACITY);
     let ctx = Arc::new(Ctx {
         cloud: cloud.clone(),
         health: Health::new(event_tx.clone(), cloud.clone()),
@@ -190,10 +195,13 @@ pub fn spawn(
         alarm_names: Default::default(),
         alarm_topics: Default::default(),
         checkpoints: Default::default(),
+        metric_requests: metric_tx,
     });
     tokio::spawn(identity(ctx.clone()));
     tokio::spawn(backups::run(ctx.clone()));
     tokio::spawn(alarms::run(ctx.clone()));
+    tokio::spawn(metrics::run(ctx.clone(), metric_rx));
+    tokio::spawn(notifications::run(ctx.clone()));
     for stream in &ctx.config.streams {
         tokio::spawn(streams::run(ctx.clone(), stream.clone()));
     }
@@ -265,14 +273,23 @@ async fn run_command(ctx: &Arc<Ctx>, command: Command) {
         Command::LoadAlarmHistory { alarm_name } => {
             alarms::history(ctx, &alarm_name).await;
         }
-        other => {
-            let label = other.label();
-            ctx.fail(label, CommandUnavailable(label)).await;
+        Command::SelectMetric(metric) => {
+            let _ = ctx
+                .metric_requests
+                .send(metrics::MetricRequest::Select(metric))
+                .await;
+        }
+        Command::SetMetricDetector(d) => {
+            let _ = ctx
+                .metric_requests
+                .send(metrics::MetricRequest::Detector(d))
+                .await;
+        }
+        Command::ListMetrics { namespace } => {
+            let _ = ctx
+                .metric_requests
+                .send(metrics::MetricRequest::List(namespace))
+                .await;
         }
     }
 }
-
-/// A command this build's pipeline does not carry out.
-#[derive(Debug, thiserror::Error)]
-#[error("{0} is not available in this build")]
-struct CommandUnavailable(&'static str);
