@@ -213,6 +213,7 @@ fn series(ctx: &Ctx, m: &WatchedMetric, f: &Fetched, detector: MetricDetector) -
             range,
             ..BandConfig::default()
         },
+        ..DetectorConfig::default()
     };
     let points = match AnyDetector::new(&config) {
         Ok(mut d) => f
