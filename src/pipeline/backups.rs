@@ -9,6 +9,7 @@
 //! metric does not exist yet (no seed 001 function processes them); CloudWatch's own band is
 //! read back when the metric has an anomaly detector.
 
+use super::changes::SnapshotPair;
 use super::events::{BandPoint, ChangePoint, Event, Source, VolumeInfo, VolumeSeries};
 use super::{Ctx, bands, pause};
 use crate::cloud::{MetricDatum, ProtectedResource, RecoveryPoint, Time, collect_pages};
@@ -150,7 +151,18 @@ async fn poll(ctx: &Arc<Ctx>, volumes: &mut BTreeMap<String, VolumeState>) -> bo
     };
     let alarms = ctx.known_alarms();
 
-    let mut changed = Vec::new();
+    let inventory = |volumes: &BTreeMap<String, VolumeState>| -> Vec<VolumeInfo> {
+        volumes
+            .values()
+            .filter(|v| resources.iter().any(|r| r.arn == v.info.arn))
+            .map(|v| v.info.clone())
+            .collect()
+    };
+    // The inventory first, so the table fills before the first counts are in.
+    let mut sent = inventory(volumes);
+    if !ctx.emit(Event::Volumes(sent.clone())).await {
+        return false;
+    }
     for r in &resources {
         let Some(state) = volumes.get_mut(&r.arn) else {
             continue;
@@ -188,26 +200,20 @@ async fn poll(ctx: &Arc<Ctx>, volumes: &mut BTreeMap<String, VolumeState>) -> bo
             }
         }
         if series_changed {
-            changed.push(r.arn.clone());
+            let series = VolumeSeries {
+                volume_arn: state.info.arn.clone(),
+                points: state.points.clone(),
+                cloudwatch_band: state.cloudwatch_band.clone(),
+            };
+            if !ctx.emit(Event::VolumeSeries(series)).await {
+                return false;
+            }
         }
     }
-
-    let inventory: Vec<VolumeInfo> = volumes
-        .values()
-        .filter(|v| resources.iter().any(|r| r.arn == v.info.arn))
-        .map(|v| v.info.clone())
-        .collect();
-    if !ctx.emit(Event::Volumes(inventory)).await {
-        return false;
-    }
-    for arn in changed {
-        let state = &volumes[&arn];
-        let series = VolumeSeries {
-            volume_arn: state.info.arn.clone(),
-            points: state.points.clone(),
-            cloudwatch_band: state.cloudwatch_band.clone(),
-        };
-        if !ctx.emit(Event::VolumeSeries(series)).await {
+    let now = inventory(volumes);
+    if now != sent {
+        sent = now;
+        if !ctx.emit(Event::Volumes(sent)).await {
             return false;
         }
     }
@@ -245,11 +251,17 @@ async fn update_series(ctx: &Arc<Ctx>, state: &mut VolumeState) -> (bool, bool) 
         },
         None => 0,
     };
+    let todo = &snapshots[start.min(snapshots.len())..];
+    let pairs: Vec<SnapshotPair> = todo
+        .windows(2)
+        .map(|w| SnapshotPair::new(Some(&w[0].1), &w[1].1))
+        .collect();
+    // Counted concurrently (bounded), applied in order.
+    let counts = ctx.counter.count_many(&pairs).await;
     let mut added = false;
-    for pair in snapshots[start.min(snapshots.len())..].windows(2) {
-        let (_, first) = &pair[0];
-        let (time, second) = &pair[1];
-        let count = match ctx.counter.count(Some(first), second).await {
+    for (pair, (count, window)) in pairs.iter().zip(counts.into_iter().zip(todo.windows(2))) {
+        let time = window[1].0;
+        let count = match count {
             Ok(c) => {
                 ctx.health.ok(Source::Backups).await;
                 c
@@ -262,18 +274,17 @@ async fn update_series(ctx: &Arc<Ctx>, state: &mut VolumeState) -> (bool, bool) 
         };
         let size_bytes = count.volume_size_gib as f64 * GIB;
         let changed_bytes = count.changed_bytes() as f64;
-        let verdict = match state
+        let Ok(verdict) = state
             .detector
             .observe(time.timestamp(), count.blocks as f64)
-        {
-            Ok(v) => v,
-            Err(_) => continue,
+        else {
+            continue;
         };
         state.info.size_gib = Some(count.volume_size_gib);
         state.points.push(ChangePoint {
-            first_snapshot: first.clone(),
-            second_snapshot: second.clone(),
-            time: *time,
+            first_snapshot: pair.first.clone().unwrap_or_default(),
+            second_snapshot: pair.second.clone(),
+            time,
             changed_blocks: count.blocks,
             block_size: count.block_size.max(0) as u64,
             changed_gib: changed_bytes / GIB,
