@@ -1,1 +1,4 @@
-//! (being written)
+//! The pipeline: everything that runs between the `Cloud` seam and the UI.
+
+pub mod changes;
+pub mod retry;
