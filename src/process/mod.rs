@@ -3,5 +3,7 @@
 //! the backup-event processor (seed 001), the temperature stream processor (seed 003) and the
 //! Random Cut Forest metric scorer (seed 002).
 
+pub mod backup;
+pub mod lambda_events;
 pub mod metric;
 pub mod state;
