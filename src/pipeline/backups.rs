@@ -52,6 +52,7 @@ pub fn volume_detector(width: f64) -> AnyDetector {
             range: ValueRange::NonNegative,
             ..BandConfig::default()
         },
+        ..DetectorConfig::default()
     };
     AnyDetector::new(&config).unwrap_or_else(|_| {
         // The width came from the configuration; fall back to CloudWatch's default.

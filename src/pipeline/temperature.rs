@@ -53,6 +53,7 @@ impl DeviceJudge {
                     seasonality: Seasonality::None,
                     ..BandConfig::default()
                 },
+                ..DetectorConfig::default()
             },
             devices: HashMap::new(),
         }

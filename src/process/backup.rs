@@ -17,7 +17,7 @@ use crate::cloud::{
     AnomalyDetector, AttrValue, Cloud, CloudError, CloudResult, Condition, ErrorKind,
     GetMetricData, Item, MetricDatum, MetricQuery, MetricQueryKind, Time,
 };
-use crate::detect::{AnyDetector, BandConfig, Detector, DetectorConfig, Seasonality, ValueRange, Verdict};
+use crate::detect::{Detector, Verdict};
 use crate::originals::{self, BackupJobEvent};
 use crate::pipeline::changes::ChangeCounter;
 use chrono::Duration;
@@ -50,7 +50,10 @@ impl BackupProcessorConfig {
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum BackupOutcome {
     /// The volume was new: its item and its alarm were created; nothing to count yet.
-    FirstSighting { volume_arn: String, snapshot_id: String },
+    FirstSighting {
+        volume_arn: String,
+        snapshot_id: String,
+    },
     /// Counted and published.
     Counted {
         volume_arn: String,
@@ -79,7 +82,11 @@ pub struct BackupProcessor<'a> {
 }
 
 impl<'a> BackupProcessor<'a> {
-    pub fn new(cloud: &'a dyn Cloud, counter: ChangeCounter, config: BackupProcessorConfig) -> Self {
+    pub fn new(
+        cloud: &'a dyn Cloud,
+        counter: ChangeCounter,
+        config: BackupProcessorConfig,
+    ) -> Self {
         BackupProcessor {
             cloud,
             counter,
@@ -96,7 +103,9 @@ impl<'a> BackupProcessor<'a> {
                 ErrorKind::InvalidRequest,
                 "watchband",
                 "ProcessBackupEvent",
-                format!("{e}; the event is not a Backup Job State Change event as AWS Backup sends it"),
+                format!(
+                    "{e}; the event is not a Backup Job State Change event as AWS Backup sends it"
+                ),
             )),
         }
     }
@@ -124,7 +133,10 @@ impl<'a> BackupProcessor<'a> {
             .and_then(AttrValue::as_s)
             .unwrap_or_default()
             .to_string();
-        let stored_time = stored.get("time").and_then(AttrValue::as_s).unwrap_or_default();
+        let stored_time = stored
+            .get("time")
+            .and_then(AttrValue::as_s)
+            .unwrap_or_default();
 
         if previous == *current {
             let published = matches!(stored.get("published"), Some(AttrValue::Bool(true)) | None);
@@ -160,7 +172,11 @@ impl<'a> BackupProcessor<'a> {
         // Advance only from the snapshot we read: a concurrent delivery of the same event
         // loses here instead of counting twice.
         let condition = Condition::Equals("snapshot".into(), AttrValue::S(previous.clone()));
-        match self.cloud.put_item(&self.config.table, item.clone(), Some(condition)).await {
+        match self
+            .cloud
+            .put_item(&self.config.table, item.clone(), Some(condition))
+            .await
+        {
             Ok(()) => {}
             Err(e) if e.kind == ErrorKind::ConditionFailed => {
                 return Ok(BackupOutcome::Duplicate {
@@ -175,8 +191,16 @@ impl<'a> BackupProcessor<'a> {
         self.mark_published(&item).await?;
         let anomalous = verdict.as_ref().is_some_and(|v| v.anomalous);
         if anomalous && let Some(v) = &verdict {
-            self.notify(arn, current, &previous, count.blocks, count.changed_bytes(), count.volume_size_gib, v)
-                .await?;
+            self.notify(
+                arn,
+                current,
+                &previous,
+                count.blocks,
+                count.changed_bytes(),
+                count.volume_size_gib,
+                v,
+            )
+            .await?;
         }
         Ok(BackupOutcome::Counted {
             volume_arn: arn.clone(),
@@ -189,7 +213,12 @@ impl<'a> BackupProcessor<'a> {
         })
     }
 
-    async fn first_sighting(&self, arn: &str, current: &str, at: &str) -> CloudResult<BackupOutcome> {
+    async fn first_sighting(
+        &self,
+        arn: &str,
+        current: &str,
+        at: &str,
+    ) -> CloudResult<BackupOutcome> {
         let metric = originals::backup_metric(arn);
         self.cloud
             .put_anomaly_detector(AnomalyDetector {
@@ -254,7 +283,11 @@ impl<'a> BackupProcessor<'a> {
         item.insert("published".into(), AttrValue::Bool(true));
         match self
             .cloud
-            .put_item(&self.config.table, item, Some(Condition::Equals("snapshot".into(), snapshot)))
+            .put_item(
+                &self.config.table,
+                item,
+                Some(Condition::Equals("snapshot".into(), snapshot)),
+            )
             .await
         {
             // A newer event has moved the item on; its own flag is what matters now.
@@ -296,14 +329,18 @@ impl<'a> BackupProcessor<'a> {
             .filter(|(t, v)| *t < at.timestamp() && v.is_finite())
             .collect();
         history.sort_by_key(|(t, _)| *t);
-        let mut detector = AnyDetector::new(&backup_detector_config(self.config.band_width))
-            .map_err(|e| CloudError::new(ErrorKind::InvalidRequest, "watchband", "ScoreBackup", e.to_string()))?;
+        let mut detector = crate::pipeline::backups::volume_detector(self.config.band_width);
         for (t, v) in history {
             let _ = detector.observe(t, v);
         }
-        let verdict = detector
-            .observe(at.timestamp(), blocks)
-            .map_err(|e| CloudError::new(ErrorKind::InvalidRequest, "watchband", "ScoreBackup", e.to_string()))?;
+        let verdict = detector.observe(at.timestamp(), blocks).map_err(|e| {
+            CloudError::new(
+                ErrorKind::InvalidRequest,
+                "watchband",
+                "ScoreBackup",
+                e.to_string(),
+            )
+        })?;
         Ok(verdict.is_ready().then_some(verdict))
     }
 
@@ -339,19 +376,5 @@ impl<'a> BackupProcessor<'a> {
             .publish(&self.config.topic_arn, Some(&subject), &message)
             .await
             .map(|_| ())
-    }
-}
-
-/// The detector watchband judges changed-block counts with, everywhere (TUI and processor):
-/// counts are never negative and daily backups have a weekly rhythm.
-pub fn backup_detector_config(band_width: f64) -> DetectorConfig {
-    DetectorConfig {
-        band: BandConfig {
-            width: band_width,
-            seasonality: Seasonality::Weekly,
-            range: ValueRange::NonNegative,
-            ..BandConfig::default()
-        },
-        ..DetectorConfig::default()
     }
 }

@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 /// A Kinesis event's records (`Records[].kinesis`), in order. A record whose envelope is
 /// unreadable is returned as an error with its sequence number when there is one, so it can
 /// be reported as a batch item failure instead of failing the whole batch.
-pub fn kinesis_records(event: &Value) -> Result<Vec<Result<StreamRecord, (Option<String>, String)>>, String> {
+pub fn kinesis_records(
+    event: &Value,
+) -> Result<Vec<Result<StreamRecord, (Option<String>, String)>>, String> {
     let records = event
         .get("Records")
         .and_then(Value::as_array)
@@ -17,7 +19,9 @@ pub fn kinesis_records(event: &Value) -> Result<Vec<Result<StreamRecord, (Option
     Ok(records
         .iter()
         .map(|r| {
-            let k = r.get("kinesis").ok_or((None, "record has no kinesis field".to_string()))?;
+            let k = r
+                .get("kinesis")
+                .ok_or((None, "record has no kinesis field".to_string()))?;
             let seq = k
                 .get("sequenceNumber")
                 .and_then(Value::as_str)
@@ -36,7 +40,9 @@ pub fn kinesis_records(event: &Value) -> Result<Vec<Result<StreamRecord, (Option
                 .and_then(|t| Time::from_timestamp_millis((t * 1000.0) as i64))
                 .unwrap_or_default();
             Ok(StreamRecord {
-                sequence_number: seq.clone().ok_or_else(|| fail("record has no sequenceNumber"))?,
+                sequence_number: seq
+                    .clone()
+                    .ok_or_else(|| fail("record has no sequenceNumber"))?,
                 partition_key: k
                     .get("partitionKey")
                     .and_then(Value::as_str)

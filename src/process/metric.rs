@@ -92,7 +92,12 @@ pub async fn run(cloud: &dyn Cloud, config: &MetricScorerConfig) -> CloudResult<
         }
         None => {
             let forest = RandomCutForest::new(&config.rcf, config.rcf.shingle).map_err(|e| {
-                CloudError::new(ErrorKind::InvalidRequest, "watchband", "ScoreMetric", e.to_string())
+                CloudError::new(
+                    ErrorKind::InvalidRequest,
+                    "watchband",
+                    "ScoreMetric",
+                    e.to_string(),
+                )
             })?;
             let since = (now - Duration::days(config.train_days)).timestamp();
             let score_from = (now - Duration::days(config.score_days)).timestamp();

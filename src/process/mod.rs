@@ -7,3 +7,4 @@ pub mod backup;
 pub mod lambda_events;
 pub mod metric;
 pub mod state;
+pub mod stream;

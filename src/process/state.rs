@@ -47,7 +47,11 @@ impl<'a> StateTable<'a> {
             .to_string();
         for i in 1..chunks {
             match self.cloud.get_item(&self.table, Self::key(key, i)).await? {
-                Some(item) => encoded.push_str(item.get("data").and_then(AttrValue::as_s).unwrap_or_default()),
+                Some(item) => encoded.push_str(
+                    item.get("data")
+                        .and_then(AttrValue::as_s)
+                        .unwrap_or_default(),
+                ),
                 None => return Ok(None),
             }
         }
@@ -77,7 +81,10 @@ impl<'a> StateTable<'a> {
         let count = chunks.len().max(1);
         for i in (0..count).rev() {
             let mut item = Self::key(key, i);
-            item.insert("data".into(), AttrValue::S(chunks.get(i).copied().unwrap_or("").to_string()));
+            item.insert(
+                "data".into(),
+                AttrValue::S(chunks.get(i).copied().unwrap_or("").to_string()),
+            );
             if i == 0 {
                 item.insert("chunks".into(), AttrValue::N(count.to_string()));
             }
