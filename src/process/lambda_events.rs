@@ -6,12 +6,14 @@ use crate::cloud::{StreamRecord, Time};
 use base64::Engine;
 use serde_json::{Value, json};
 
+/// One record of a Kinesis event, or why its envelope could not be read (with its sequence
+/// number when it had one).
+pub type EventRecord = Result<StreamRecord, (Option<String>, String)>;
+
 /// A Kinesis event's records (`Records[].kinesis`), in order. A record whose envelope is
 /// unreadable is returned as an error with its sequence number when there is one, so it can
 /// be reported as a batch item failure instead of failing the whole batch.
-pub fn kinesis_records(
-    event: &Value,
-) -> Result<Vec<Result<StreamRecord, (Option<String>, String)>>, String> {
+pub fn kinesis_records(event: &Value) -> Result<Vec<EventRecord>, String> {
     let records = event
         .get("Records")
         .and_then(Value::as_array)
