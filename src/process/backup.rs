@@ -14,8 +14,8 @@
 //! originals wait weeks for CloudWatch's band to train.
 
 use crate::cloud::{
-    AnomalyDetector, AttrValue, Cloud, CloudError, CloudResult, Condition, ErrorKind,
-    GetMetricData, Item, MetricDatum, MetricQuery, MetricQueryKind, Time,
+    AttrValue, Cloud, CloudError, CloudResult, Condition, ErrorKind, GetMetricData, Item,
+    MetricDatum, MetricQuery, MetricQueryKind, Time,
 };
 use crate::detect::{Detector, Verdict};
 use crate::originals::{self, BackupJobEvent};
@@ -219,17 +219,8 @@ impl<'a> BackupProcessor<'a> {
         current: &str,
         at: &str,
     ) -> CloudResult<BackupOutcome> {
-        let metric = originals::backup_metric(arn);
-        self.cloud
-            .put_anomaly_detector(AnomalyDetector {
-                metric,
-                stat: "Maximum".into(),
-                excluded: vec![],
-                metric_timezone: None,
-                periodic_spikes: false,
-                state: None,
-            })
-            .await?;
+        // As seed 001 does, only the alarm is written: an alarm on ANOMALY_DETECTION_BAND
+        // makes CloudWatch create and train the band's model itself.
         self.cloud
             .put_metric_alarm(originals::backup_alarm_definition(
                 arn,
@@ -377,4 +368,54 @@ impl<'a> BackupProcessor<'a> {
             .await
             .map(|_| ())
     }
+}
+
+/// What became of one queued event.
+#[derive(Debug)]
+pub struct QueuedOutcome {
+    pub message_id: String,
+    pub outcome: CloudResult<BackupOutcome>,
+    /// Whether the message was deleted (handled, or unreadable for good).
+    pub deleted: bool,
+}
+
+/// Receives what is waiting on the queue an EventBridge rule feeds (at most `max` messages,
+/// waiting up to `wait_seconds` for the first) and handles each event. A message is deleted
+/// once handled, or when it can never be handled (not an event); after a retryable failure it
+/// stays, and SQS delivers it again after its visibility timeout.
+pub async fn drain_queue(
+    processor: &BackupProcessor<'_>,
+    queue_url: &str,
+    max: usize,
+    wait_seconds: i32,
+) -> CloudResult<Vec<QueuedOutcome>> {
+    let mut done = Vec::new();
+    while done.len() < max {
+        let wait = if done.is_empty() { wait_seconds } else { 0 };
+        let want = (max - done.len()).min(10) as i32;
+        let messages = processor
+            .cloud
+            .receive_messages(queue_url, want, wait)
+            .await?;
+        if messages.is_empty() {
+            break;
+        }
+        for m in messages {
+            let outcome = processor.handle_json(&m.body).await;
+            let permanent = matches!(&outcome, Err(e) if e.kind == ErrorKind::InvalidRequest);
+            let deleted = outcome.is_ok() || permanent;
+            if deleted {
+                processor
+                    .cloud
+                    .delete_message(queue_url, &m.receipt_handle)
+                    .await?;
+            }
+            done.push(QueuedOutcome {
+                message_id: m.message_id,
+                outcome,
+                deleted,
+            });
+        }
+    }
+    Ok(done)
 }

@@ -120,7 +120,8 @@ pub async fn run(cloud: &dyn Cloud, config: &MetricScorerConfig) -> CloudResult<
         if shingle.len() < config.rcf.shingle {
             continue;
         }
-        if *ts >= score_from && forest.sampled() > 0 {
+        // A forest holding fewer points than its sample size scores noise; it learns first.
+        if *ts >= score_from && forest.sampled() >= config.rcf.sample_size {
             scores.push(forest.score(&shingle));
             scored_ts.push(*ts);
         } else {
@@ -178,11 +179,17 @@ async fn fetch(
     since: i64,
     now: Time,
 ) -> CloudResult<Vec<(i64, f64)>> {
-    let chunk = Duration::seconds(config.period as i64 * CHUNK_POINTS);
-    let mut end = now;
+    let period = config.period.max(1) as i64;
+    let chunk = Duration::seconds(period * CHUNK_POINTS);
+    // Period-aligned bounds, as CloudWatch buckets them, so points keep their own timestamps.
+    let align = |t: Time| {
+        Time::from_timestamp(t.timestamp() - t.timestamp().rem_euclid(period), 0).unwrap_or(t)
+    };
+    let first_bucket = since - since.rem_euclid(period);
+    let mut end = align(now) + Duration::seconds(period);
     let mut points = Vec::new();
-    while end.timestamp() > since {
-        let start = (end - chunk).max(Time::from_timestamp(since, 0).unwrap_or(end - chunk));
+    while end.timestamp() > first_bucket {
+        let start = (end - chunk).max(Time::from_timestamp(first_bucket, 0).unwrap_or(end - chunk));
         let results = cloud
             .get_metric_data(GetMetricData {
                 queries: vec![MetricQuery {

@@ -7,6 +7,7 @@
 
 #![allow(dead_code)]
 
+pub mod ebs;
 pub mod http;
 
 use std::io::{Read, Write};
