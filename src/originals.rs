@@ -342,9 +342,20 @@ pub fn temperature_alert_message(value: f64, anomaly_type: &str) -> String {
     )
 }
 
+/// The `m03p02_anomaly_data` item for a reading.
+pub fn temperature_anomaly_item(reading: &TemperatureReading, anomaly_type: &str) -> Item {
+    temperature_anomaly_row(
+        &reading.deviceid,
+        &reading.timestamp,
+        &reading.date,
+        reading.value,
+        anomaly_type,
+    )
+}
+
 /// The `m03p02_anomaly_data` item: `deviceid` (hash), `timestamp` (range), `anomalyDate`,
 /// `value`, `anomalyType`.
-pub fn temperature_anomaly_item(
+pub fn temperature_anomaly_row(
     deviceid: &str,
     timestamp: &str,
     anomaly_date: &str,

@@ -209,12 +209,8 @@ async fn tables_of_the_originals() {
         .unwrap()
         .unwrap();
     assert!(row["snapshot"].as_s().unwrap().starts_with("snap-"));
-    let reading = decode_reading(br#"{"timestamp": "2026-03-02 17:00:00.000001", "datatype": "Temperature", "value": 102.5, "deviceid": "DHT_001", "date": "2026-03-02", "lowest_temp": 96, "highest_temp": 101}"#).unwrap();
     let item = originals::temperature_anomaly_item(
-        &reading.deviceid,
-        &reading.timestamp,
-        &reading.date,
-        reading.value,
+        &decode_reading(br#"{"timestamp": "2026-03-02 17:00:00.000001", "datatype": "Temperature", "value": 102.5, "deviceid": "DHT_001", "date": "2026-03-02", "lowest_temp": 96, "highest_temp": 101}"#).unwrap(),
         "Hot",
     );
     let cond = Condition::AttributeNotExists("deviceid".into());

@@ -11,7 +11,7 @@
 use crate::cloud::{Cloud, CloudError, StreamRecord};
 use crate::originals::{
     TEMPERATURE_TABLE, temperature_alert_message, temperature_alert_subject,
-    temperature_anomaly_item,
+    temperature_anomaly_row,
 };
 use crate::pipeline::events::{RejectedRecord, TemperatureAnomaly};
 use crate::pipeline::temperature::{DeviceJudge, Judged};
@@ -106,7 +106,7 @@ impl StreamProcessor {
     ) -> Result<(), CloudError> {
         // The item goes first: its key (device, timestamp) makes a retried write harmless,
         // whereas an alert sent twice reaches a person twice.
-        let item = temperature_anomaly_item(
+        let item = temperature_anomaly_row(
             &a.deviceid,
             &a.timestamp,
             &a.anomaly_date,
