@@ -171,7 +171,7 @@ pub enum ProcessCommand {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => Err(anyhow::anyhow!("the terminal UI is not built yet")),
+        None => crate::app::run(&cli.source, &cli.ui),
         Some(_) => Err(anyhow::anyhow!("this command is not built yet")),
     };
     match result {
