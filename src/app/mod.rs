@@ -51,8 +51,21 @@ pub async fn open_cloud(source: &SourceArgs) -> anyhow::Result<Arc<dyn Cloud>> {
     open_aws(source).await
 }
 
-fn open_demo(_source: &SourceArgs) -> anyhow::Result<Arc<dyn Cloud>> {
-    anyhow::bail!("the simulated account is not in this build yet")
+fn open_demo(source: &SourceArgs) -> anyhow::Result<Arc<dyn Cloud>> {
+    let faults = source
+        .faults
+        .parse::<crate::cloud::sim::FaultProfile>()
+        .map_err(|e| anyhow::anyhow!("--faults {}: {e}", source.faults))?;
+    if !(source.speed.is_finite() && source.speed > 0.0) {
+        anyhow::bail!("--speed must be a positive number of simulated seconds per second");
+    }
+    let sim = crate::cloud::sim::SimCloud::new(crate::cloud::sim::SimOptions {
+        seed: source.seed,
+        speed: source.speed,
+        faults,
+        ..Default::default()
+    });
+    Ok(sim)
 }
 
 async fn open_aws(_source: &SourceArgs) -> anyhow::Result<Arc<dyn Cloud>> {

@@ -589,7 +589,7 @@ impl AppState {
     }
 
     pub fn records_per_sec(&self) -> f64 {
-        self.shards.iter().map(|s| s.records_per_sec).sum()
+        self.shards.iter().map(|s| s.records_per_sec).sum::<f64>() + 0.0
     }
 
     pub fn log(&mut self, kind: EventKind, text: String) {
