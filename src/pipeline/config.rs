@@ -48,7 +48,7 @@ impl Default for PollIntervals {
 }
 
 /// A metric the Metrics view follows.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct WatchedMetric {
     pub metric: MetricId,
     /// "Average", "Maximum", ...
@@ -88,6 +88,9 @@ pub struct PipelineConfig {
     /// restart reuses the same queue and subscriptions instead of creating new ones.
     pub queue_id: String,
     pub intervals: PollIntervals,
+    /// Retries of every call (not part of the config file).
+    #[serde(skip, default)]
+    pub retry: crate::pipeline::retry::RetryPolicy,
 }
 
 impl Default for PipelineConfig {
@@ -107,6 +110,7 @@ impl Default for PipelineConfig {
             metric_history_days: 14,
             queue_id: default_queue_id(),
             intervals: PollIntervals::default(),
+            retry: Default::default(),
         }
     }
 }

@@ -219,6 +219,8 @@ pub struct StreamStats {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TemperaturePoint {
     pub stream: String,
+    pub shard_id: String,
+    pub sequence_number: String,
     pub device: String,
     /// The reading's own timestamp when it parses, else the record's arrival.
     pub time: Time,
@@ -299,6 +301,8 @@ pub enum Event {
     Job(JobProgress),
     /// Every watched alarm (replaces).
     Alarms(Vec<AlarmView>),
+    /// An acknowledgement was recorded (the next `Alarms` carries it too).
+    Acknowledged(Acknowledgement),
     /// One alarm's history, newest first (replaces).
     AlarmHistory {
         alarm_name: String,

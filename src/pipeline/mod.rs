@@ -9,15 +9,25 @@
 //! receiver.
 
 pub mod acks;
+pub mod alarms;
+pub mod backups;
+pub mod bands;
+pub mod changes;
 pub mod config;
 pub mod events;
 pub mod health;
 pub mod jobs;
+pub mod metrics;
+pub mod notifications;
+pub mod retry;
+pub mod streams;
+pub mod temperature;
 
 pub use config::{PipelineConfig, PollIntervals, StreamStart, WatchedMetric};
 pub use events::*;
 
 use crate::cloud::{Cloud, CloudResult};
+use crate::store::Store;
 use health::Health;
 use std::future::Future;
 use std::sync::Arc;
@@ -36,6 +46,19 @@ pub(crate) struct Ctx {
     pub health: Health,
     /// Wakes the periodic collectors early (the `r` key).
     pub refresh: Refresh,
+    /// One pacer per source, so throttling of one service does not slow the others.
+    pub limiters: [retry::AdaptiveLimiter; 5],
+    /// Change counts, checkpoints, acknowledgements; `None` runs without persistence.
+    pub store: Option<Arc<Store>>,
+    pub counter: changes::ChangeCounter,
+    /// Names of every alarm the alarms task saw last (the backups inventory links to them).
+    pub alarm_names: std::sync::Mutex<std::collections::BTreeSet<String>>,
+    /// SNS topics the alarms notify (the notifications task subscribes to them).
+    pub alarm_topics: std::sync::Mutex<std::collections::BTreeSet<String>>,
+    pub acks: acks::AckBook,
+    pub checkpoints: streams::Checkpoints,
+    /// The metrics task's inbox (metric selection, detector switch, ListMetrics).
+    pub metric_requests: mpsc::Sender<metrics::MetricRequest>,
 }
 
 impl Ctx {
@@ -44,34 +67,45 @@ impl Ctx {
         self.events.send(event).await.is_ok()
     }
 
-    /// Runs one Cloud call with retries on retryable errors, reporting the source's health:
-    /// throttled while throttling is being retried, degraded when the call finally fails,
-    /// ok when it succeeds.
+    /// Runs one Cloud call through [`retry::retry`] (back-off on retryable errors, paced by
+    /// the shared limiter), reporting the source's health: throttled as soon as a throttle is
+    /// seen, degraded when the call finally fails, ok when it succeeds.
     pub async fn call<T, F, Fut>(&self, source: Source, mut op: F) -> CloudResult<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = CloudResult<T>>,
     {
-        let mut attempt = 0u32;
-        loop {
-            match op().await {
-                Ok(v) => {
-                    self.health.ok(source).await;
-                    return Ok(v);
-                }
-                Err(e) if e.kind.is_retryable() && attempt < MAX_RETRIES => {
-                    if e.kind == crate::cloud::ErrorKind::Throttling {
-                        self.health.error(source, &e).await;
+        let result = retry::retry(
+            &self.config.retry,
+            Some(&self.limiters[source as usize]),
+            || {
+                let fut = op();
+                async move {
+                    let r = fut.await;
+                    if let Err(e) = &r
+                        && e.kind == crate::cloud::ErrorKind::Throttling
+                    {
+                        self.health.error(source, e).await;
                     }
-                    tokio::time::sleep(backoff(attempt)).await;
-                    attempt += 1;
+                    r
                 }
-                Err(e) => {
-                    self.health.error(source, &e).await;
-                    return Err(e);
-                }
-            }
+            },
+        )
+        .await;
+        match &result {
+            Ok(_) => self.health.ok(source).await,
+            // An expired shard iterator is routine: the consumer re-opens it.
+            Err(e) if e.kind == crate::cloud::ErrorKind::ExpiredIterator => {}
+            Err(e) => self.health.error(source, e).await,
         }
+        result
+    }
+
+    pub fn known_alarms(&self) -> std::collections::BTreeSet<String> {
+        self.alarm_names
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Sends an error outcome for a command.
@@ -94,19 +128,6 @@ impl Ctx {
             }))
             .await;
     }
-}
-
-const MAX_RETRIES: u32 = 5;
-
-/// Exponential back-off with a little jitter, capped at 5 s.
-fn backoff(attempt: u32) -> Duration {
-    let base = 100u64.saturating_mul(1 << attempt.min(6)).min(5_000);
-    let jitter = (std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos() as u64)
-        .unwrap_or(0))
-        % (base / 4 + 1);
-    Duration::from_millis(base + jitter)
 }
 
 /// Wake-ups for the periodic collectors.
@@ -149,22 +170,41 @@ pub(crate) async fn pause(interval: Duration, wake: &Notify) {
 
 /// Starts the pipeline on the current tokio runtime.
 ///
-/// Returns the event receiver and the command sender the app holds. Dropping the receiver
-/// stops every task.
+/// `store` keeps change counts, stream checkpoints and acknowledgements across restarts
+/// (`None` runs without persistence). Returns the event receiver and the command sender the
+/// app holds. Dropping the receiver stops every task.
 pub fn spawn(
     cloud: Arc<dyn Cloud>,
+    store: Option<Arc<Store>>,
     config: PipelineConfig,
 ) -> (mpsc::Receiver<Event>, mpsc::Sender<Command>) {
     let (event_tx, event_rx) = mpsc::channel(EVENT_CAPACITY);
     let (command_tx, command_rx) = mpsc::channel(COMMAND_CAPACITY);
+    let (metric_tx, metric_rx) = mpsc::channel(COMMAND_CAPACITY);
     let ctx = Arc::new(Ctx {
         cloud: cloud.clone(),
-        config,
         health: Health::new(event_tx.clone(), cloud.clone()),
         events: event_tx,
         refresh: Refresh::default(),
+        limiters: Default::default(),
+        counter: changes::ChangeCounter::new(cloud.clone(), store.clone())
+            .with_policy(config.retry),
+        acks: acks::AckBook::new(store.clone()),
+        store,
+        config,
+        alarm_names: Default::default(),
+        alarm_topics: Default::default(),
+        checkpoints: Default::default(),
+        metric_requests: metric_tx,
     });
     tokio::spawn(identity(ctx.clone()));
+    tokio::spawn(backups::run(ctx.clone()));
+    tokio::spawn(alarms::run(ctx.clone()));
+    tokio::spawn(metrics::run(ctx.clone(), metric_rx));
+    tokio::spawn(notifications::run(ctx.clone()));
+    for stream in &ctx.config.streams {
+        tokio::spawn(streams::run(ctx.clone(), stream.clone()));
+    }
     tokio::spawn(commands(ctx, command_rx));
     (event_rx, command_tx)
 }
@@ -221,14 +261,35 @@ async fn run_command(ctx: &Arc<Ctx>, command: Command) {
             vault,
             iam_role_arn,
         } => jobs::start_backup(ctx, volume_arn, vault, iam_role_arn).await,
-        other => {
-            let label = other.label();
-            ctx.fail(label, CommandUnavailable(label)).await;
+        Command::CreateAlarm {
+            definition,
+            detector,
+        } => alarms::create(ctx, *definition, detector).await,
+        Command::Acknowledge {
+            alarm_name,
+            note,
+            who,
+        } => acks::acknowledge(ctx, alarm_name, note, who).await,
+        Command::LoadAlarmHistory { alarm_name } => {
+            alarms::history(ctx, &alarm_name).await;
+        }
+        Command::SelectMetric(metric) => {
+            let _ = ctx
+                .metric_requests
+                .send(metrics::MetricRequest::Select(metric))
+                .await;
+        }
+        Command::SetMetricDetector(d) => {
+            let _ = ctx
+                .metric_requests
+                .send(metrics::MetricRequest::Detector(d))
+                .await;
+        }
+        Command::ListMetrics { namespace } => {
+            let _ = ctx
+                .metric_requests
+                .send(metrics::MetricRequest::List(namespace))
+                .await;
         }
     }
 }
-
-/// A command this build's pipeline does not carry out.
-#[derive(Debug, thiserror::Error)]
-#[error("{0} is not available in this build")]
-struct CommandUnavailable(&'static str);
