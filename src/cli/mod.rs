@@ -5,6 +5,7 @@
 
 pub mod detect;
 pub mod generate;
+pub mod process;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -176,6 +177,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         None => crate::app::run(&cli.source, &cli.ui),
         Some(Command::Detect(args)) => detect::run(&args),
+        Some(Command::Process(command)) => process::run(&cli.source, &command),
         Some(_) => Err(anyhow::anyhow!("this command is not built yet")),
     };
     match result {

@@ -4,6 +4,8 @@
 //! Random Cut Forest metric scorer (seed 002).
 
 pub mod backup;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod lambda_events;
 pub mod metric;
 pub mod state;
