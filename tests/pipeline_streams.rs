@@ -23,7 +23,11 @@ async fn direct_read(cloud: &SimCloud, after: Time) -> (BTreeSet<(String, String
     for shard in cloud.list_shards(TEMPERATURE_STREAM).await.unwrap() {
         let mut it = Some(
             cloud
-                .get_shard_iterator(TEMPERATURE_STREAM, &shard.id, ShardPosition::AtTimestamp(after))
+                .get_shard_iterator(
+                    TEMPERATURE_STREAM,
+                    &shard.id,
+                    ShardPosition::AtTimestamp(after),
+                )
                 .await
                 .unwrap(),
         );
@@ -57,9 +61,10 @@ fn handled(seen: &[Event]) -> Handled {
     let mut h = Handled::default();
     for e in seen {
         match e {
-            Event::Temperatures(ps) => h
-                .points
-                .extend(ps.iter().map(|p| (p.shard_id.clone(), p.sequence_number.clone()))),
+            Event::Temperatures(ps) => h.points.extend(
+                ps.iter()
+                    .map(|p| (p.shard_id.clone(), p.sequence_number.clone())),
+            ),
             Event::Stream(s) if s.stream == TEMPERATURE_STREAM => {
                 for sh in &s.shards {
                     h.rejected.insert(sh.shard_id.clone(), sh.rejected_total);
@@ -85,6 +90,7 @@ async fn run_for(cloud: &SimCloud, run: &mut Run, total: Duration, step: Duratio
 
 fn stream_config() -> watchband::pipeline::PipelineConfig {
     let mut c = config();
+    c.streams = vec![TEMPERATURE_STREAM.to_string()];
     c.stream_start = StreamStart::Latest;
     c
 }
@@ -107,7 +113,13 @@ async fn every_record_exactly_once_across_a_restart_and_a_split() {
     })
     .await;
     a.drain_for(Duration::from_secs(2)).await;
-    run_for(&cloud, &mut a, Duration::from_secs(30 * 60), Duration::from_secs(5 * 60)).await;
+    run_for(
+        &cloud,
+        &mut a,
+        Duration::from_secs(30 * 60),
+        Duration::from_secs(5 * 60),
+    )
+    .await;
     let first = handled(&a.seen);
     assert!(!first.points.is_empty(), "the first run read nothing");
     drop(a);
@@ -143,8 +155,12 @@ async fn every_record_exactly_once_across_a_restart_and_a_split() {
     let (expected, bad) = direct_read(&cloud, t0).await;
     let missing: Vec<_> = expected.difference(&unique).take(5).collect();
     let extra: Vec<_> = unique.difference(&expected).take(5).collect();
-    assert!(missing.is_empty() && extra.is_empty(), "missing {missing:?}, extra {extra:?}");
-    let rejected: u64 = first.rejected.values().sum::<u64>() + second.rejected.values().sum::<u64>();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing {missing:?}, extra {extra:?}"
+    );
+    let rejected: u64 =
+        first.rejected.values().sum::<u64>() + second.rejected.values().sum::<u64>();
     assert_eq!(rejected as usize, bad, "malformed records counted");
     assert!(bad > 0, "the world's malformed records did not show up");
 }
@@ -177,9 +193,17 @@ async fn readings_are_judged_and_rejects_kept_for_inspection() {
             _ => None,
         })
         .unwrap();
-    let rejected: Vec<_> = stats.shards.iter().flat_map(|s| s.last_rejected.iter()).collect();
+    let rejected: Vec<_> = stats
+        .shards
+        .iter()
+        .flat_map(|s| s.last_rejected.iter())
+        .collect();
     assert!(!rejected.is_empty(), "no malformed record was kept");
-    assert!(rejected.iter().all(|r| !r.error.is_empty() && !r.raw.is_empty()));
+    assert!(
+        rejected
+            .iter()
+            .all(|r| !r.error.is_empty() && !r.raw.is_empty())
+    );
     let anomalies: usize = run
         .seen
         .iter()

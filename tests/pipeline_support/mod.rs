@@ -20,10 +20,12 @@ pub fn sim(faults: FaultProfile) -> Arc<SimCloud> {
     })
 }
 
-/// Quick polls so a test needs little virtual time.
+/// Quick polls so a test needs little virtual time; no stream (the stream tests add theirs,
+/// a day of backlog is slow to judge in a debug build).
 pub fn config() -> PipelineConfig {
     PipelineConfig {
         queue_id: "test".into(),
+        streams: Vec::new(),
         intervals: PollIntervals {
             backups: Duration::from_millis(500),
             alarms: Duration::from_millis(500),
