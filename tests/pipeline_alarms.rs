@@ -176,8 +176,8 @@ async fn an_acknowledgement_belongs_to_one_episode_and_is_announced() {
         cloud
             .published_messages()
             .iter()
-            .any(|p| format!("{p:?}").contains(topic.as_str())
-                && format!("{p:?}").contains("acknowledged by alice"))
+            .any(|p| &p.topic_arn == topic && p.message.contains("acknowledged by alice")),
+        "the acknowledgement was not published on {topic}"
     );
     run.until(
         Duration::from_secs(60),
