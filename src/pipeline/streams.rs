@@ -210,13 +210,16 @@ async fn read_shard(
     let mut rate: VecDeque<(Instant, usize)> = VecDeque::new();
     let mut last_call: Option<Instant> = None;
     let mut iterator: Option<String> = None;
+    // When the shard was first opened at LATEST: re-opening before the first checkpoint must
+    // go back to that moment, not to a new LATEST that would skip what arrived meanwhile.
+    let mut latest_at: Option<crate::cloud::Time> = None;
     loop {
         if ctx.events.is_closed() {
             return;
         }
         let it = match iterator.take() {
             Some(it) => it,
-            None => match open(&ctx, &stream, &shard, start).await {
+            None => match open(&ctx, &stream, &shard, start, &mut latest_at).await {
                 Ok(Some(it)) => it,
                 // The shard is gone (trimmed away): nothing left to read.
                 Ok(None) => break,
@@ -302,12 +305,18 @@ async fn open(
     stream: &str,
     shard: &str,
     start: StreamStart,
+    latest_at: &mut Option<crate::cloud::Time>,
 ) -> Result<Option<String>, ()> {
     let position = match ctx.checkpoints.get(ctx, stream, shard) {
         Ok(Some(seq)) => ShardPosition::AfterSequence(seq),
-        Ok(None) => match start {
-            StreamStart::TrimHorizon => ShardPosition::TrimHorizon,
-            StreamStart::Latest => ShardPosition::Latest,
+        Ok(None) => match (start, *latest_at) {
+            (StreamStart::TrimHorizon, _) => ShardPosition::TrimHorizon,
+            (StreamStart::Latest, Some(t)) => ShardPosition::AtTimestamp(t),
+            (StreamStart::Latest, None) => {
+                // Everything that arrives after this moment is new.
+                *latest_at = Some(ctx.cloud.now() + chrono::Duration::milliseconds(1));
+                ShardPosition::Latest
+            }
         },
         Err(e) => {
             // Without the checkpoint we could repeat or skip records: wait for the store.
