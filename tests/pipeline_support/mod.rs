@@ -57,7 +57,8 @@ pub fn start(cloud: Arc<SimCloud>, store: Option<Arc<Store>>, config: PipelineCo
 }
 
 impl Run {
-    /// Receives events until `f` returns `Some`, or panics after `within` of virtual time.
+    /// Receives events until `f(event, all events so far)` returns `Some`, or panics after
+    /// `within` of virtual time.
     pub async fn until<T>(
         &mut self,
         within: Duration,
@@ -74,9 +75,10 @@ impl Run {
                     last(&self.seen)
                 ),
             };
-            let hit = f(&e, &self.seen);
             self.seen.push(e);
-            if let Some(t) = hit {
+            // `seen` includes the event itself.
+            let last = self.seen.last().expect("just pushed");
+            if let Some(t) = f(last, &self.seen) {
                 return t;
             }
         }
