@@ -20,7 +20,7 @@
 
 use super::band::BandDetector;
 use super::rcf::{RandomCutForest, RcfConfig};
-use super::{Band, BandConfig, DetectError, Detector, Timestamp, Verdict, check_finite};
+use super::{Band, BandConfig, DetectError, Detector, Timestamp, Verdict, check_finite, saturate};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
@@ -58,7 +58,7 @@ impl Default for AutoConfig {
             history: 3000,
             short_window: 8,
             record_tolerance: 0.05,
-            alarm: 0.185,
+            alarm: 0.175,
             quiet: 36 * 3600,
             escalation: 1.5,
         }
@@ -259,6 +259,8 @@ impl AutoDetector {
 impl Detector for AutoDetector {
     fn observe(&mut self, timestamp: Timestamp, value: f64) -> Result<Verdict, DetectError> {
         check_finite(timestamp, value)?;
+        let given = value;
+        let value = saturate(value);
         self.n += 1;
         let band_z = self.band.residual_z(timestamp, value);
         let band = self.band.predict(timestamp);
@@ -291,7 +293,7 @@ impl Detector for AutoDetector {
         if self.n <= self.config.warmup || looks == 0.0 {
             return Ok(Verdict {
                 timestamp,
-                value,
+                value: given,
                 band: None,
                 score: 0.0,
                 anomalous: false,
@@ -311,13 +313,13 @@ impl Detector for AutoDetector {
         }
         // before the band is ready, the point itself stands in as a zero-width band
         let band = band.or(Some(Band {
-            expected: value,
-            lower: value,
-            upper: value,
+            expected: given,
+            lower: given,
+            upper: given,
         }));
         Ok(Verdict {
             timestamp,
-            value,
+            value: given,
             band,
             score,
             anomalous,

@@ -7,6 +7,7 @@
 use super::stats::erf;
 use super::{
     Band, BandConfig, DetectError, Detector, Seasonality, Timestamp, Verdict, check_finite,
+    saturate,
 };
 use serde::{Deserialize, Serialize};
 
@@ -270,12 +271,14 @@ impl BandDetector {
 
     /// The residual in standard deviations, if the band is ready (used by `auto`).
     pub fn residual_z(&self, ts: Timestamp, value: f64) -> Option<f64> {
+        let value = saturate(value);
         self.band_at(ts)
             .map(|(b, sigma)| (value - b.expected) / sigma)
     }
 
     /// Learns a point without scoring it.
     pub fn train(&mut self, ts: Timestamp, value: f64) {
+        let value = saturate(value);
         if self.excluded(ts) {
             return;
         }
@@ -307,7 +310,7 @@ impl Detector for BandDetector {
         check_finite(timestamp, value)?;
         let verdict = match self.band_at(timestamp) {
             Some((band, sigma)) => {
-                let z = (value - band.expected).abs() / sigma;
+                let z = (saturate(value) - band.expected).abs() / sigma;
                 Verdict {
                     timestamp,
                     value,

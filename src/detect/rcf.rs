@@ -10,7 +10,7 @@
 
 use super::band::BandDetector;
 use super::stats::{EwStats, Rng, normal_tail};
-use super::{Band, BandConfig, DetectError, Detector, Timestamp, Verdict, check_finite};
+use super::{Band, BandConfig, DetectError, Detector, Timestamp, Verdict, check_finite, saturate};
 use serde::{Deserialize, Serialize};
 
 /// Forest shape. Defaults are seed 002's: one feature, 50 trees, 100 samples per tree.
@@ -262,6 +262,13 @@ impl Tree {
             }
             let separates = (point[cd] < lo[cd] && cv >= point[cd] && cv < lo[cd])
                 || (point[cd] > hi[cd] && cv >= hi[cd] && cv < point[cd]);
+            let (mut separates, mut cd, mut cv) = (separates, cd, cv);
+            if !separates && node & LEAF != 0 {
+                // a distinct leaf must be split; rounding can leave the cut on its edge
+                if let Some(i) = (0..d).find(|&i| point[i] != lo[i]) {
+                    (separates, cd, cv) = (true, i, point[i].min(lo[i]));
+                }
+            }
             if separates || total == 0.0 {
                 // a new internal node takes `node`'s place, with the new leaf beside it
                 let parent = if node & LEAF != 0 {
@@ -271,11 +278,7 @@ impl Tree {
                 };
                 let n = self.new_internal();
                 let leaf = self.new_leaf(point, n) | LEAF;
-                let (cv, point_left) = if point[cd] <= lo[cd] {
-                    (cv, true)
-                } else {
-                    (cv, false)
-                };
+                let point_left = point[cd] <= cv;
                 let ni = n as usize;
                 self.nodes[ni].cut_dim = cd as u32;
                 self.nodes[ni].cut = cv;
@@ -600,7 +603,7 @@ impl RcfDetector {
         if self.shingle.len() == s {
             self.shingle.remove(0);
         }
-        self.shingle.push(value);
+        self.shingle.push(saturate(value));
         if self.shingle.len() < s {
             return None;
         }
