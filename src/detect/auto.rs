@@ -1,38 +1,48 @@
 //! `auto`: the default detector for a series of unknown kind, and the one measured on NAB.
 //!
-//! Two views of surprise are computed for each point before it is learned:
+//! Four views of surprise are computed for each point before it is learned:
 //! - the seasonal band's residual, in robust standard deviations (spikes, dips, level shifts,
 //!   a broken daily or weekly pattern);
 //! - a Random Cut Forest over a short shingle of values (odd shapes the band cannot express,
-//!   e.g. a stuck or suddenly noisy signal).
+//!   e.g. a stuck or suddenly noisy signal);
+//! - a flat line: how many points in a row repeat the previous value, against how long such
+//!   runs usually are here (a stuck sensor is normal-looking value by value);
+//! - a new record: a value beyond everything seen so far (by a tolerance of the range), whose
+//!   probability among n exchangeable points is 1/n.
 //!
 //! Raw surprise is not comparable across series, so each view is calibrated against its own
 //! recent history into a tail probability ("how unusual is this much surprise here?"), both
 //! for the point alone and for the mean of the last few points (a sustained change that no
 //! single point shows). The smallest tail probability, corrected for the number of looks,
 //! becomes the score on a logarithmic scale, so a score means the same on every series.
-//! After a strong detection the score is damped for a while: one change is reported once.
+//! After a detection the score is damped for a while (unless a clearly stronger one comes):
+//! one change is reported once, as an operator wants, and as NAB rewards.
 
 use super::band::BandDetector;
 use super::rcf::{RandomCutForest, RcfConfig};
-use super::{Band, BandConfig, DetectError, Detector, Timestamp, Verdict, check_finite};
+use super::{Band, BandConfig, DetectError, Detector, Timestamp, Verdict, check_finite, saturate};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
 /// Tuning of `auto`; the defaults are the one configuration measured on NAB.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct AutoConfig {
     pub rcf: RcfConfig,
     /// Points before any score is given (the calibration needs a history).
     pub warmup: usize,
-    /// Memory of the calibration, in points.
+    /// Points of history each surprise is calibrated against.
     pub history: usize,
     /// Points averaged for the sustained-change view.
     pub short_window: usize,
-    /// Score at and above which a point counts as a detection (and `anomalous` is set).
+    /// Fraction of the range seen so far a value must exceed it by to count as a record.
+    pub record_tolerance: f64,
+    /// Score at and above which a point is a detection (`anomalous`).
     pub alarm: f64,
-    /// Points during which scores are damped after a detection.
-    pub quiet: usize,
+    /// Seconds during which later scores are damped after a detection.
+    pub quiet: i64,
+    /// A score this many times the last detection's breaks through the quiet period.
+    pub escalation: f64,
 }
 
 impl Default for AutoConfig {
@@ -40,16 +50,37 @@ impl Default for AutoConfig {
         AutoConfig {
             rcf: RcfConfig {
                 trees: 40,
-                sample_size: 128,
+                sample_size: 256,
                 shingle: 4,
                 ..RcfConfig::default()
             },
             warmup: 150,
             history: 3000,
             short_window: 8,
-            alarm: 0.5,
-            quiet: 400,
+            record_tolerance: 0.05,
+            alarm: 0.175,
+            quiet: 36 * 3600,
+            escalation: 1.5,
         }
+    }
+}
+
+impl AutoConfig {
+    fn validate(&self) -> Result<(), DetectError> {
+        let bad = |what: &str| Err(DetectError::Config(format!("auto detector: {what}")));
+        if self.history < 2 || self.short_window == 0 {
+            return bad("history must be at least 2 points and the short window at least 1");
+        }
+        if !(self.record_tolerance.is_finite() && self.record_tolerance >= 0.0) {
+            return bad("record tolerance must be a non-negative number");
+        }
+        if !(self.alarm > 0.0 && self.alarm <= 1.0) {
+            return bad("alarm must be in (0, 1]");
+        }
+        if self.quiet < 0 || !(self.escalation.is_finite() && self.escalation >= 1.0) {
+            return bad("quiet must be ≥ 0 seconds and escalation ≥ 1");
+        }
+        Ok(())
     }
 }
 
@@ -62,6 +93,8 @@ struct Calibrator {
     ring: VecDeque<f64>,
     sorted: Vec<f64>,
     capacity: usize,
+    /// Smallest tail scale, in the raw signal's units (a prior for signals that are constant).
+    min_scale: f64,
 }
 
 /// Fraction of the history above the tail threshold.
@@ -75,6 +108,7 @@ impl Calibrator {
             ring: VecDeque::with_capacity(capacity),
             sorted: Vec::with_capacity(capacity),
             capacity: capacity.max(MIN_HISTORY),
+            min_scale: 0.0,
         }
     }
 
@@ -91,7 +125,7 @@ impl Calibrator {
             return (n - below) as f64 / n as f64;
         }
         let excess = self.sorted[n - k..].iter().map(|x| x - t).sum::<f64>() / k as f64;
-        let scale = excess.max(1e-12 * (1.0 + t.abs()));
+        let scale = excess.max(1e-12 * (1.0 + t.abs())).max(self.min_scale);
         (k as f64 / n as f64) * (-(raw - t) / scale).exp()
     }
 
@@ -155,20 +189,37 @@ pub struct AutoDetector {
     shingle: VecDeque<f64>,
     cal_band: Surprise,
     cal_rcf: Surprise,
+    cal_flat: Calibrator,
+    run: f64,
+    last: Option<f64>,
+    lowest: f64,
+    highest: f64,
     n: usize,
-    quiet_left: usize,
+    quiet_until: Timestamp,
+    quiet_level: f64,
 }
 
 impl AutoDetector {
     pub fn new(config: &AutoConfig, band: &BandConfig) -> Result<Self, DetectError> {
+        config.validate()?;
         Ok(AutoDetector {
             band: BandDetector::new(band)?,
             forest: RandomCutForest::new(&config.rcf, config.rcf.shingle)?,
             shingle: VecDeque::with_capacity(config.rcf.shingle),
             cal_band: Surprise::new(config.history, config.short_window),
             cal_rcf: Surprise::new(config.history, config.short_window),
+            cal_flat: Calibrator {
+                // a run of repeats is judged in points: each extra repeat divides by e
+                min_scale: 1.0,
+                ..Calibrator::new(config.history)
+            },
+            run: 0.0,
+            last: None,
+            lowest: f64::INFINITY,
+            highest: f64::NEG_INFINITY,
             n: 0,
-            quiet_left: 0,
+            quiet_until: Timestamp::MIN,
+            quiet_level: 0.0,
             config: config.clone(),
         })
     }
@@ -186,16 +237,36 @@ impl AutoDetector {
         self.forest.update(&point);
         Some(s)
     }
+
+    /// Tail probability of a new record, or `None` while there is no range yet.
+    fn record(&mut self, value: f64) -> Option<f64> {
+        let (lo, hi) = (self.lowest, self.highest);
+        let range = hi - lo;
+        self.lowest = lo.min(value);
+        self.highest = hi.max(value);
+        if self.n <= self.config.warmup || range <= 0.0 || !range.is_finite() {
+            return None;
+        }
+        let beyond = (value - hi).max(lo - value) / range - self.config.record_tolerance;
+        if beyond <= 0.0 {
+            return Some(1.0);
+        }
+        // 1/n for a record on either side, shrinking as the record is beaten by more
+        Some(2.0 / self.n as f64 * (-10.0 * beyond).exp())
+    }
 }
 
 impl Detector for AutoDetector {
     fn observe(&mut self, timestamp: Timestamp, value: f64) -> Result<Verdict, DetectError> {
         check_finite(timestamp, value)?;
+        let given = value;
+        let value = saturate(value);
         self.n += 1;
         let band_z = self.band.residual_z(timestamp, value);
         let band = self.band.predict(timestamp);
         self.band.train(timestamp, value);
         let rcf = self.rcf_raw(value);
+        // the smallest tail probability over all looks, Bonferroni-corrected
         let mut p_min: f64 = 1.0;
         let mut looks = 0.0;
         if let Some(z) = band_z {
@@ -206,10 +277,23 @@ impl Detector for AutoDetector {
             p_min = p_min.min(self.cal_rcf.observe(r));
             looks += 2.0;
         }
+        self.run = match self.last {
+            Some(prev) if prev == value => self.run + 1.0,
+            _ => 0.0,
+        };
+        self.last = Some(value);
+        if self.n > 1 {
+            p_min = p_min.min(self.cal_flat.observe(self.run));
+            looks += 1.0;
+        }
+        if let Some(p) = self.record(value) {
+            p_min = p_min.min(p);
+            looks += 1.0;
+        }
         if self.n <= self.config.warmup || looks == 0.0 {
             return Ok(Verdict {
                 timestamp,
-                value,
+                value: given,
                 band: None,
                 score: 0.0,
                 anomalous: false,
@@ -219,22 +303,23 @@ impl Detector for AutoDetector {
         // -log10(p) / 12: 1e-6 → 0.5, 1e-12 and beyond → 1
         let mut score = (-p.log10() / 12.0).clamp(0.0, 1.0);
         let mut anomalous = score >= self.config.alarm;
-        if self.quiet_left > 0 {
+        if timestamp < self.quiet_until && score <= self.quiet_level * self.config.escalation {
             // the change was already reported: keep the ranking, stay under the alarm
-            self.quiet_left -= 1;
             score *= 0.5 * self.config.alarm;
             anomalous = false;
         } else if anomalous {
-            self.quiet_left = self.config.quiet;
+            self.quiet_until = timestamp.saturating_add(self.config.quiet);
+            self.quiet_level = score;
         }
+        // before the band is ready, the point itself stands in as a zero-width band
         let band = band.or(Some(Band {
-            expected: value,
-            lower: value,
-            upper: value,
+            expected: given,
+            lower: given,
+            upper: given,
         }));
         Ok(Verdict {
             timestamp,
-            value,
+            value: given,
             band,
             score,
             anomalous,
