@@ -316,6 +316,7 @@ pub fn band_verdicts(
     let mut det = AnyDetector::new(&DetectorConfig {
         algo: crate::detect::Algo::Band,
         band: config.clone(),
+        ..DetectorConfig::default()
     })
     .map_err(|e| e.to_string())?;
     for (t, v) in history {
@@ -762,6 +763,7 @@ fn evaluate_one(
                     let mut det = AnyDetector::new(&DetectorConfig {
                         algo: crate::detect::Algo::Band,
                         band: cfg,
+                        ..DetectorConfig::default()
                     })
                     .ok();
                     if let Some(d) = det.as_mut() {
