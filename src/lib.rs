@@ -1,14 +1,14 @@
 //! watchband: a terminal UI with which cloud operators watch for anomalies in their AWS estate
 //! and act on them. See docs/ARCHITECTURE.md for the layers; each module's docs say what it owns.
 
+pub mod app;
 pub mod cli;
 pub mod cloud;
 pub mod detect;
 pub mod originals;
-pub mod sanitize;
-pub mod app;
 pub mod pipeline;
 pub mod process;
 pub mod record;
+pub mod sanitize;
 pub mod store;
 pub mod ui;

@@ -3,6 +3,8 @@
 //! Exit codes (all commands): 0 success / nothing anomalous, 1 error, 2 something anomalous
 //! (`scan`), 130 interrupted.
 
+pub mod detect;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -172,6 +174,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         None => Err(anyhow::anyhow!("the terminal UI is not built yet")),
+        Some(Command::Detect(args)) => detect::run(&args),
         Some(_) => Err(anyhow::anyhow!("this command is not built yet")),
     };
     match result {

@@ -6,10 +6,21 @@
 //! learned enough it answers without a band ("insufficient data", as CloudWatch says).
 //! Detector state serialises with serde so a band survives a restart.
 //!
-//! SKELETON: the API below is the contract the rest of the crate codes against; the
-//! algorithms (seasonal band, Random Cut Forest, rules, auto) are being written in this module.
+//! Detectors: [`band`] (CloudWatch-like seasonal band), [`rcf`] (streaming Random Cut Forest,
+//! seed 002), [`rules`] (seed 003's temperature rule, seed 004's static threshold) and [`auto`]
+//! (the default for a series of unknown kind, measured on NAB). [`AnyDetector`] wraps any of
+//! them behind one serialisable type built from a [`DetectorConfig`].
 
+pub mod auto;
+pub mod band;
+pub mod rcf;
 pub mod rules;
+pub mod stats;
+
+pub use auto::{AutoConfig, AutoDetector};
+pub use band::BandDetector;
+pub use rcf::{RcfConfig, RcfDetector, anomaly_indicators, batch_cutoff};
+pub use rules::{RuleConfig, RuleDetector};
 
 use serde::{Deserialize, Serialize};
 
@@ -126,9 +137,13 @@ impl Default for BandConfig {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DetectorConfig {
     pub algo: Algo,
     pub band: BandConfig,
+    pub rcf: RcfConfig,
+    pub rule: RuleConfig,
+    pub auto: AutoConfig,
 }
 
 impl Default for DetectorConfig {
@@ -136,6 +151,9 @@ impl Default for DetectorConfig {
         DetectorConfig {
             algo: Algo::Auto,
             band: BandConfig::default(),
+            rcf: RcfConfig::default(),
+            rule: RuleConfig::default(),
+            auto: AutoConfig::default(),
         }
     }
 }
@@ -150,78 +168,48 @@ fn check_finite(timestamp: Timestamp, value: f64) -> Result<(), DetectError> {
 
 /// Any detector, behind one serialisable type.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AnyDetector {
-    config: DetectorConfig,
-    history: Vec<f64>,
+pub enum AnyDetector {
+    Band(BandDetector),
+    Rcf(Box<RcfDetector>),
+    Rule(RuleDetector),
+    Auto(Box<AutoDetector>),
 }
 
 impl AnyDetector {
     pub fn new(config: &DetectorConfig) -> Result<Self, DetectError> {
-        if !(config.band.width.is_finite() && config.band.width > 0.0) {
-            return Err(DetectError::Config(format!(
-                "band width must be a positive number, not {}",
-                config.band.width
-            )));
-        }
-        Ok(AnyDetector {
-            config: config.clone(),
-            history: Vec::new(),
+        // the band is validated for every algorithm: rcf and auto draw it too
+        let band = BandDetector::new(&config.band)?;
+        Ok(match config.algo {
+            Algo::Band => AnyDetector::Band(band),
+            Algo::Rcf => AnyDetector::Rcf(Box::new(RcfDetector::new(&config.rcf, &config.band)?)),
+            Algo::Rule => AnyDetector::Rule(RuleDetector::new(&config.rule)?),
+            Algo::Auto => {
+                AnyDetector::Auto(Box::new(AutoDetector::new(&config.auto, &config.band)?))
+            }
         })
+    }
+
+    fn inner(&self) -> &dyn Detector {
+        match self {
+            AnyDetector::Band(d) => d,
+            AnyDetector::Rcf(d) => d.as_ref(),
+            AnyDetector::Rule(d) => d,
+            AnyDetector::Auto(d) => d.as_ref(),
+        }
     }
 }
 
 impl Detector for AnyDetector {
     fn observe(&mut self, timestamp: Timestamp, value: f64) -> Result<Verdict, DetectError> {
-        check_finite(timestamp, value)?;
-        let band = self.predict(timestamp);
-        let (score, anomalous) = match band {
-            Some(b) => {
-                let half = ((b.upper - b.lower) / 2.0).max(f64::EPSILON);
-                let z = (value - b.expected).abs() / half;
-                (
-                    1.0 - (-z * z / 2.0).exp(),
-                    value > b.upper || value < b.lower,
-                )
-            }
-            None => (0.0, false),
-        };
-        let excluded = self
-            .config
-            .band
-            .excluded
-            .iter()
-            .any(|(s, e)| (*s..*e).contains(&timestamp));
-        if !excluded {
-            self.history.push(value);
-            if self.history.len() > 512 {
-                self.history.remove(0);
-            }
+        match self {
+            AnyDetector::Band(d) => d.observe(timestamp, value),
+            AnyDetector::Rcf(d) => d.observe(timestamp, value),
+            AnyDetector::Rule(d) => d.observe(timestamp, value),
+            AnyDetector::Auto(d) => d.observe(timestamp, value),
         }
-        Ok(Verdict {
-            timestamp,
-            value,
-            band,
-            score,
-            anomalous,
-        })
     }
 
-    fn predict(&self, _timestamp: Timestamp) -> Option<Band> {
-        if self.history.len() < 10 {
-            return None;
-        }
-        let mut v = self.history.clone();
-        v.sort_by(f64::total_cmp);
-        let median = v[v.len() / 2];
-        let mut dev: Vec<f64> = v.iter().map(|x| (x - median).abs()).collect();
-        dev.sort_by(f64::total_cmp);
-        let sigma = (dev[dev.len() / 2] * 1.4826).max(1e-9);
-        let w = self.config.band.width * sigma;
-        let r = self.config.band.range;
-        Some(Band {
-            expected: r.clamp(median),
-            lower: r.clamp(median - w),
-            upper: r.clamp(median + w),
-        })
+    fn predict(&self, timestamp: Timestamp) -> Option<Band> {
+        self.inner().predict(timestamp)
     }
 }

@@ -1,0 +1,306 @@
+//! `auto`: the default detector for a series of unknown kind, and the one measured on NAB.
+//!
+//! Three views of surprise are computed for each point before it is learned:
+//! - the seasonal band's residual, in robust standard deviations (spikes, dips, level shifts,
+//!   a broken daily or weekly pattern);
+//! - a Random Cut Forest over a short shingle of values (odd shapes the band cannot express,
+//!   e.g. a stuck or suddenly noisy signal);
+//! - a new record: a value beyond everything seen so far (by a tolerance of the range), whose
+//!   probability among n exchangeable points is 1/n.
+//!
+//! Raw surprise is not comparable across series, so each view is calibrated against its own
+//! recent history into a tail probability ("how unusual is this much surprise here?"), both
+//! for the point alone and for the mean of the last few points (a sustained change that no
+//! single point shows). The smallest tail probability, corrected for the number of looks,
+//! becomes the score on a logarithmic scale, so a score means the same on every series.
+//! After a detection the score is damped for a while (unless a clearly stronger one comes):
+//! one change is reported once, as an operator wants, and as NAB rewards.
+
+use super::band::BandDetector;
+use super::rcf::{RandomCutForest, RcfConfig};
+use super::{Band, BandConfig, DetectError, Detector, Timestamp, Verdict, check_finite};
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+
+/// Tuning of `auto`; the defaults are the one configuration measured on NAB.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AutoConfig {
+    pub rcf: RcfConfig,
+    /// Points before any score is given (the calibration needs a history).
+    pub warmup: usize,
+    /// Points of history each surprise is calibrated against.
+    pub history: usize,
+    /// Points averaged for the sustained-change view.
+    pub short_window: usize,
+    /// Fraction of the range seen so far a value must exceed it by to count as a record.
+    pub record_tolerance: f64,
+    /// Score at and above which a point is a detection (`anomalous`).
+    pub alarm: f64,
+    /// Seconds during which later scores are damped after a detection.
+    pub quiet: i64,
+    /// A score this many times the last detection's breaks through the quiet period.
+    pub escalation: f64,
+}
+
+impl Default for AutoConfig {
+    fn default() -> Self {
+        AutoConfig {
+            rcf: RcfConfig {
+                trees: 40,
+                sample_size: 256,
+                shingle: 4,
+                ..RcfConfig::default()
+            },
+            warmup: 150,
+            history: 3000,
+            short_window: 8,
+            record_tolerance: 0.05,
+            alarm: 0.185,
+            quiet: 36 * 3600,
+            escalation: 1.5,
+        }
+    }
+}
+
+impl AutoConfig {
+    fn validate(&self) -> Result<(), DetectError> {
+        let bad = |what: &str| Err(DetectError::Config(format!("auto detector: {what}")));
+        if self.history < 2 || self.short_window == 0 {
+            return bad("history must be at least 2 points and the short window at least 1");
+        }
+        if !(self.record_tolerance.is_finite() && self.record_tolerance >= 0.0) {
+            return bad("record tolerance must be a non-negative number");
+        }
+        if !(self.alarm > 0.0 && self.alarm <= 1.0) {
+            return bad("alarm must be in (0, 1]");
+        }
+        if self.quiet < 0 || !(self.escalation.is_finite() && self.escalation >= 1.0) {
+            return bad("quiet must be ≥ 0 seconds and escalation ≥ 1");
+        }
+        Ok(())
+    }
+}
+
+/// Calibrates one raw surprise signal into a tail probability against its own recent history:
+/// the empirical rank inside the bulk, and beyond a high quantile an exponential tail fitted
+/// to the exceedances (peaks over threshold, as in Siffer et al., KDD 2017), so probabilities
+/// keep shrinking smoothly past the largest value seen.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Calibrator {
+    ring: VecDeque<f64>,
+    sorted: Vec<f64>,
+    capacity: usize,
+}
+
+/// Fraction of the history above the tail threshold.
+const TAIL: f64 = 0.02;
+/// History needed before a probability is given.
+const MIN_HISTORY: usize = 50;
+
+impl Calibrator {
+    fn new(capacity: usize) -> Self {
+        Calibrator {
+            ring: VecDeque::with_capacity(capacity),
+            sorted: Vec::with_capacity(capacity),
+            capacity: capacity.max(MIN_HISTORY),
+        }
+    }
+
+    /// `P(raw' >= raw)` under the history; 1 while the history is short.
+    fn tail(&self, raw: f64) -> f64 {
+        let n = self.sorted.len();
+        if n < MIN_HISTORY {
+            return 1.0;
+        }
+        let k = ((n as f64) * TAIL).ceil() as usize;
+        let t = self.sorted[n - k - 1];
+        if raw <= t {
+            let below = self.sorted.partition_point(|&x| x < raw);
+            return (n - below) as f64 / n as f64;
+        }
+        let excess = self.sorted[n - k..].iter().map(|x| x - t).sum::<f64>() / k as f64;
+        let scale = excess.max(1e-12 * (1.0 + t.abs()));
+        (k as f64 / n as f64) * (-(raw - t) / scale).exp()
+    }
+
+    fn learn(&mut self, raw: f64) {
+        if self.ring.len() == self.capacity
+            && let Some(old) = self.ring.pop_front()
+        {
+            let i = self.sorted.partition_point(|&x| x < old);
+            self.sorted.remove(i);
+        }
+        self.ring.push_back(raw);
+        let i = self.sorted.partition_point(|&x| x < raw);
+        self.sorted.insert(i, raw);
+    }
+
+    fn observe(&mut self, raw: f64) -> f64 {
+        let p = self.tail(raw);
+        self.learn(raw);
+        p
+    }
+}
+
+/// A raw signal seen two ways: the point alone and the mean of the last few points.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Surprise {
+    point: Calibrator,
+    sustained: Calibrator,
+    recent: VecDeque<f64>,
+    window: usize,
+}
+
+impl Surprise {
+    fn new(history: usize, window: usize) -> Self {
+        Surprise {
+            point: Calibrator::new(history),
+            sustained: Calibrator::new(history),
+            recent: VecDeque::with_capacity(window),
+            window: window.max(1),
+        }
+    }
+
+    fn observe(&mut self, raw: f64) -> f64 {
+        if self.recent.len() == self.window {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(raw);
+        let p = self.point.observe(raw);
+        if self.recent.len() < self.window {
+            return p;
+        }
+        let m = self.recent.iter().sum::<f64>() / self.window as f64;
+        p.min(self.sustained.observe(m))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AutoDetector {
+    config: AutoConfig,
+    band: BandDetector,
+    forest: RandomCutForest,
+    shingle: VecDeque<f64>,
+    cal_band: Surprise,
+    cal_rcf: Surprise,
+    lowest: f64,
+    highest: f64,
+    n: usize,
+    quiet_until: Timestamp,
+    quiet_level: f64,
+}
+
+impl AutoDetector {
+    pub fn new(config: &AutoConfig, band: &BandConfig) -> Result<Self, DetectError> {
+        config.validate()?;
+        Ok(AutoDetector {
+            band: BandDetector::new(band)?,
+            forest: RandomCutForest::new(&config.rcf, config.rcf.shingle)?,
+            shingle: VecDeque::with_capacity(config.rcf.shingle),
+            cal_band: Surprise::new(config.history, config.short_window),
+            cal_rcf: Surprise::new(config.history, config.short_window),
+            lowest: f64::INFINITY,
+            highest: f64::NEG_INFINITY,
+            n: 0,
+            quiet_until: Timestamp::MIN,
+            quiet_level: 0.0,
+            config: config.clone(),
+        })
+    }
+
+    fn rcf_raw(&mut self, value: f64) -> Option<f64> {
+        if self.shingle.len() == self.config.rcf.shingle {
+            self.shingle.pop_front();
+        }
+        self.shingle.push_back(value);
+        if self.shingle.len() < self.config.rcf.shingle {
+            return None;
+        }
+        let point: Vec<f64> = self.shingle.iter().copied().collect();
+        let s = self.forest.score(&point);
+        self.forest.update(&point);
+        Some(s)
+    }
+
+    /// Tail probability of a new record, or `None` while there is no range yet.
+    fn record(&mut self, value: f64) -> Option<f64> {
+        let (lo, hi) = (self.lowest, self.highest);
+        let range = hi - lo;
+        self.lowest = lo.min(value);
+        self.highest = hi.max(value);
+        if self.n <= self.config.warmup || range <= 0.0 || !range.is_finite() {
+            return None;
+        }
+        let beyond = (value - hi).max(lo - value) / range - self.config.record_tolerance;
+        if beyond <= 0.0 {
+            return Some(1.0);
+        }
+        // 1/n for a record on either side, shrinking as the record is beaten by more
+        Some(2.0 / self.n as f64 * (-10.0 * beyond).exp())
+    }
+}
+
+impl Detector for AutoDetector {
+    fn observe(&mut self, timestamp: Timestamp, value: f64) -> Result<Verdict, DetectError> {
+        check_finite(timestamp, value)?;
+        self.n += 1;
+        let band_z = self.band.residual_z(timestamp, value);
+        let band = self.band.predict(timestamp);
+        self.band.train(timestamp, value);
+        let rcf = self.rcf_raw(value);
+        // the smallest tail probability over all looks, Bonferroni-corrected
+        let mut p_min: f64 = 1.0;
+        let mut looks = 0.0;
+        if let Some(z) = band_z {
+            p_min = p_min.min(self.cal_band.observe(z.abs().min(1e12)));
+            looks += 2.0;
+        }
+        if let Some(r) = rcf {
+            p_min = p_min.min(self.cal_rcf.observe(r));
+            looks += 2.0;
+        }
+        if let Some(p) = self.record(value) {
+            p_min = p_min.min(p);
+            looks += 1.0;
+        }
+        if self.n <= self.config.warmup || looks == 0.0 {
+            return Ok(Verdict {
+                timestamp,
+                value,
+                band: None,
+                score: 0.0,
+                anomalous: false,
+            });
+        }
+        let p = (p_min * looks).clamp(1e-300, 1.0);
+        // -log10(p) / 12: 1e-6 → 0.5, 1e-12 and beyond → 1
+        let mut score = (-p.log10() / 12.0).clamp(0.0, 1.0);
+        let mut anomalous = score >= self.config.alarm;
+        if timestamp < self.quiet_until && score <= self.quiet_level * self.config.escalation {
+            // the change was already reported: keep the ranking, stay under the alarm
+            score *= 0.5 * self.config.alarm;
+            anomalous = false;
+        } else if anomalous {
+            self.quiet_until = timestamp.saturating_add(self.config.quiet);
+            self.quiet_level = score;
+        }
+        // before the band is ready, the point itself stands in as a zero-width band
+        let band = band.or(Some(Band {
+            expected: value,
+            lower: value,
+            upper: value,
+        }));
+        Ok(Verdict {
+            timestamp,
+            value,
+            band,
+            score,
+            anomalous,
+        })
+    }
+
+    fn predict(&self, timestamp: Timestamp) -> Option<Band> {
+        self.band.predict(timestamp)
+    }
+}
