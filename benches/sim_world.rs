@@ -39,7 +39,9 @@ fn big_world() -> Arc<SimCloud> {
 /// and newest records, and the CPU metrics of the last day.
 async fn dashboard_pass(cloud: &SimCloud) -> usize {
     let mut work = 0usize;
-    let resources = collect_pages(|t| cloud.list_protected_resources(t)).await.unwrap();
+    let resources = collect_pages(|t| cloud.list_protected_resources(t))
+        .await
+        .unwrap();
     for r in &resources {
         let page = cloud
             .list_recovery_points_by_resource(&r.arn, None)
@@ -66,7 +68,11 @@ async fn dashboard_pass(cloud: &SimCloud) -> usize {
             }
         }
     }
-    work += cloud.describe_alarms(AlarmFilter::default()).await.unwrap().len();
+    work += cloud
+        .describe_alarms(AlarmFilter::default())
+        .await
+        .unwrap()
+        .len();
     let since = cloud.now() - chrono::Duration::minutes(5);
     for s in cloud.list_streams().await.unwrap() {
         for shard in cloud.list_shards(&s).await.unwrap() {
@@ -211,18 +217,21 @@ fn verdicts(c: &mut Criterion) {
             ..SimOptions::default()
         });
         let stream = watchband::originals::TEMPERATURE_STREAM;
-        let shard = rt
-            .block_on(cloud.list_shards(stream))
-            .unwrap()
-            .remove(0)
-            .id;
+        let shard = rt.block_on(cloud.list_shards(stream)).unwrap().remove(0).id;
         b.iter(|| {
             rt.block_on(async {
                 let it = cloud
                     .get_shard_iterator(stream, &shard, ShardPosition::TrimHorizon)
                     .await
                     .unwrap();
-                black_box(cloud.get_records(&it, Some(10_000)).await.unwrap().records.len())
+                black_box(
+                    cloud
+                        .get_records(&it, Some(10_000))
+                        .await
+                        .unwrap()
+                        .records
+                        .len(),
+                )
             })
         })
     });

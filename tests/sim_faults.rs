@@ -43,8 +43,10 @@ async fn all_recovery_points(cloud: &SimCloud, errors: &mut Vec<CloudError>) -> 
     let mut token: Option<String> = None;
     loop {
         let t = token.clone();
-        let page: Page<RecoveryPoint> =
-            retry(errors, || cloud.list_recovery_points_by_vault("Default", t.clone())).await;
+        let page: Page<RecoveryPoint> = retry(errors, || {
+            cloud.list_recovery_points_by_vault("Default", t.clone())
+        })
+        .await;
         out.extend(page.items);
         match page.next_token {
             Some(n) => token = Some(n),
@@ -75,7 +77,11 @@ async fn exercise(profile: FaultProfile) -> (Vec<CloudError>, usize) {
     for i in 0..30 {
         let cond = Condition::AttributeNotExists("arn".into());
         retry(&mut errors, || {
-            cloud.put_item(originals::BACKUP_TABLE, item(&format!("k{i}")), Some(cond.clone()))
+            cloud.put_item(
+                originals::BACKUP_TABLE,
+                item(&format!("k{i}")),
+                Some(cond.clone()),
+            )
         })
         .await;
     }
@@ -91,7 +97,12 @@ async fn exercise(profile: FaultProfile) -> (Vec<CloudError>, usize) {
         retry(&mut errors, || cloud.publish(&topic, None, &m)).await;
     }
     assert_eq!(cloud.published_messages().len() - before, 30);
-    let shard = retry(&mut errors, || cloud.list_shards(originals::TEMPERATURE_STREAM)).await[0].id.clone();
+    let shard = retry(&mut errors, || {
+        cloud.list_shards(originals::TEMPERATURE_STREAM)
+    })
+    .await[0]
+        .id
+        .clone();
     for _ in 0..30 {
         let it = retry(&mut errors, || {
             cloud.get_shard_iterator(originals::TEMPERATURE_STREAM, &shard, ShardPosition::Latest)
@@ -105,7 +116,10 @@ async fn exercise(profile: FaultProfile) -> (Vec<CloudError>, usize) {
 fn check_named(errors: &[CloudError]) {
     for e in errors {
         assert!(!e.service.is_empty() && !e.operation.is_empty());
-        assert!(e.resource.as_deref().is_some_and(|r| !r.is_empty()) || e.operation == "ListTopics", "{e}");
+        assert!(
+            e.resource.as_deref().is_some_and(|r| !r.is_empty()) || e.operation == "ListTopics",
+            "{e}"
+        );
         assert!(e.code.is_some());
         let shown = e.to_string();
         assert!(shown.contains(&e.operation), "{shown}");
@@ -127,7 +141,11 @@ async fn throttle_profile_throttles_and_loses_nothing() {
 async fn flaky_profile_gives_transient_5xx() {
     let (errors, _) = exercise(FaultProfile::Flaky).await;
     assert!(!errors.is_empty());
-    assert!(errors.iter().all(|e| e.kind == ErrorKind::ServiceUnavailable));
+    assert!(
+        errors
+            .iter()
+            .all(|e| e.kind == ErrorKind::ServiceUnavailable)
+    );
     check_named(&errors);
 }
 
@@ -146,14 +164,25 @@ async fn expired_profile_has_a_window_of_expired_credentials() {
     assert!(cloud.caller_identity().await.is_ok());
     cloud.advance(Duration::from_secs(3 * 3600));
     let arn = cloud.volume_arns()[0].clone();
-    let e = cloud.list_recovery_points_by_resource(&arn, None).await.unwrap_err();
+    let e = cloud
+        .list_recovery_points_by_resource(&arn, None)
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::ExpiredCredentials);
     assert_eq!(e.resource.as_deref(), Some(arn.as_str()));
     assert_eq!(e.code.as_deref(), Some("ExpiredTokenException"));
     assert!(!e.kind.is_retryable());
-    assert_eq!(cloud.caller_identity().await.unwrap_err().kind, ErrorKind::ExpiredCredentials);
+    assert_eq!(
+        cloud.caller_identity().await.unwrap_err().kind,
+        ErrorKind::ExpiredCredentials
+    );
     cloud.advance(Duration::from_secs(6 * 3600));
-    assert!(cloud.list_recovery_points_by_resource(&arn, None).await.is_ok());
+    assert!(
+        cloud
+            .list_recovery_points_by_resource(&arn, None)
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]

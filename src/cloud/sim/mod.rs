@@ -82,7 +82,9 @@ impl SimOptions {
     /// Options from the command line's `--seed`, `--speed` and `--faults`.
     pub fn from_args(seed: u64, speed: f64, faults: &str) -> Result<SimOptions, String> {
         if !(speed.is_finite() && speed >= 0.0) {
-            return Err(format!("--speed must be a non-negative number, not {speed}"));
+            return Err(format!(
+                "--speed must be a non-negative number, not {speed}"
+            ));
         }
         Ok(SimOptions {
             seed,
