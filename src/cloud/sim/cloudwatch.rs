@@ -22,7 +22,7 @@ pub const CPU_PERIOD_MS: i64 = 5 * MINUTE_MS;
 /// How far back a band is trained before the first point it scores (CloudWatch uses up to two
 /// weeks); sparse series reach further back for enough points.
 const TRAIN_LOOKBACK_MS: i64 = 14 * DAY_MS;
-const SPARSE_LOOKBACK_MS: i64 = 120 * DAY_MS;
+const SPARSE_LOOKBACK_MS: i64 = 60 * DAY_MS;
 const MIN_TRAINING_POINTS: usize = 42;
 
 /// One EC2 instance of the CPU fleet.
