@@ -18,7 +18,7 @@ use watchband::cloud::{
     AlarmFilter, Cloud, GetMetricData, ListChangedBlocks, MetricQuery, MetricQueryKind,
     ShardPosition, StreamRecord, collect_pages,
 };
-use watchband::detect::{AnyDetector, Detector, DetectorConfig};
+use watchband::detect::{Algo, AnyDetector, BandConfig, Detector, DetectorConfig, Seasonality};
 use watchband::originals::decode_reading;
 
 fn big_world() -> Arc<SimCloud> {
@@ -185,6 +185,19 @@ fn stream_records() -> Vec<StreamRecord> {
     })
 }
 
+/// The per-device detector the stream consumer uses: a 3σ band that follows the level.
+fn stream_config() -> DetectorConfig {
+    DetectorConfig {
+        algo: Algo::Band,
+        band: BandConfig {
+            width: 3.0,
+            seasonality: Seasonality::None,
+            ..BandConfig::default()
+        },
+        ..DetectorConfig::default()
+    }
+}
+
 fn verdicts(c: &mut Criterion) {
     let records = stream_records();
     let mut g = c.benchmark_group("stream");
@@ -197,9 +210,9 @@ fn verdicts(c: &mut Criterion) {
             for r in &records {
                 match decode_reading(&r.data) {
                     Ok(x) => {
-                        let d = detectors.entry(x.deviceid.clone()).or_insert_with(|| {
-                            AnyDetector::new(&DetectorConfig::default()).unwrap()
-                        });
+                        let d = detectors
+                            .entry(x.deviceid.clone())
+                            .or_insert_with(|| AnyDetector::new(&stream_config()).unwrap());
                         let v = d.observe(r.arrival.timestamp(), x.value).unwrap();
                         anomalies += usize::from(v.anomalous);
                     }

@@ -244,3 +244,37 @@ async fn tables_of_the_originals() {
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
 }
+
+#[tokio::test]
+async fn same_seed_same_records_and_one_sensor_gets_stuck() {
+    let read = |seed: u64| async move {
+        let cloud = paused(seed);
+        cloud.advance(Duration::from_secs(25 * 3600));
+        let stream = originals::TEMPERATURE_STREAM;
+        let since = cloud.now() - chrono::Duration::hours(1);
+        let mut all = Vec::new();
+        for s in cloud.list_shards(stream).await.unwrap() {
+            let it = cloud
+                .get_shard_iterator(stream, &s.id, ShardPosition::AtTimestamp(since))
+                .await
+                .unwrap();
+            all.extend(cloud.get_records(&it, Some(10_000)).await.unwrap().records);
+        }
+        all
+    };
+    let a = read(7).await;
+    assert_eq!(a, read(7).await);
+    assert_ne!(a, read(8).await);
+    let values = |dev: &str| -> Vec<f64> {
+        a.iter()
+            .filter(|r| r.partition_key == dev)
+            .filter_map(|r| decode_reading(&r.data).ok())
+            .map(|x| x.value)
+            .collect()
+    };
+    let stuck = values("DHT_003");
+    assert!(stuck.len() > 3000);
+    assert!(stuck.iter().all(|v| *v == stuck[0]), "DHT_003 is stuck");
+    let live = values("DHT_001");
+    assert!(live.iter().any(|v| *v != live[0]));
+}

@@ -1,10 +1,12 @@
 //! `auto`: the default detector for a series of unknown kind, and the one measured on NAB.
 //!
-//! Three views of surprise are computed for each point before it is learned:
+//! Four views of surprise are computed for each point before it is learned:
 //! - the seasonal band's residual, in robust standard deviations (spikes, dips, level shifts,
 //!   a broken daily or weekly pattern);
 //! - a Random Cut Forest over a short shingle of values (odd shapes the band cannot express,
 //!   e.g. a stuck or suddenly noisy signal);
+//! - a flat line: how many points in a row repeat the previous value, against how long such
+//!   runs usually are here (a stuck sensor is normal-looking value by value);
 //! - a new record: a value beyond everything seen so far (by a tolerance of the range), whose
 //!   probability among n exchangeable points is 1/n.
 //!
@@ -18,7 +20,7 @@
 
 use super::band::BandDetector;
 use super::rcf::{RandomCutForest, RcfConfig};
-use super::{Band, BandConfig, DetectError, Detector, Timestamp, Verdict, check_finite};
+use super::{Band, BandConfig, DetectError, Detector, Timestamp, Verdict, check_finite, saturate};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
@@ -56,7 +58,7 @@ impl Default for AutoConfig {
             history: 3000,
             short_window: 8,
             record_tolerance: 0.05,
-            alarm: 0.185,
+            alarm: 0.175,
             quiet: 36 * 3600,
             escalation: 1.5,
         }
@@ -91,6 +93,8 @@ struct Calibrator {
     ring: VecDeque<f64>,
     sorted: Vec<f64>,
     capacity: usize,
+    /// Smallest tail scale, in the raw signal's units (a prior for signals that are constant).
+    min_scale: f64,
 }
 
 /// Fraction of the history above the tail threshold.
@@ -104,6 +108,7 @@ impl Calibrator {
             ring: VecDeque::with_capacity(capacity),
             sorted: Vec::with_capacity(capacity),
             capacity: capacity.max(MIN_HISTORY),
+            min_scale: 0.0,
         }
     }
 
@@ -120,7 +125,7 @@ impl Calibrator {
             return (n - below) as f64 / n as f64;
         }
         let excess = self.sorted[n - k..].iter().map(|x| x - t).sum::<f64>() / k as f64;
-        let scale = excess.max(1e-12 * (1.0 + t.abs()));
+        let scale = excess.max(1e-12 * (1.0 + t.abs())).max(self.min_scale);
         (k as f64 / n as f64) * (-(raw - t) / scale).exp()
     }
 
@@ -184,6 +189,9 @@ pub struct AutoDetector {
     shingle: VecDeque<f64>,
     cal_band: Surprise,
     cal_rcf: Surprise,
+    cal_flat: Calibrator,
+    run: f64,
+    last: Option<f64>,
     lowest: f64,
     highest: f64,
     n: usize,
@@ -200,6 +208,13 @@ impl AutoDetector {
             shingle: VecDeque::with_capacity(config.rcf.shingle),
             cal_band: Surprise::new(config.history, config.short_window),
             cal_rcf: Surprise::new(config.history, config.short_window),
+            cal_flat: Calibrator {
+                // a run of repeats is judged in points: each extra repeat divides by e
+                min_scale: 1.0,
+                ..Calibrator::new(config.history)
+            },
+            run: 0.0,
+            last: None,
             lowest: f64::INFINITY,
             highest: f64::NEG_INFINITY,
             n: 0,
@@ -244,6 +259,8 @@ impl AutoDetector {
 impl Detector for AutoDetector {
     fn observe(&mut self, timestamp: Timestamp, value: f64) -> Result<Verdict, DetectError> {
         check_finite(timestamp, value)?;
+        let given = value;
+        let value = saturate(value);
         self.n += 1;
         let band_z = self.band.residual_z(timestamp, value);
         let band = self.band.predict(timestamp);
@@ -260,6 +277,15 @@ impl Detector for AutoDetector {
             p_min = p_min.min(self.cal_rcf.observe(r));
             looks += 2.0;
         }
+        self.run = match self.last {
+            Some(prev) if prev == value => self.run + 1.0,
+            _ => 0.0,
+        };
+        self.last = Some(value);
+        if self.n > 1 {
+            p_min = p_min.min(self.cal_flat.observe(self.run));
+            looks += 1.0;
+        }
         if let Some(p) = self.record(value) {
             p_min = p_min.min(p);
             looks += 1.0;
@@ -267,7 +293,7 @@ impl Detector for AutoDetector {
         if self.n <= self.config.warmup || looks == 0.0 {
             return Ok(Verdict {
                 timestamp,
-                value,
+                value: given,
                 band: None,
                 score: 0.0,
                 anomalous: false,
@@ -287,13 +313,13 @@ impl Detector for AutoDetector {
         }
         // before the band is ready, the point itself stands in as a zero-width band
         let band = band.or(Some(Band {
-            expected: value,
-            lower: value,
-            upper: value,
+            expected: given,
+            lower: given,
+            upper: given,
         }));
         Ok(Verdict {
             timestamp,
-            value,
+            value: given,
             band,
             score,
             anomalous,

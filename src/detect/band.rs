@@ -7,6 +7,7 @@
 use super::stats::erf;
 use super::{
     Band, BandConfig, DetectError, Detector, Seasonality, Timestamp, Verdict, check_finite,
+    saturate,
 };
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +29,8 @@ pub struct Layout {
     pub bins: usize,
     /// Points per period at the observed sampling interval (drives the learning rates).
     pub points_per_period: f64,
+    /// The sampling interval, in seconds.
+    pub interval: i64,
 }
 
 impl Layout {
@@ -57,6 +60,7 @@ impl Layout {
                 period: 0,
                 bins: 1,
                 points_per_period: 64.0,
+                interval,
             };
         }
         let ppp = (period / interval).max(1);
@@ -72,6 +76,7 @@ impl Layout {
             period,
             bins,
             points_per_period: ppp as f64,
+            interval,
         }
     }
 
@@ -80,7 +85,8 @@ impl Layout {
             return 0;
         }
         let pos = ts.rem_euclid(self.period);
-        ((pos as i128 * self.bins as i128 / self.period as i128) as usize).min(self.bins - 1)
+        // period ≤ a week and bins ≤ 168: the product fits easily in i64
+        ((pos * self.bins as i64 / self.period) as usize).min(self.bins - 1)
     }
 }
 
@@ -105,6 +111,8 @@ pub struct BandDetector {
     a_mad: f64,
     season_cap: f64,
     min_visits: u32,
+    /// Cached [`Self::ready`] test: it only changes while learning.
+    is_ready: bool,
 }
 
 impl BandDetector {
@@ -137,6 +145,7 @@ impl BandDetector {
             a_mad: 0.0,
             season_cap: 1.0,
             min_visits: 1,
+            is_ready: false,
         })
     }
 
@@ -168,7 +177,13 @@ impl BandDetector {
     }
 
     fn ready(&self) -> bool {
-        self.layout.is_some() && self.n >= 16 && self.visits.iter().all(|&v| v >= self.min_visits)
+        self.is_ready
+    }
+
+    fn update_ready(&mut self) {
+        self.is_ready = self.layout.is_some()
+            && self.n >= 16
+            && self.visits.iter().all(|&v| v >= self.min_visits);
     }
 
     fn sigma(&self, bin: usize) -> f64 {
@@ -184,8 +199,7 @@ impl BandDetector {
         let steps = match self.last_ts {
             Some(t) => {
                 let l = self.layout.expect("layout set before learning");
-                let interval = (l.period.max(1) as f64 / l.points_per_period).max(1.0);
-                ((ts - t) as f64 / interval).clamp(0.0, 64.0)
+                ((ts.saturating_sub(t)) as f64 / l.interval as f64).clamp(0.0, 64.0)
             }
             None => 0.0,
         };
@@ -230,6 +244,9 @@ impl BandDetector {
         self.bin_mad[bin] += ab * (resid.abs() - self.bin_mad[bin]);
         self.n += 1;
         self.last_ts = Some(ts);
+        if !self.is_ready {
+            self.update_ready();
+        }
     }
 
     fn band_at(&self, ts: Timestamp) -> Option<(Band, f64)> {
@@ -254,12 +271,14 @@ impl BandDetector {
 
     /// The residual in standard deviations, if the band is ready (used by `auto`).
     pub fn residual_z(&self, ts: Timestamp, value: f64) -> Option<f64> {
+        let value = saturate(value);
         self.band_at(ts)
             .map(|(b, sigma)| (value - b.expected) / sigma)
     }
 
     /// Learns a point without scoring it.
     pub fn train(&mut self, ts: Timestamp, value: f64) {
+        let value = saturate(value);
         if self.excluded(ts) {
             return;
         }
@@ -291,7 +310,7 @@ impl Detector for BandDetector {
         check_finite(timestamp, value)?;
         let verdict = match self.band_at(timestamp) {
             Some((band, sigma)) => {
-                let z = (value - band.expected).abs() / sigma;
+                let z = (saturate(value) - band.expected).abs() / sigma;
                 Verdict {
                     timestamp,
                     value,

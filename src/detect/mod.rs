@@ -158,6 +158,14 @@ impl Default for DetectorConfig {
     }
 }
 
+/// Values are saturated to ±1e150 inside the detectors, so that differences and squares of
+/// any two finite inputs stay finite (verdicts still echo the value as given).
+const SAFE: f64 = 1e150;
+
+fn saturate(value: f64) -> f64 {
+    value.clamp(-SAFE, SAFE)
+}
+
 fn check_finite(timestamp: Timestamp, value: f64) -> Result<(), DetectError> {
     if value.is_finite() {
         Ok(())

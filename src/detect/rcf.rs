@@ -10,7 +10,7 @@
 
 use super::band::BandDetector;
 use super::stats::{EwStats, Rng, normal_tail};
-use super::{Band, BandConfig, DetectError, Detector, Timestamp, Verdict, check_finite};
+use super::{Band, BandConfig, DetectError, Detector, Timestamp, Verdict, check_finite, saturate};
 use serde::{Deserialize, Serialize};
 
 /// Forest shape. Defaults are seed 002's: one feature, 50 trees, 100 samples per tree.
@@ -109,19 +109,24 @@ pub fn anomaly_indicators(scores: &[f64], k: f64) -> Vec<f64> {
 const NONE: u32 = u32::MAX;
 const LEAF: u32 = 1 << 31;
 
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Node {
+    left: u32,
+    right: u32,
+    parent: u32,
+    cut_dim: u32,
+    mass: u32,
+    cut: f64,
+}
+
 /// One random cut tree over an arena: internal nodes and leaves live in vectors, linked by
 /// indices (a reference with the top bit set is a leaf), so a tree serialises as plain data.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Tree {
     dim: usize,
     root: u32,
-    // internal nodes
-    left: Vec<u32>,
-    right: Vec<u32>,
-    parent: Vec<u32>,
-    cut_dim: Vec<u32>,
-    cut: Vec<f64>,
-    mass: Vec<u32>,
+    /// Internal nodes, one cache line each (the descent reads a node's fields together).
+    nodes: Vec<Node>,
     /// `2 × dim` per internal node: lows then highs.
     bbox: Vec<f64>,
     free_internal: Vec<u32>,
@@ -137,12 +142,7 @@ impl Tree {
         Tree {
             dim,
             root: NONE,
-            left: Vec::new(),
-            right: Vec::new(),
-            parent: Vec::new(),
-            cut_dim: Vec::new(),
-            cut: Vec::new(),
-            mass: Vec::new(),
+            nodes: Vec::new(),
             bbox: Vec::new(),
             free_internal: Vec::new(),
             leaf_parent: Vec::new(),
@@ -161,7 +161,7 @@ impl Tree {
         if r & LEAF != 0 {
             self.leaf_mass[(r & !LEAF) as usize]
         } else {
-            self.mass[r as usize]
+            self.nodes[r as usize].mass
         }
     }
 
@@ -169,7 +169,7 @@ impl Tree {
         if r & LEAF != 0 {
             self.leaf_parent[(r & !LEAF) as usize] = p;
         } else {
-            self.parent[r as usize] = p;
+            self.nodes[r as usize].parent = p;
         }
     }
 
@@ -192,14 +192,16 @@ impl Tree {
         if let Some(n) = self.free_internal.pop() {
             n
         } else {
-            self.left.push(NONE);
-            self.right.push(NONE);
-            self.parent.push(NONE);
-            self.cut_dim.push(0);
-            self.cut.push(0.0);
-            self.mass.push(0);
+            self.nodes.push(Node {
+                left: NONE,
+                right: NONE,
+                parent: NONE,
+                cut_dim: 0,
+                mass: 0,
+                cut: 0.0,
+            });
             self.bbox.extend(std::iter::repeat_n(0.0, 2 * self.dim));
-            (self.left.len() - 1) as u32
+            (self.nodes.len() - 1) as u32
         }
     }
 
@@ -235,8 +237,8 @@ impl Tree {
                 self.leaf_mass[l as usize] += 1;
                 let mut p = self.leaf_parent[l as usize];
                 while p != NONE {
-                    self.mass[p as usize] += 1;
-                    p = self.parent[p as usize];
+                    self.nodes[p as usize].mass += 1;
+                    p = self.nodes[p as usize].parent;
                 }
                 return l;
             }
@@ -260,31 +262,34 @@ impl Tree {
             }
             let separates = (point[cd] < lo[cd] && cv >= point[cd] && cv < lo[cd])
                 || (point[cd] > hi[cd] && cv >= hi[cd] && cv < point[cd]);
+            let (mut separates, mut cd, mut cv) = (separates, cd, cv);
+            if !separates && node & LEAF != 0 {
+                // a distinct leaf must be split; rounding can leave the cut on its edge
+                if let Some(i) = (0..d).find(|&i| point[i] != lo[i]) {
+                    (separates, cd, cv) = (true, i, point[i].min(lo[i]));
+                }
+            }
             if separates || total == 0.0 {
                 // a new internal node takes `node`'s place, with the new leaf beside it
                 let parent = if node & LEAF != 0 {
                     self.leaf_parent[(node & !LEAF) as usize]
                 } else {
-                    self.parent[node as usize]
+                    self.nodes[node as usize].parent
                 };
                 let n = self.new_internal();
                 let leaf = self.new_leaf(point, n) | LEAF;
-                let (cv, point_left) = if point[cd] <= lo[cd] {
-                    (cv, true)
-                } else {
-                    (cv, false)
-                };
+                let point_left = point[cd] <= cv;
                 let ni = n as usize;
-                self.cut_dim[ni] = cd as u32;
-                self.cut[ni] = cv;
-                self.parent[ni] = parent;
-                self.mass[ni] = self.node_mass(node) + 1;
+                self.nodes[ni].cut_dim = cd as u32;
+                self.nodes[ni].cut = cv;
+                self.nodes[ni].parent = parent;
+                self.nodes[ni].mass = self.node_mass(node) + 1;
                 if point_left {
-                    self.left[ni] = leaf;
-                    self.right[ni] = node;
+                    self.nodes[ni].left = leaf;
+                    self.nodes[ni].right = node;
                 } else {
-                    self.left[ni] = node;
-                    self.right[ni] = leaf;
+                    self.nodes[ni].left = node;
+                    self.nodes[ni].right = leaf;
                 }
                 let bi = ni * 2 * d;
                 for i in 0..d {
@@ -294,17 +299,17 @@ impl Tree {
                 self.set_parent(node, n);
                 if parent == NONE {
                     self.root = n;
-                } else if self.left[parent as usize] == node {
-                    self.left[parent as usize] = n;
+                } else if self.nodes[parent as usize].left == node {
+                    self.nodes[parent as usize].left = n;
                 } else {
-                    self.right[parent as usize] = n;
+                    self.nodes[parent as usize].right = n;
                 }
                 // ancestors: mass and box already updated on the way down
                 return leaf & !LEAF;
             }
             // descend: this node's box and mass grow by the point
             let ni = node as usize;
-            self.mass[ni] += 1;
+            self.nodes[ni].mass += 1;
             let bi = ni * 2 * d;
             for i in 0..d {
                 let v = point[i];
@@ -315,10 +320,10 @@ impl Tree {
                     self.bbox[bi + d + i] = v;
                 }
             }
-            node = if point[self.cut_dim[ni] as usize] <= self.cut[ni] {
-                self.left[ni]
+            node = if point[self.nodes[ni].cut_dim as usize] <= self.nodes[ni].cut {
+                self.nodes[ni].left
             } else {
-                self.right[ni]
+                self.nodes[ni].right
             };
         }
     }
@@ -331,8 +336,8 @@ impl Tree {
             self.leaf_mass[li] -= 1;
             let mut p = self.leaf_parent[li];
             while p != NONE {
-                self.mass[p as usize] -= 1;
-                p = self.parent[p as usize];
+                self.nodes[p as usize].mass -= 1;
+                p = self.nodes[p as usize].parent;
             }
             return;
         }
@@ -343,12 +348,12 @@ impl Tree {
             return;
         }
         let pi = parent as usize;
-        let sibling = if self.left[pi] == l | LEAF {
-            self.right[pi]
+        let sibling = if self.nodes[pi].left == l | LEAF {
+            self.nodes[pi].right
         } else {
-            self.left[pi]
+            self.nodes[pi].left
         };
-        let grand = self.parent[pi];
+        let grand = self.nodes[pi].parent;
         self.set_parent(sibling, grand);
         self.free_internal.push(parent);
         if grand == NONE {
@@ -356,10 +361,10 @@ impl Tree {
             return;
         }
         let gi = grand as usize;
-        if self.left[gi] == parent {
-            self.left[gi] = sibling;
+        if self.nodes[gi].left == parent {
+            self.nodes[gi].left = sibling;
         } else {
-            self.right[gi] = sibling;
+            self.nodes[gi].right = sibling;
         }
         // walk up: one less point, boxes shrink to the union of the children
         let mut a = vec![0.0; 2 * d];
@@ -367,15 +372,15 @@ impl Tree {
         let mut node = grand;
         while node != NONE {
             let ni = node as usize;
-            self.mass[ni] -= 1;
-            self.box_of(self.left[ni], &mut a);
-            self.box_of(self.right[ni], &mut b);
+            self.nodes[ni].mass -= 1;
+            self.box_of(self.nodes[ni].left, &mut a);
+            self.box_of(self.nodes[ni].right, &mut b);
             let bi = ni * 2 * d;
             for i in 0..d {
                 self.bbox[bi + i] = a[i].min(b[i]);
                 self.bbox[bi + d + i] = a[d + i].max(b[d + i]);
             }
-            node = self.parent[ni];
+            node = self.nodes[ni].parent;
         }
     }
 
@@ -390,10 +395,10 @@ impl Tree {
         while node & LEAF == 0 {
             path.push(node);
             let ni = node as usize;
-            node = if point[self.cut_dim[ni] as usize] <= self.cut[ni] {
-                self.left[ni]
+            node = if point[self.nodes[ni].cut_dim as usize] <= self.nodes[ni].cut {
+                self.nodes[ni].left
             } else {
-                self.right[ni]
+                self.nodes[ni].right
             };
         }
         let depth = path.len() as f64;
@@ -418,7 +423,11 @@ impl Tree {
                 }
                 range += hi.max(v) - lo.min(v);
             }
-            if gap > 0.0 && range > 0.0 {
+            if gap <= 0.0 {
+                // boxes nest: a point inside this box is inside every ancestor's box too
+                break;
+            }
+            if range > 0.0 {
                 let p = gap / range;
                 score = p * (1.0 / (k as f64 + 1.0)) + (1.0 - p) * score;
             }
@@ -466,6 +475,29 @@ impl RandomCutForest {
     /// Points in each tree's sample (the same for all trees once full).
     pub fn sampled(&self) -> usize {
         self.samples.first().map_or(0, Vec::len)
+    }
+
+    /// Mean depth of the sampled points' leaves, weighted by copies (about 2·ln(sample) for a
+    /// healthy forest; a diagnostic).
+    pub fn mean_depth(&self) -> f64 {
+        let (mut sum, mut n) = (0.0, 0.0);
+        for t in &self.trees {
+            let mut stack = vec![(t.root, 0u32)];
+            while let Some((r, d)) = stack.pop() {
+                if r == NONE {
+                    continue;
+                }
+                if r & LEAF != 0 {
+                    let m = t.leaf_mass[(r & !LEAF) as usize] as f64;
+                    sum += d as f64 * m;
+                    n += m;
+                } else {
+                    stack.push((t.nodes[r as usize].left, d + 1));
+                    stack.push((t.nodes[r as usize].right, d + 1));
+                }
+            }
+        }
+        if n > 0.0 { sum / n } else { 0.0 }
     }
 
     /// Mean score over the trees; about 1 for ordinary points, larger for anomalies.
@@ -571,7 +603,7 @@ impl RcfDetector {
         if self.shingle.len() == s {
             self.shingle.remove(0);
         }
-        self.shingle.push(value);
+        self.shingle.push(saturate(value));
         if self.shingle.len() < s {
             return None;
         }

@@ -130,7 +130,8 @@ impl RuleDetector {
         let upper = self.config.above.unwrap_or(self.max_seen);
         let (lower, upper) = (lower.min(upper), upper.max(lower));
         Band {
-            expected: (lower + upper) / 2.0,
+            // halves first: the sum of two huge thresholds would overflow
+            expected: lower / 2.0 + upper / 2.0,
             lower,
             upper,
         }

@@ -70,6 +70,16 @@ pub fn volume_detector(width: f64) -> AnyDetector {
 
 pub(crate) async fn run(ctx: Arc<Ctx>) {
     let wake = ctx.refresh.subscribe();
+    let (vault, iam_role_arn) = backup_setup(&ctx).await;
+    if !ctx
+        .emit(Event::BackupSetup {
+            vault,
+            iam_role_arn,
+        })
+        .await
+    {
+        return;
+    }
     let mut volumes: BTreeMap<String, VolumeState> = BTreeMap::new();
     loop {
         if !poll(&ctx, &mut volumes).await {
@@ -77,6 +87,46 @@ pub(crate) async fn run(ctx: Arc<Ctx>) {
         }
         pause(ctx.config.intervals.backups, &wake).await;
     }
+}
+
+/// The vault and role for on-demand backups: the configuration's, else those of the backup
+/// plan that selects volumes by the tag key (seed 001's), else the plan's first.
+async fn backup_setup(ctx: &Ctx) -> (String, Option<String>) {
+    let mut vault = ctx.config.vault.clone();
+    let mut role = (!ctx.config.backup_role.is_empty()).then(|| ctx.config.backup_role.clone());
+    if role.is_some() {
+        return (vault, role);
+    }
+    let Ok(plans) = ctx
+        .call(Source::Backups, || ctx.cloud.list_backup_plans())
+        .await
+    else {
+        return (vault, role);
+    };
+    for plan in &plans {
+        let Ok(selections) = ctx
+            .call(Source::Backups, || {
+                ctx.cloud.list_backup_selections(&plan.id)
+            })
+            .await
+        else {
+            continue;
+        };
+        let chosen = selections
+            .iter()
+            .find(|s| s.tag_keys.contains(&ctx.config.tag_key))
+            .or(selections.first());
+        if let Some(s) = chosen {
+            role = Some(clean(&s.iam_role_arn));
+            if let Some(rule) = plan.rules.first() {
+                vault = clean(&rule.vault);
+            }
+            if s.tag_keys.contains(&ctx.config.tag_key) {
+                break;
+            }
+        }
+    }
+    (vault, role)
 }
 
 /// One pass; `false` once the app has gone.

@@ -10,9 +10,10 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum StreamStart {
     /// Everything the stream still holds (24 h on AWS by default).
-    #[default]
     TrimHorizon,
-    /// Only records written from now on.
+    /// Only records written from now on: the default, so a first start does not replay a
+    /// day of backlog; later starts resume from their checkpoints either way.
+    #[default]
     Latest,
 }
 
@@ -102,7 +103,7 @@ impl Default for PipelineConfig {
             backup_topic: originals::BACKUP_TOPIC_NAME.into(),
             topics: vec![originals::TEMPERATURE_TOPIC.into()],
             streams: vec![originals::TEMPERATURE_STREAM.into()],
-            stream_start: StreamStart::TrimHorizon,
+            stream_start: StreamStart::default(),
             metrics: Vec::new(),
             band_width: 2.0,
             publish: false,

@@ -297,6 +297,12 @@ pub enum Event {
     Volumes(Vec<VolumeInfo>),
     /// One volume's change series (replaces that volume's series).
     VolumeSeries(VolumeSeries),
+    /// What the `b` dialog proposes: the vault and the role for on-demand backups, from the
+    /// configuration or, when it names none, from seed 001's backup plan and selection.
+    BackupSetup {
+        vault: String,
+        iam_role_arn: Option<String>,
+    },
     /// A backup job's progress (replaces that job's row).
     Job(JobProgress),
     /// Every watched alarm (replaces).

@@ -55,7 +55,26 @@ impl Health {
         }
     }
 
-    /// A call failed after its retries (or was throttled while retrying: `still_retrying`).
+    /// A transient error that is being retried: the source keeps its state, but the error is
+    /// shown (so the operator sees 5xx or dropped connections that were absorbed).
+    pub async fn retrying(&self, source: Source, error: &CloudError) {
+        let text = crate::sanitize::clean(&format!("{error} (retrying)"));
+        let now = self.cloud.now();
+        let changed = {
+            let mut map = self.lock();
+            let entry = map.entry(source).or_insert_with(|| fresh(source, now));
+            let same = entry.last_error.as_deref() == Some(&text);
+            entry.last_error = Some(text);
+            entry.last_error_resource = error.resource.clone();
+            entry.last_error_at = Some(now);
+            (!same).then(|| entry.clone())
+        };
+        if let Some(h) = changed {
+            let _ = self.events.send(Event::Health(h)).await;
+        }
+    }
+
+    /// A call failed after its retries, or was throttled (throttled from the first throttle).
     pub async fn error(&self, source: Source, error: &CloudError) {
         let state = match error.kind {
             ErrorKind::Throttling => HealthState::Throttled,

@@ -82,10 +82,12 @@ impl Ctx {
                 let fut = op();
                 async move {
                     let r = fut.await;
-                    if let Err(e) = &r
-                        && e.kind == crate::cloud::ErrorKind::Throttling
-                    {
-                        self.health.error(source, e).await;
+                    match &r {
+                        Err(e) if e.kind == crate::cloud::ErrorKind::Throttling => {
+                            self.health.error(source, e).await
+                        }
+                        Err(e) if e.kind.is_retryable() => self.health.retrying(source, e).await,
+                        _ => {}
                     }
                     r
                 }

@@ -104,26 +104,55 @@ pub(crate) async fn run(ctx: Arc<Ctx>, stream: String) {
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<String>();
     let mut started: BTreeSet<String> = BTreeSet::new();
     let mut finished: BTreeSet<String> = BTreeSet::new();
+    // Shards present at the first listing start where the configuration says; shards born
+    // later (children of a reshard) hold only new records and are read from their start.
+    let mut initial: Option<BTreeSet<String>> = None;
+    let mut skipped: BTreeSet<String> = BTreeSet::new();
     loop {
         let listed = ctx
             .call(Source::Streams, || ctx.cloud.list_shards(&stream))
             .await;
         if let Ok(shards) = listed {
+            let initial =
+                initial.get_or_insert_with(|| shards.iter().map(|s| s.id.clone()).collect());
             let ids: BTreeSet<&str> = shards.iter().map(|s| s.id.as_str()).collect();
             for shard in &shards {
                 if started.contains(&shard.id) || !parents_done(shard, &ids, &finished) {
                     continue;
                 }
                 started.insert(shard.id.clone());
+                let mut stats = new_stats(shard);
+                // A child whose parent is being read continues exactly where the parent
+                // ended, so it is read from its start too.
+                let parent_read = [&shard.parent, &shard.adjacent_parent]
+                    .into_iter()
+                    .flatten()
+                    .any(|p| ids.contains(p.as_str()) && !skipped.contains(p));
+                let start = if initial.contains(&shard.id) && !parent_read {
+                    ctx.config.stream_start
+                } else {
+                    StreamStart::TrimHorizon
+                };
+                // Starting at LATEST, a shard that was already closed holds nothing new.
+                let skip = start == StreamStart::Latest
+                    && shard.ending_sequence.is_some()
+                    && matches!(ctx.checkpoints.get(&ctx, &stream, &shard.id), Ok(None));
+                stats.finished = skip;
                 shared
                     .stats
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .insert(shard.id.clone(), new_stats(shard));
+                    .insert(shard.id.clone(), stats);
+                if skip {
+                    skipped.insert(shard.id.clone());
+                    let _ = done_tx.send(shard.id.clone());
+                    continue;
+                }
                 tokio::spawn(read_shard(
                     ctx.clone(),
                     shared.clone(),
                     shard.id.clone(),
+                    start,
                     done_tx.clone(),
                 ));
             }
@@ -174,19 +203,23 @@ async fn read_shard(
     ctx: Arc<Ctx>,
     shared: Arc<StreamShared>,
     shard: String,
+    start: StreamStart,
     done: mpsc::UnboundedSender<String>,
 ) {
     let stream = shared.stream.clone();
     let mut rate: VecDeque<(Instant, usize)> = VecDeque::new();
     let mut last_call: Option<Instant> = None;
     let mut iterator: Option<String> = None;
+    // When the shard was first opened at LATEST: re-opening before the first checkpoint must
+    // go back to that moment, not to a new LATEST that would skip what arrived meanwhile.
+    let mut latest_at: Option<crate::cloud::Time> = None;
     loop {
         if ctx.events.is_closed() {
             return;
         }
         let it = match iterator.take() {
             Some(it) => it,
-            None => match open(&ctx, &stream, &shard).await {
+            None => match open(&ctx, &stream, &shard, start, &mut latest_at).await {
                 Ok(Some(it)) => it,
                 // The shard is gone (trimmed away): nothing left to read.
                 Ok(None) => break,
@@ -267,12 +300,23 @@ async fn read_shard(
 
 /// A fresh iterator after the checkpoint, or at the configured start. `Ok(None)` when the
 /// shard no longer exists.
-async fn open(ctx: &Ctx, stream: &str, shard: &str) -> Result<Option<String>, ()> {
+async fn open(
+    ctx: &Ctx,
+    stream: &str,
+    shard: &str,
+    start: StreamStart,
+    latest_at: &mut Option<crate::cloud::Time>,
+) -> Result<Option<String>, ()> {
     let position = match ctx.checkpoints.get(ctx, stream, shard) {
         Ok(Some(seq)) => ShardPosition::AfterSequence(seq),
-        Ok(None) => match ctx.config.stream_start {
-            StreamStart::TrimHorizon => ShardPosition::TrimHorizon,
-            StreamStart::Latest => ShardPosition::Latest,
+        Ok(None) => match (start, *latest_at) {
+            (StreamStart::TrimHorizon, _) => ShardPosition::TrimHorizon,
+            (StreamStart::Latest, Some(t)) => ShardPosition::AtTimestamp(t),
+            (StreamStart::Latest, None) => {
+                // Everything that arrives after this moment is new.
+                *latest_at = Some(ctx.cloud.now() + chrono::Duration::milliseconds(1));
+                ShardPosition::Latest
+            }
         },
         Err(e) => {
             // Without the checkpoint we could repeat or skip records: wait for the store.

@@ -52,15 +52,15 @@ pub async fn list_shards(c: &Client, stream: &str) -> CloudResult<Vec<Shard>> {
                 adjacent_parent: s.adjacent_parent_shard_id().map(crate::sanitize::clean),
                 starting_hash_key: s
                     .hash_key_range()
-                    .map(|h| h.starting_hash_key().to_string())
+                    .map(|h| crate::sanitize::clean(h.starting_hash_key()))
                     .unwrap_or_default(),
                 ending_hash_key: s
                     .hash_key_range()
-                    .map(|h| h.ending_hash_key().to_string())
+                    .map(|h| crate::sanitize::clean(h.ending_hash_key()))
                     .unwrap_or_default(),
                 starting_sequence: s
                     .sequence_number_range()
-                    .map(|r| r.starting_sequence_number().to_string())
+                    .map(|r| crate::sanitize::clean(r.starting_sequence_number()))
                     .unwrap_or_default(),
                 ending_sequence: s
                     .sequence_number_range()

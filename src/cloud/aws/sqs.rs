@@ -16,7 +16,7 @@ pub async fn create_queue(c: &Client, name: &str) -> CloudResult<String> {
         .send()
         .await
         .map_err(|e| map_sdk_error(SERVICE, "CreateQueue", Some(name), e))?;
-    out.queue_url().map(str::to_string).ok_or_else(|| {
+    out.queue_url().map(crate::sanitize::clean).ok_or_else(|| {
         CloudError::new(
             ErrorKind::Other,
             SERVICE,

@@ -78,6 +78,23 @@ impl Default for SimOptions {
     }
 }
 
+impl SimOptions {
+    /// Options from the command line's `--seed`, `--speed` and `--faults`.
+    pub fn from_args(seed: u64, speed: f64, faults: &str) -> Result<SimOptions, String> {
+        if !(speed.is_finite() && speed >= 0.0) {
+            return Err(format!(
+                "--speed must be a non-negative number, not {speed}"
+            ));
+        }
+        Ok(SimOptions {
+            seed,
+            speed,
+            faults: faults.parse()?,
+            ..SimOptions::default()
+        })
+    }
+}
+
 /// The simulated AWS account.
 #[derive(Debug)]
 pub struct SimCloud {

@@ -1,0 +1,112 @@
+//! Shared helpers of the pipeline tests: a simulated account on a paused clock, a pipeline
+//! over it, and waiting for events with a (virtual) deadline.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use watchband::cloud::Cloud;
+use watchband::cloud::sim::{FaultProfile, SimCloud, SimOptions};
+use watchband::pipeline::{Command, Event, PipelineConfig, PollIntervals};
+use watchband::store::Store;
+
+/// A simulated account whose clock only moves when the test advances it.
+pub fn sim(faults: FaultProfile) -> Arc<SimCloud> {
+    SimCloud::new(SimOptions {
+        seed: 7,
+        faults,
+        paused: true,
+        ..SimOptions::default()
+    })
+}
+
+/// Quick polls so a test needs little virtual time; no stream (the stream tests add theirs,
+/// a day of backlog is slow to judge in a debug build).
+pub fn config() -> PipelineConfig {
+    PipelineConfig {
+        queue_id: "test".into(),
+        streams: Vec::new(),
+        intervals: PollIntervals {
+            backups: Duration::from_millis(500),
+            alarms: Duration::from_millis(500),
+            metrics: Duration::from_secs(2),
+            notifications: Duration::from_millis(200),
+            job: Duration::from_millis(200),
+            shard_min_gap: Duration::from_millis(200),
+            shard_idle: Duration::from_millis(500),
+        },
+        ..PipelineConfig::default()
+    }
+}
+
+/// A running pipeline and the events it sent so far.
+pub struct Run {
+    pub events: mpsc::Receiver<Event>,
+    pub commands: mpsc::Sender<Command>,
+    pub seen: Vec<Event>,
+}
+
+pub fn start(cloud: Arc<SimCloud>, store: Option<Arc<Store>>, config: PipelineConfig) -> Run {
+    let cloud: Arc<dyn Cloud> = cloud;
+    let (events, commands) = watchband::pipeline::spawn(cloud, store, config);
+    Run {
+        events,
+        commands,
+        seen: Vec::new(),
+    }
+}
+
+impl Run {
+    /// Receives events until `f(event, all events so far)` returns `Some`, or panics after
+    /// `within` of virtual time.
+    pub async fn until<T>(
+        &mut self,
+        within: Duration,
+        what: &str,
+        mut f: impl FnMut(&Event, &[Event]) -> Option<T>,
+    ) -> T {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let e = match tokio::time::timeout_at(deadline, self.events.recv()).await {
+                Ok(Some(e)) => e,
+                Ok(None) => panic!("the pipeline stopped before {what}"),
+                Err(_) => panic!(
+                    "no {what} within {within:?}; last events: {:?}",
+                    last(&self.seen)
+                ),
+            };
+            self.seen.push(e);
+            // `seen` includes the event itself.
+            let last = self.seen.last().expect("just pushed");
+            if let Some(t) = f(last, &self.seen) {
+                return t;
+            }
+        }
+    }
+
+    /// Receives whatever arrives during `d` of virtual time.
+    pub async fn drain_for(&mut self, d: Duration) {
+        let deadline = tokio::time::Instant::now() + d;
+        while let Ok(Some(e)) = tokio::time::timeout_at(deadline, self.events.recv()).await {
+            self.seen.push(e);
+        }
+    }
+
+    pub async fn send(&self, c: Command) {
+        self.commands
+            .send(c)
+            .await
+            .expect("the pipeline takes commands");
+    }
+}
+
+fn last(seen: &[Event]) -> Vec<String> {
+    seen.iter()
+        .rev()
+        .take(5)
+        .map(|e| {
+            let s = format!("{e:?}");
+            s.chars().take(300).collect()
+        })
+        .collect()
+}
