@@ -106,6 +106,15 @@ fn metric_view(m: &MetricSeries) -> MetricView {
 /// Applies one pipeline event to the state. Returns whether anything visible changed.
 pub fn apply(state: &mut AppState, event: Event) -> bool {
     match event {
+        Event::BackupSetup {
+            vault,
+            iam_role_arn,
+        } => {
+            state.actions.vault = clean(&vault);
+            if let Some(role) = iam_role_arn {
+                state.actions.backup_role_arn = clean(&role);
+            }
+        }
         Event::Identity(id) => {
             let id = Some(Identity {
                 account: clean(&id.account),

@@ -35,7 +35,7 @@ pub fn run(source: &SourceArgs, command: &ProcessCommand) -> anyhow::Result<Exit
                 dimension,
             } => metric_run(cloud.as_ref(), namespace, metric, dimension).await,
             ProcessCommand::Stream { stream } => {
-                anyhow::bail!("process stream {stream}: the shared consumer hook is being wired")
+                crate::process::stream::run_stream(cloud, &config, stream).await
             }
         }
     })?;

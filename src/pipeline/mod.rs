@@ -59,6 +59,9 @@ pub(crate) struct Ctx {
     pub checkpoints: streams::Checkpoints,
     /// The metrics task's inbox (metric selection, detector switch, ListMetrics).
     pub metric_requests: mpsc::Sender<metrics::MetricRequest>,
+    /// Where stream records go before they are checkpointed, when a processor consumes the
+    /// streams (`watchband process stream`); `None` in the TUI.
+    pub stream_sink: Option<Arc<dyn streams::StreamSink>>,
 }
 
 impl Ctx {
@@ -180,9 +183,46 @@ pub fn spawn(
     store: Option<Arc<Store>>,
     config: PipelineConfig,
 ) -> (mpsc::Receiver<Event>, mpsc::Sender<Command>) {
-    let (event_tx, event_rx) = mpsc::channel(EVENT_CAPACITY);
     let (command_tx, command_rx) = mpsc::channel(COMMAND_CAPACITY);
     let (metric_tx, metric_rx) = mpsc::channel(COMMAND_CAPACITY);
+    let (ctx, event_rx) = context(cloud, store, config, metric_tx, None);
+    tokio::spawn(identity(ctx.clone()));
+    tokio::spawn(backups::run(ctx.clone()));
+    tokio::spawn(alarms::run(ctx.clone()));
+    tokio::spawn(metrics::run(ctx.clone(), metric_rx));
+    tokio::spawn(notifications::run(ctx.clone()));
+    for stream in &ctx.config.streams {
+        tokio::spawn(streams::run(ctx.clone(), stream.clone()));
+    }
+    tokio::spawn(commands(ctx, command_rx));
+    (event_rx, command_tx)
+}
+
+/// Only the stream consumers, handing every batch to `sink` before it is checkpointed: the
+/// stream processor's consumer, with the same checkpoints, limits and resharding as the TUI's.
+/// The events report progress (stream stats, health).
+pub fn spawn_stream_consumer(
+    cloud: Arc<dyn Cloud>,
+    store: Option<Arc<Store>>,
+    config: PipelineConfig,
+    sink: Arc<dyn streams::StreamSink>,
+) -> mpsc::Receiver<Event> {
+    let (metric_tx, _) = mpsc::channel(1);
+    let (ctx, event_rx) = context(cloud, store, config, metric_tx, Some(sink));
+    for stream in &ctx.config.streams {
+        tokio::spawn(streams::run(ctx.clone(), stream.clone()));
+    }
+    event_rx
+}
+
+fn context(
+    cloud: Arc<dyn Cloud>,
+    store: Option<Arc<Store>>,
+    config: PipelineConfig,
+    metric_requests: mpsc::Sender<metrics::MetricRequest>,
+    stream_sink: Option<Arc<dyn streams::StreamSink>>,
+) -> (Arc<Ctx>, mpsc::Receiver<Event>) {
+    let (event_tx, event_rx) = mpsc::channel(EVENT_CAPACITY);
     let ctx = Arc::new(Ctx {
         cloud: cloud.clone(),
         health: Health::new(event_tx.clone(), cloud.clone()),
@@ -197,18 +237,10 @@ pub fn spawn(
         alarm_names: Default::default(),
         alarm_topics: Default::default(),
         checkpoints: Default::default(),
-        metric_requests: metric_tx,
+        metric_requests,
+        stream_sink,
     });
-    tokio::spawn(identity(ctx.clone()));
-    tokio::spawn(backups::run(ctx.clone()));
-    tokio::spawn(alarms::run(ctx.clone()));
-    tokio::spawn(metrics::run(ctx.clone(), metric_rx));
-    tokio::spawn(notifications::run(ctx.clone()));
-    for stream in &ctx.config.streams {
-        tokio::spawn(streams::run(ctx.clone(), stream.clone()));
-    }
-    tokio::spawn(commands(ctx, command_rx));
-    (event_rx, command_tx)
+    (ctx, event_rx)
 }
 
 /// The caller identity for the status bar, retried until it is known.

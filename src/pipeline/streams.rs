@@ -29,6 +29,19 @@ const RATE_WINDOW: Duration = Duration::from_secs(5);
 /// How often the shard list is re-read to notice a reshard of shards we are not reading.
 const RELIST_EVERY: Duration = Duration::from_secs(30);
 
+/// A consumer of stream batches that must be done before a record is checkpointed (the
+/// stream processor). It handles the records in order and returns how many it handled: fewer
+/// than all means the rest is read again, from the checkpoint after the last handled one.
+#[async_trait::async_trait]
+pub trait StreamSink: Send + Sync {
+    async fn handle(
+        &self,
+        stream: &str,
+        shard: &str,
+        records: &[crate::cloud::StreamRecord],
+    ) -> usize;
+}
+
 /// Checkpoints per (stream, shard): the store when there is one, memory otherwise.
 #[derive(Default)]
 pub(crate) struct Checkpoints {
@@ -249,11 +262,18 @@ async fn read_shard(
                 continue;
             }
         };
-        let n = batch.records.len();
-        if !handle_batch(&ctx, &shared, &shard, &batch.records).await {
+        let mut n = batch.records.len();
+        let mut complete = true;
+        if let Some(sink) = &ctx.stream_sink {
+            let handled = sink.handle(&stream, &shard, &batch.records).await.min(n);
+            complete = handled == n;
+            n = handled;
+        }
+        let records = &batch.records[..n];
+        if !handle_batch(&ctx, &shared, &shard, records).await {
             return;
         }
-        if let Some(last) = batch.records.last()
+        if let Some(last) = records.last()
             && let Err(e) = ctx
                 .checkpoints
                 .set(&ctx, &stream, &shard, &last.sequence_number)
@@ -269,7 +289,7 @@ async fn read_shard(
         }
         let per_sec =
             rate.iter().map(|(_, n)| *n).sum::<usize>() as f64 / RATE_WINDOW.as_secs_f64();
-        let checkpoint = batch.records.last().map(|r| r.sequence_number.clone());
+        let checkpoint = records.last().map(|r| r.sequence_number.clone());
         shared.update(&shard, |s| {
             s.records_per_sec = per_sec;
             s.millis_behind = batch.millis_behind_latest;
@@ -277,6 +297,11 @@ async fn read_shard(
                 s.checkpoint = checkpoint;
             }
         });
+        if !complete {
+            // The rest of the batch is read again from the checkpoint once the sink recovers.
+            tokio::time::sleep(ctx.config.intervals.shard_idle).await;
+            continue;
+        }
         match batch.next_iterator {
             Some(next) => iterator = Some(next),
             // Closed and read to the end: the children may start.

@@ -124,3 +124,128 @@ impl StreamProcessor {
         Ok(())
     }
 }
+
+/// Running totals of a stream processor (what `process stream` reports when it stops).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StreamTotals {
+    pub records: u64,
+    pub readings: u64,
+    pub anomalies: u64,
+    pub rejected: u64,
+    /// Batches that stopped at a record whose anomaly could not be stored or announced (the
+    /// record and those after it were read again).
+    pub interrupted: u64,
+}
+
+/// The stream processor as the shared consumer's sink: a batch is checkpointed only up to
+/// the last record the processor finished.
+pub struct ProcessorSink {
+    cloud: std::sync::Arc<dyn Cloud>,
+    processor: tokio::sync::Mutex<StreamProcessor>,
+    totals: std::sync::Mutex<StreamTotals>,
+}
+
+impl ProcessorSink {
+    pub fn new(cloud: std::sync::Arc<dyn Cloud>, config: StreamProcessorConfig) -> Self {
+        ProcessorSink {
+            cloud,
+            processor: tokio::sync::Mutex::new(StreamProcessor::new(config)),
+            totals: Default::default(),
+        }
+    }
+
+    pub fn totals(&self) -> StreamTotals {
+        self.totals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::pipeline::streams::StreamSink for ProcessorSink {
+    async fn handle(&self, stream: &str, shard: &str, records: &[StreamRecord]) -> usize {
+        let report = self
+            .processor
+            .lock()
+            .await
+            .handle_batch(self.cloud.as_ref(), stream, shard, records)
+            .await;
+        let handled = match report.failed.first() {
+            Some(seq) => records
+                .iter()
+                .position(|r| &r.sequence_number == seq)
+                .unwrap_or(records.len()),
+            None => records.len(),
+        };
+        if let Some(e) = &report.error {
+            eprintln!("watchband: {stream}/{shard}: {e}");
+        }
+        let mut t = self.totals.lock().unwrap_or_else(|e| e.into_inner());
+        t.records += handled as u64;
+        t.readings += report.readings as u64 - report.failed.len().min(1) as u64;
+        t.anomalies += report.anomaly_count as u64;
+        t.rejected += report.rejected_count as u64;
+        t.interrupted += u64::from(handled < records.len());
+        handled
+    }
+}
+
+/// `watchband process stream`: the processor over a Kinesis stream until Ctrl-C, with
+/// checkpoints in the embedded store so a restart loses and repeats nothing.
+pub async fn run_stream(
+    cloud: std::sync::Arc<dyn Cloud>,
+    config: &crate::config::Config,
+    stream: &str,
+) -> anyhow::Result<std::process::ExitCode> {
+    use crate::pipeline::{Event, PipelineConfig, StreamStart};
+    let topic = crate::cli::process::topic_arn(cloud.as_ref(), &config.topics.temperature).await?;
+    let store = match crate::store::Store::default_path() {
+        Some(path) => Some(std::sync::Arc::new(
+            crate::store::Store::open(&path)
+                .map_err(|e| anyhow::anyhow!("cannot open the store {}: {e}", path.display()))?,
+        )),
+        None => None,
+    };
+    let sink = std::sync::Arc::new(ProcessorSink::new(
+        cloud.clone(),
+        StreamProcessorConfig {
+            table: config.tables.temperature.clone(),
+            band_width: config.band_width.max(3.0),
+            ..StreamProcessorConfig::new(&topic)
+        },
+    ));
+    let pipeline = PipelineConfig {
+        streams: vec![stream.to_string()],
+        // A processor owes every retained record an answer, not only what arrives from now.
+        stream_start: StreamStart::TrimHorizon,
+        ..PipelineConfig::default()
+    };
+    let mut events = crate::pipeline::spawn_stream_consumer(cloud, store, pipeline, sink.clone());
+    eprintln!("watchband: processing {stream} (Ctrl-C stops)");
+    loop {
+        tokio::select! {
+            biased;
+            _ = tokio::signal::ctrl_c() => break,
+            event = events.recv() => match event {
+                Some(Event::Health(h)) => {
+                    if let Some(e) = &h.last_error {
+                        eprintln!("watchband: {e}");
+                    }
+                }
+                Some(_) => {
+                    let t = sink.totals();
+                    eprint!(
+                        "\r{stream}: {} records, {} anomalies, {} rejected",
+                        t.records, t.anomalies, t.rejected
+                    );
+                }
+                None => break,
+            },
+        }
+    }
+    let t = sink.totals();
+    eprintln!();
+    println!("{}", serde_json::to_string(&t)?);
+    Ok(std::process::ExitCode::SUCCESS)
+}
