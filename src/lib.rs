@@ -4,6 +4,7 @@
 pub mod app;
 pub mod cli;
 pub mod cloud;
+pub mod config;
 pub mod detect;
 pub mod originals;
 pub mod pipeline;

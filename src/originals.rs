@@ -342,14 +342,31 @@ pub fn temperature_alert_message(value: f64, anomaly_type: &str) -> String {
     )
 }
 
+/// The `m03p02_anomaly_data` item for a reading.
+pub fn temperature_anomaly_item(reading: &TemperatureReading, anomaly_type: &str) -> Item {
+    temperature_anomaly_row(
+        &reading.deviceid,
+        &reading.timestamp,
+        &reading.date,
+        reading.value,
+        anomaly_type,
+    )
+}
+
 /// The `m03p02_anomaly_data` item: `deviceid` (hash), `timestamp` (range), `anomalyDate`,
 /// `value`, `anomalyType`.
-pub fn temperature_anomaly_item(reading: &TemperatureReading, anomaly_type: &str) -> Item {
+pub fn temperature_anomaly_row(
+    deviceid: &str,
+    timestamp: &str,
+    anomaly_date: &str,
+    value: f64,
+    anomaly_type: &str,
+) -> Item {
     let mut item = Item::new();
-    item.insert("deviceid".into(), AttrValue::S(reading.deviceid.clone()));
-    item.insert("timestamp".into(), AttrValue::S(reading.timestamp.clone()));
-    item.insert("anomalyDate".into(), AttrValue::S(reading.date.clone()));
-    item.insert("value".into(), AttrValue::N(format_number(reading.value)));
+    item.insert("deviceid".into(), AttrValue::S(deviceid.to_string()));
+    item.insert("timestamp".into(), AttrValue::S(timestamp.to_string()));
+    item.insert("anomalyDate".into(), AttrValue::S(anomaly_date.to_string()));
+    item.insert("value".into(), AttrValue::N(format_number(value)));
     item.insert("anomalyType".into(), AttrValue::S(anomaly_type.to_string()));
     item
 }

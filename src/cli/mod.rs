@@ -4,6 +4,7 @@
 //! (`scan`), 130 interrupted.
 
 pub mod detect;
+pub mod generate;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;

@@ -1,0 +1,374 @@
+//! The configuration file: `watchband/config.toml` in the user's config directory (or
+//! `--config FILE`), holding what the AWS configuration chain does not — the backup tag key,
+//! vault and role, the topics, streams, tables, metric list and namespaces to watch.
+//!
+//! Every key is optional and defaults to the originals' names, so an operator who runs seed
+//! 001 or 003 as deployed needs no file at all. A file that does not parse, has an unknown key
+//! or a value out of range is refused with its path, the line and the reason.
+
+use crate::cloud::MetricId;
+use crate::cloud::aws::AwsOptions;
+use crate::originals;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ConfigError {
+    #[error("cannot read the configuration {path}: {reason}")]
+    Read { path: PathBuf, reason: String },
+    #[error("{path}:{line}: {reason} — fix or remove the line (see docs/aws.md)")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
+}
+
+/// One metric to watch with an anomaly band.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricConfig {
+    pub namespace: String,
+    pub name: String,
+    #[serde(default)]
+    pub dimensions: BTreeMap<String, String>,
+    #[serde(default = "default_stat")]
+    pub stat: String,
+    #[serde(default = "default_period")]
+    pub period: i32,
+}
+
+impl MetricConfig {
+    pub fn metric_id(&self) -> MetricId {
+        let dims: Vec<(&str, &str)> = self
+            .dimensions
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        MetricId::new(&self.namespace, &self.name, &dims)
+    }
+}
+
+fn default_stat() -> String {
+    "Average".into()
+}
+fn default_period() -> i32 {
+    300
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Topics {
+    /// Seed 001's alarm topic (name or ARN).
+    pub backup: String,
+    /// Seed 003's alert topic.
+    pub temperature: String,
+    /// Where acknowledgements are published; the backup topic when absent.
+    pub acknowledgements: Option<String>,
+}
+
+impl Default for Topics {
+    fn default() -> Self {
+        Topics {
+            backup: originals::BACKUP_TOPIC_NAME.into(),
+            temperature: originals::TEMPERATURE_TOPIC.into(),
+            acknowledgements: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tables {
+    pub backup: String,
+    pub temperature: String,
+}
+
+impl Default for Tables {
+    fn default() -> Self {
+        Tables {
+            backup: originals::BACKUP_TABLE.into(),
+            temperature: originals::TEMPERATURE_TABLE.into(),
+        }
+    }
+}
+
+/// `[aws]`: defaults for the connection; command-line flags and the SDK's environment win.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsSection {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Volumes carrying this tag key are backed up and watched (value ignored).
+    pub tag_key: String,
+    /// The backup vault for on-demand backups.
+    pub vault: String,
+    /// The IAM role AWS Backup assumes for on-demand backups.
+    pub backup_role: Option<String>,
+    /// Width of the anomaly band, in standard deviations.
+    pub band_width: f64,
+    pub topics: Topics,
+    pub tables: Tables,
+    /// Kinesis streams to consume.
+    pub streams: Vec<String>,
+    /// CloudWatch namespaces offered in the metric browser.
+    pub namespaces: Vec<String>,
+    /// Metrics watched with a band from the start.
+    pub metrics: Vec<MetricConfig>,
+    pub aws: AwsSection,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            tag_key: originals::DEFAULT_BACKUP_TAG_KEY.into(),
+            vault: "Default".into(),
+            backup_role: None,
+            band_width: 2.0,
+            topics: Topics::default(),
+            tables: Tables::default(),
+            streams: vec![originals::TEMPERATURE_STREAM.into()],
+            namespaces: vec![originals::BACKUP_NAMESPACE.into()],
+            metrics: Vec::new(),
+            aws: AwsSection::default(),
+        }
+    }
+}
+
+impl Config {
+    /// `watchband/config.toml` in the user's config directory (`~/.config` on Linux).
+    pub fn default_path() -> Option<PathBuf> {
+        dirs::config_dir().map(|d| d.join("watchband").join("config.toml"))
+    }
+
+    /// Loads `explicit` (which must exist), else the default file when there is one, else
+    /// the defaults.
+    pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        let path = match explicit {
+            Some(p) => p.to_path_buf(),
+            None => match Self::default_path().filter(|p| p.is_file()) {
+                Some(p) => p,
+                None => return Ok(Config::default()),
+            },
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Read {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        Self::parse(&text, &path)
+    }
+
+    /// Parses and checks a file's text; `path` only names it in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line: e.span().map_or(1, |s| line_of(text, s.start)),
+            reason: e.message().trim().to_string(),
+        })?;
+        config.check(text, path)?;
+        Ok(config)
+    }
+
+    fn check(&self, text: &str, path: &Path) -> Result<(), ConfigError> {
+        let fail = |key: &str, reason: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line: line_of_key(text, key),
+            reason,
+        };
+        if self.tag_key.trim().is_empty() {
+            return Err(fail("tag_key", "tag_key must not be empty".into()));
+        }
+        if !(self.band_width.is_finite() && self.band_width > 0.0) {
+            return Err(fail(
+                "band_width",
+                format!(
+                    "band_width must be a positive number, not {}",
+                    self.band_width
+                ),
+            ));
+        }
+        if let Some(role) = &self.backup_role
+            && !role.starts_with("arn:")
+        {
+            return Err(fail(
+                "backup_role",
+                format!(
+                    "backup_role must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME), not {role:?}"
+                ),
+            ));
+        }
+        for m in &self.metrics {
+            if m.namespace.is_empty() || m.name.is_empty() {
+                return Err(fail(
+                    "namespace",
+                    "a metric needs a namespace and a name".into(),
+                ));
+            }
+            // CloudWatch periods: 1, 5, 10, 30 (high resolution) or a multiple of 60.
+            if !(matches!(m.period, 1 | 5 | 10 | 30) || (m.period > 0 && m.period % 60 == 0)) {
+                return Err(fail(
+                    "period",
+                    format!(
+                        "period {} of {} is not 1, 5, 10, 30 or a multiple of 60",
+                        m.period, m.name
+                    ),
+                ));
+            }
+        }
+        if let Some(url) = &self.aws.endpoint_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(fail(
+                "endpoint_url",
+                format!("endpoint_url must be an http(s) URL, not {url:?}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The connection options: command-line flags first, then this file's `[aws]` section;
+    /// the SDK's own sources (environment, shared profile) fill in the rest.
+    pub fn aws_options(&self, args: &crate::cli::SourceArgs) -> AwsOptions {
+        let cli = AwsOptions::from_args(args);
+        AwsOptions {
+            profile: cli.profile.or_else(|| self.aws.profile.clone()),
+            region: cli.region.or_else(|| self.aws.region.clone()),
+            endpoint_url: cli.endpoint_url.or_else(|| self.aws.endpoint_url.clone()),
+        }
+    }
+
+    /// The topic acknowledgements go to.
+    pub fn acknowledgement_topic(&self) -> &str {
+        self.topics
+            .acknowledgements
+            .as_deref()
+            .unwrap_or(&self.topics.backup)
+    }
+}
+
+/// 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// 1-based line where `key = ...` first appears (1 when it does not).
+fn line_of_key(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start();
+            l.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map_or(1, |i| i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("/home/op/.config/watchband/config.toml"))
+    }
+
+    #[test]
+    fn an_empty_file_gives_the_originals_names() {
+        let c = parse("").unwrap();
+        assert_eq!(c, Config::default());
+        assert_eq!(c.tag_key, "backup");
+        assert_eq!(c.topics.backup, "backup-anomaly-alerts");
+        assert_eq!(c.tables.temperature, "m03p02_anomaly_data");
+        assert_eq!(c.acknowledgement_topic(), "backup-anomaly-alerts");
+    }
+
+    #[test]
+    fn a_full_file_is_read() {
+        let c = parse(
+            r#"
+tag_key = "nightly"
+vault = "prod-vault"
+backup_role = "arn:aws:iam::123456789012:role/backup"
+band_width = 3
+streams = ["m03p02_raw_data_stream", "other"]
+namespaces = ["BACKUP", "AWS/EC2"]
+
+[topics]
+acknowledgements = "arn:aws:sns:eu-west-1:123456789012:acks"
+
+[aws]
+profile = "ops"
+region = "eu-west-1"
+
+[[metrics]]
+namespace = "AWS/EC2"
+name = "CPUUtilization"
+dimensions = { InstanceId = "i-0abc" }
+period = 60
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.tag_key, "nightly");
+        assert_eq!(c.band_width, 3.0);
+        assert_eq!(c.streams.len(), 2);
+        assert_eq!(
+            c.acknowledgement_topic(),
+            "arn:aws:sns:eu-west-1:123456789012:acks"
+        );
+        assert_eq!(c.topics.backup, "backup-anomaly-alerts");
+        assert_eq!(c.metrics[0].stat, "Average");
+        assert_eq!(
+            c.metrics[0].metric_id(),
+            MetricId::new("AWS/EC2", "CPUUtilization", &[("InstanceId", "i-0abc")])
+        );
+        let args = crate::cli::SourceArgs {
+            region: Some("us-east-2".into()),
+            ..Default::default()
+        };
+        let o = c.aws_options(&args);
+        assert_eq!(o.region.as_deref(), Some("us-east-2"));
+        assert_eq!(o.profile.as_deref(), Some("ops"));
+    }
+
+    #[test]
+    fn a_syntax_error_names_path_and_line() {
+        let e = parse("tag_key = \"a\"\nvault = \n").unwrap_err();
+        let ConfigError::Invalid { path, line, reason } = &e else {
+            panic!("{e}")
+        };
+        assert!(path.ends_with("watchband/config.toml"));
+        assert_eq!(*line, 2, "{reason}");
+        assert!(e.to_string().contains("config.toml:2:"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_on_its_line() {
+        let e = parse("tag_key = \"a\"\n\ntopcs = 3\n").unwrap_err();
+        assert!(
+            matches!(&e, ConfigError::Invalid { line: 3, reason, .. } if reason.contains("topcs")),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused_on_their_line() {
+        let e = parse("vault = \"v\"\nband_width = -1\n").unwrap_err();
+        assert!(matches!(&e, ConfigError::Invalid { line: 2, .. }), "{e}");
+        let e = parse("[[metrics]]\nnamespace = \"AWS/EC2\"\nname = \"CPU\"\nperiod = 45\n")
+            .unwrap_err();
+        assert!(matches!(&e, ConfigError::Invalid { line: 4, .. }), "{e}");
+        let e = parse("backup_role = \"backup\"\n").unwrap_err();
+        assert!(e.to_string().contains("IAM role ARN"), "{e}");
+    }
+
+    #[test]
+    fn an_explicit_missing_file_is_an_error() {
+        let e = Config::load(Some(Path::new("/nonexistent/watchband.toml"))).unwrap_err();
+        assert!(matches!(e, ConfigError::Read { .. }));
+    }
+}

@@ -1,0 +1,337 @@
+//! The Kinesis polling consumer: one supervisor per stream, one reader per shard.
+//!
+//! - A reader opens its shard after its checkpoint (`AFTER_SEQUENCE_NUMBER`), or at the
+//!   configured start (TRIM_HORIZON / LATEST) when there is none, and loops on GetRecords at
+//!   most five calls per second, slowing down at the tip of the shard.
+//! - Each batch is decoded and judged ([`super::temperature`]), sent to the app, and only then
+//!   checkpointed, so a restart neither loses nor repeats a record.
+//! - An expired iterator (or any failure that outlived its retries) is re-opened from the
+//!   checkpoint, which is safe for the same reason.
+//! - Resharding: a child shard is read only once its parents were read to their end (GetRecords
+//!   returns no next iterator), so per-device order survives splits and merges.
+
+use super::events::{Event, RejectedRecord, ShardStats, Source, StreamStats};
+use super::temperature::{DeviceJudge, Judged};
+use super::{Ctx, StreamStart, pause};
+use crate::cloud::{CloudError, ErrorKind, Shard, ShardPosition};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// Records asked for per GetRecords call (the Kinesis maximum).
+const BATCH_LIMIT: i32 = 10_000;
+/// Rejected records kept per shard for inspection.
+const KEEP_REJECTED: usize = 8;
+/// Window of the records-per-second figure.
+const RATE_WINDOW: Duration = Duration::from_secs(5);
+/// How often the shard list is re-read to notice a reshard of shards we are not reading.
+const RELIST_EVERY: Duration = Duration::from_secs(30);
+
+/// Checkpoints per (stream, shard): the store when there is one, memory otherwise.
+#[derive(Default)]
+pub(crate) struct Checkpoints {
+    memory: Mutex<HashMap<(String, String), String>>,
+}
+
+impl Checkpoints {
+    fn get(&self, ctx: &Ctx, stream: &str, shard: &str) -> Result<Option<String>, String> {
+        match &ctx.store {
+            Some(store) => store.checkpoint(stream, shard).map_err(|e| e.to_string()),
+            None => Ok(self
+                .memory
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&(stream.to_string(), shard.to_string()))
+                .cloned()),
+        }
+    }
+
+    fn set(&self, ctx: &Ctx, stream: &str, shard: &str, seq: &str) -> Result<(), String> {
+        match &ctx.store {
+            Some(store) => store
+                .set_checkpoint(stream, shard, seq)
+                .map_err(|e| e.to_string()),
+            None => {
+                self.memory
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert((stream.to_string(), shard.to_string()), seq.to_string());
+                Ok(())
+            }
+        }
+    }
+}
+
+/// What the readers of one stream share.
+struct StreamShared {
+    stream: String,
+    judge: Mutex<DeviceJudge>,
+    stats: Mutex<BTreeMap<String, ShardStats>>,
+}
+
+impl StreamShared {
+    fn snapshot(&self) -> StreamStats {
+        StreamStats {
+            stream: self.stream.clone(),
+            shards: self
+                .stats
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .values()
+                .cloned()
+                .collect(),
+        }
+    }
+
+    fn update(&self, shard: &str, f: impl FnOnce(&mut ShardStats)) {
+        let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = stats.get_mut(shard) {
+            f(s);
+        }
+    }
+}
+
+/// The supervisor of one stream: starts a reader for every shard whose parents are done.
+pub(crate) async fn run(ctx: Arc<Ctx>, stream: String) {
+    let wake = ctx.refresh.subscribe();
+    let shared = Arc::new(StreamShared {
+        stream: stream.clone(),
+        judge: Mutex::new(DeviceJudge::new(ctx.config.band_width)),
+        stats: Mutex::new(BTreeMap::new()),
+    });
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<String>();
+    let mut started: BTreeSet<String> = BTreeSet::new();
+    let mut finished: BTreeSet<String> = BTreeSet::new();
+    loop {
+        let listed = ctx
+            .call(Source::Streams, || ctx.cloud.list_shards(&stream))
+            .await;
+        if let Ok(shards) = listed {
+            let ids: BTreeSet<&str> = shards.iter().map(|s| s.id.as_str()).collect();
+            for shard in &shards {
+                if started.contains(&shard.id) || !parents_done(shard, &ids, &finished) {
+                    continue;
+                }
+                started.insert(shard.id.clone());
+                shared
+                    .stats
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(shard.id.clone(), new_stats(shard));
+                tokio::spawn(read_shard(
+                    ctx.clone(),
+                    shared.clone(),
+                    shard.id.clone(),
+                    done_tx.clone(),
+                ));
+            }
+            if !ctx.emit(Event::Stream(shared.snapshot())).await {
+                return;
+            }
+        }
+        // A finished shard may free its children: list again at once.
+        tokio::select! {
+            Some(id) = done_rx.recv() => {
+                finished.insert(id);
+                while let Ok(id) = done_rx.try_recv() {
+                    finished.insert(id);
+                }
+            }
+            _ = pause(RELIST_EVERY, &wake) => {}
+        }
+        if ctx.events.is_closed() {
+            return;
+        }
+    }
+}
+
+/// A shard may be read once each parent that still exists has been read to its end.
+fn parents_done(shard: &Shard, existing: &BTreeSet<&str>, finished: &BTreeSet<String>) -> bool {
+    [&shard.parent, &shard.adjacent_parent]
+        .into_iter()
+        .flatten()
+        .all(|p| !existing.contains(p.as_str()) || finished.contains(p))
+}
+
+fn new_stats(shard: &Shard) -> ShardStats {
+    ShardStats {
+        shard_id: shard.id.clone(),
+        parent: shard.parent.clone(),
+        finished: false,
+        records_per_sec: 0.0,
+        millis_behind: 0,
+        records_total: 0,
+        rejected_total: 0,
+        last_rejected: Vec::new(),
+        checkpoint: None,
+    }
+}
+
+/// Reads one shard to its end (closed shards) or forever (open ones).
+async fn read_shard(
+    ctx: Arc<Ctx>,
+    shared: Arc<StreamShared>,
+    shard: String,
+    done: mpsc::UnboundedSender<String>,
+) {
+    let stream = shared.stream.clone();
+    let mut rate: VecDeque<(Instant, usize)> = VecDeque::new();
+    let mut last_call: Option<Instant> = None;
+    let mut iterator: Option<String> = None;
+    loop {
+        if ctx.events.is_closed() {
+            return;
+        }
+        let it = match iterator.take() {
+            Some(it) => it,
+            None => match open(&ctx, &stream, &shard).await {
+                Ok(Some(it)) => it,
+                // The shard is gone (trimmed away): nothing left to read.
+                Ok(None) => break,
+                Err(_) => {
+                    tokio::time::sleep(ctx.config.intervals.shard_idle).await;
+                    continue;
+                }
+            },
+        };
+        // Kinesis allows five GetRecords calls per second per shard.
+        if let Some(t) = last_call {
+            tokio::time::sleep_until(t + ctx.config.intervals.shard_min_gap).await;
+        }
+        last_call = Some(Instant::now());
+        let batch = match ctx
+            .call(Source::Streams, || {
+                ctx.cloud.get_records(&it, Some(BATCH_LIMIT))
+            })
+            .await
+        {
+            Ok(b) => b,
+            // Expired or failed: re-open from the checkpoint (nothing lost, nothing repeated).
+            Err(e) => {
+                if e.kind != ErrorKind::ExpiredIterator {
+                    tokio::time::sleep(ctx.config.intervals.shard_idle).await;
+                }
+                continue;
+            }
+        };
+        let n = batch.records.len();
+        if !handle_batch(&ctx, &shared, &shard, &batch.records).await {
+            return;
+        }
+        if let Some(last) = batch.records.last()
+            && let Err(e) = ctx
+                .checkpoints
+                .set(&ctx, &stream, &shard, &last.sequence_number)
+        {
+            let err = CloudError::new(ErrorKind::Other, "store", "SetCheckpoint", e)
+                .with_resource(format!("{stream}/{shard}"));
+            ctx.health.error(Source::Streams, &err).await;
+        }
+        let now = Instant::now();
+        rate.push_back((now, n));
+        while rate.front().is_some_and(|(t, _)| now - *t > RATE_WINDOW) {
+            rate.pop_front();
+        }
+        let per_sec =
+            rate.iter().map(|(_, n)| *n).sum::<usize>() as f64 / RATE_WINDOW.as_secs_f64();
+        let checkpoint = batch.records.last().map(|r| r.sequence_number.clone());
+        shared.update(&shard, |s| {
+            s.records_per_sec = per_sec;
+            s.millis_behind = batch.millis_behind_latest;
+            if checkpoint.is_some() {
+                s.checkpoint = checkpoint;
+            }
+        });
+        match batch.next_iterator {
+            Some(next) => iterator = Some(next),
+            // Closed and read to the end: the children may start.
+            None => break,
+        }
+        if !ctx.emit(Event::Stream(shared.snapshot())).await {
+            return;
+        }
+        if n == 0 && batch.millis_behind_latest == 0 {
+            tokio::time::sleep(ctx.config.intervals.shard_idle).await;
+        }
+    }
+    shared.update(&shard, |s| {
+        s.finished = true;
+        s.records_per_sec = 0.0;
+        s.millis_behind = 0;
+    });
+    let _ = ctx.emit(Event::Stream(shared.snapshot())).await;
+    let _ = done.send(shard);
+}
+
+/// A fresh iterator after the checkpoint, or at the configured start. `Ok(None)` when the
+/// shard no longer exists.
+async fn open(ctx: &Ctx, stream: &str, shard: &str) -> Result<Option<String>, ()> {
+    let position = match ctx.checkpoints.get(ctx, stream, shard) {
+        Ok(Some(seq)) => ShardPosition::AfterSequence(seq),
+        Ok(None) => match ctx.config.stream_start {
+            StreamStart::TrimHorizon => ShardPosition::TrimHorizon,
+            StreamStart::Latest => ShardPosition::Latest,
+        },
+        Err(e) => {
+            // Without the checkpoint we could repeat or skip records: wait for the store.
+            let err = CloudError::new(ErrorKind::Other, "store", "GetCheckpoint", e)
+                .with_resource(format!("{stream}/{shard}"));
+            ctx.health.error(Source::Streams, &err).await;
+            return Err(());
+        }
+    };
+    match ctx
+        .call(Source::Streams, || {
+            ctx.cloud
+                .get_shard_iterator(stream, shard, position.clone())
+        })
+        .await
+    {
+        Ok(it) => Ok(Some(it)),
+        Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+        Err(_) => Err(()),
+    }
+}
+
+/// Judges a batch and sends its points, anomalies and rejects; `false` once the app has gone.
+async fn handle_batch(
+    ctx: &Ctx,
+    shared: &StreamShared,
+    shard: &str,
+    records: &[crate::cloud::StreamRecord],
+) -> bool {
+    if records.is_empty() {
+        return true;
+    }
+    let mut points = Vec::with_capacity(records.len());
+    let mut anomalies = Vec::new();
+    let mut rejected: Vec<RejectedRecord> = Vec::new();
+    {
+        let mut judge = shared.judge.lock().unwrap_or_else(|e| e.into_inner());
+        for r in records {
+            match judge.judge(&shared.stream, shard, r) {
+                Judged::Reading { point, anomaly } => {
+                    points.push(point);
+                    anomalies.extend(anomaly);
+                }
+                Judged::Rejected(r) => rejected.push(r),
+            }
+        }
+    }
+    shared.update(shard, |s| {
+        s.records_total += records.len() as u64;
+        s.rejected_total += rejected.len() as u64;
+        s.last_rejected.extend(rejected.iter().cloned());
+        let excess = s.last_rejected.len().saturating_sub(KEEP_REJECTED);
+        s.last_rejected.drain(..excess);
+    });
+    if !points.is_empty() && !ctx.emit(Event::Temperatures(points)).await {
+        return false;
+    }
+    if !anomalies.is_empty() && !ctx.emit(Event::TemperatureAnomalies(anomalies)).await {
+        return false;
+    }
+    true
+}

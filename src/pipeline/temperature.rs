@@ -1,0 +1,230 @@
+//! Seed 003's temperature records, decoded and judged per device — pure and synchronous, so
+//! the stream consumer here and the stream processor (`process/`) share it.
+//!
+//! A reading is judged twice: by seed 003's rule as intended (Cold below the record's
+//! `lowest_temp`, Hot above its `highest_temp`) and by a per-device statistical detector that
+//! catches what the thresholds miss (a stuck sensor, a drift). A rule hit is reported with the
+//! rule's type; a statistical hit alone is reported as "Unusual".
+
+use super::events::{RejectedRecord, TemperatureAnomaly, TemperaturePoint};
+use crate::cloud::{StreamRecord, Time};
+use crate::detect::rules::temperature_class;
+use crate::detect::{Algo, AnyDetector, BandConfig, Detector, DetectorConfig, Seasonality};
+use crate::originals::{TemperatureReading, decode_reading};
+use crate::sanitize::{clean, printable_bytes};
+use std::collections::HashMap;
+
+/// The anomaly type of a statistical hit the rule does not explain.
+pub const UNUSUAL: &str = "Unusual";
+
+/// Per-device detectors for one stream.
+#[derive(Debug)]
+pub struct DeviceJudge {
+    config: DetectorConfig,
+    devices: HashMap<String, AnyDetector>,
+}
+
+/// What became of one record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Judged {
+    Reading {
+        point: TemperaturePoint,
+        anomaly: Option<TemperatureAnomaly>,
+    },
+    Rejected(RejectedRecord),
+}
+
+impl DeviceJudge {
+    /// `width` is the band width in standard deviations.
+    pub fn new(width: f64) -> Self {
+        let width = if width.is_finite() && width > 0.0 {
+            width
+        } else {
+            2.0
+        };
+        DeviceJudge {
+            config: DetectorConfig {
+                algo: Algo::Band,
+                band: BandConfig {
+                    // At one reading per second a 2σ band would call a normal reading unusual
+                    // every twenty seconds; the stream needs at least 3σ.
+                    width: width.max(3.0),
+                    // Readings arrive every second: the band follows the level, no season.
+                    seasonality: Seasonality::None,
+                    ..BandConfig::default()
+                },
+                ..DetectorConfig::default()
+            },
+            devices: HashMap::new(),
+        }
+    }
+
+    /// Decodes and judges one record; a record that does not decode is kept as rejected.
+    pub fn judge(&mut self, stream: &str, shard_id: &str, record: &StreamRecord) -> Judged {
+        let reading = match decode_reading(&record.data) {
+            Ok(r) => r,
+            Err(e) => {
+                return Judged::Rejected(RejectedRecord {
+                    shard_id: shard_id.to_string(),
+                    sequence_number: clean(&record.sequence_number),
+                    partition_key: clean(&record.partition_key),
+                    arrival: record.arrival,
+                    error: clean(&e.to_string()),
+                    raw: printable_bytes(&record.data),
+                });
+            }
+        };
+        let time = reading_time(&reading.timestamp).unwrap_or(record.arrival);
+        let (point, anomaly) = self.judge_reading(&reading, time);
+        Judged::Reading {
+            point: TemperaturePoint {
+                stream: stream.to_string(),
+                shard_id: shard_id.to_string(),
+                sequence_number: clean(&record.sequence_number),
+                ..point
+            },
+            anomaly,
+        }
+    }
+
+    /// Judges a decoded reading taken at `time`.
+    pub fn judge_reading(
+        &mut self,
+        reading: &TemperatureReading,
+        time: Time,
+    ) -> (TemperaturePoint, Option<TemperatureAnomaly>) {
+        let class = temperature_class(reading.value, reading.lowest_temp, reading.highest_temp);
+        let detector = self
+            .devices
+            .entry(reading.deviceid.clone())
+            .or_insert_with(|| {
+                AnyDetector::new(&self.config).expect("the width was checked in new()")
+            });
+        let verdict = detector
+            .observe(time.timestamp(), reading.value)
+            .expect("decode_reading only yields finite values");
+        let anomaly_type = match class {
+            Some(c) => Some(c.as_str()),
+            None if verdict.anomalous => Some(UNUSUAL),
+            None => None,
+        };
+        let anomaly = anomaly_type.map(|t| TemperatureAnomaly {
+            deviceid: reading.deviceid.clone(),
+            anomaly_date: reading.date.clone(),
+            timestamp: reading.timestamp.clone(),
+            value: reading.value,
+            anomaly_type: t.to_string(),
+        });
+        let point = TemperaturePoint {
+            stream: String::new(),
+            shard_id: String::new(),
+            sequence_number: String::new(),
+            device: reading.deviceid.clone(),
+            time,
+            value: reading.value,
+            lowest: reading.lowest_temp,
+            highest: reading.highest_temp,
+            class,
+            verdict,
+        };
+        (point, anomaly)
+    }
+}
+
+/// Seed 003's timestamp (`2024-05-01 10:00:00.123456`, UTC) as a time.
+pub fn reading_time(s: &str) -> Option<Time> {
+    chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%d %H:%M:%S%.f")
+        .ok()
+        .map(|t| t.and_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::rules::TempClass;
+    use chrono::TimeZone;
+
+    fn record(seq: u32, data: &str) -> StreamRecord {
+        StreamRecord {
+            sequence_number: format!("{seq:020}"),
+            partition_key: "DHT_001".into(),
+            data: data.as_bytes().to_vec(),
+            arrival: chrono::Utc
+                .timestamp_opt(1_700_000_000 + seq as i64, 0)
+                .unwrap(),
+        }
+    }
+
+    fn payload(value: f64, sec: u32) -> String {
+        TemperatureReading {
+            timestamp: format!("2024-05-01 10:{:02}:{:02}.000000", sec / 60, sec % 60),
+            datatype: "Temperature".into(),
+            value,
+            deviceid: "DHT_001".into(),
+            date: "2024-05-01".into(),
+            lowest_temp: 96.0,
+            highest_temp: 101.0,
+        }
+        .to_json()
+    }
+
+    #[test]
+    fn rule_hits_become_rows_shaped_like_the_table() {
+        let mut j = DeviceJudge::new(2.0);
+        let Judged::Reading { point, anomaly } =
+            j.judge("s", "shard-0", &record(1, &payload(102.5, 1)))
+        else {
+            panic!("a valid record was rejected")
+        };
+        assert_eq!(point.class, Some(TempClass::Hot));
+        assert_eq!(
+            point.time,
+            chrono::Utc.with_ymd_and_hms(2024, 5, 1, 10, 0, 1).unwrap()
+        );
+        let row = anomaly.unwrap();
+        assert_eq!(row.anomaly_type, "Hot");
+        assert_eq!(row.anomaly_date, "2024-05-01");
+        assert_eq!(row.timestamp, "2024-05-01 10:00:01.000000");
+        let Judged::Reading { anomaly, .. } =
+            j.judge("s", "shard-0", &record(2, &payload(95.0, 2)))
+        else {
+            panic!()
+        };
+        assert_eq!(anomaly.unwrap().anomaly_type, "Cold");
+    }
+
+    #[test]
+    fn a_jump_inside_the_thresholds_is_unusual_once_the_band_is_learned() {
+        let mut j = DeviceJudge::new(2.0);
+        let mut unusual = 0;
+        for i in 0..200u32 {
+            let v = 97.0 + ((i % 5) as f64 - 2.0) * 0.1;
+            if let Judged::Reading {
+                anomaly: Some(_), ..
+            } = j.judge("s", "0", &record(i, &payload(v, i)))
+            {
+                unusual += 1;
+            }
+        }
+        assert_eq!(unusual, 0, "steady readings raised anomalies");
+        let Judged::Reading { anomaly, point } =
+            j.judge("s", "0", &record(300, &payload(100.5, 300)))
+        else {
+            panic!()
+        };
+        assert!(point.verdict.is_ready());
+        assert_eq!(anomaly.unwrap().anomaly_type, UNUSUAL);
+    }
+
+    #[test]
+    fn malformed_records_are_kept_with_their_reason_and_bytes() {
+        let mut j = DeviceJudge::new(2.0);
+        let Judged::Rejected(r) = j.judge("s", "0", &record(7, "{\"value\": \"hot\x1b[2J\""))
+        else {
+            panic!("a malformed record was accepted")
+        };
+        assert!(r.error.starts_with("not JSON"));
+        assert!(!r.raw.chars().any(|c| c.is_control()));
+        assert_eq!(r.sequence_number, format!("{:020}", 7));
+    }
+}

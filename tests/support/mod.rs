@@ -1,0 +1,156 @@
+//! Test support for the `aws` integration tests: a `moto_server` per test on a free port of
+//! 127.0.0.1, SDK clients pointed at it, and a tiny HTTP server that replays recorded AWS
+//! responses for the operations moto does not implement.
+//!
+//! A missing `moto_server` skips the test with a message, except under `CI=true`, where it is
+//! a failure (`.ci/test` installs moto into target/test-venv).
+
+#![allow(dead_code)]
+
+pub mod ebs;
+pub mod http;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Where `moto_server` is: the test venv first, then PATH.
+pub fn moto_server_path() -> Option<PathBuf> {
+    let mut candidates = Vec::new();
+    if let Ok(venv) = std::env::var("WATCHBAND_TEST_VENV") {
+        candidates.push(PathBuf::from(venv).join("bin").join("moto_server"));
+    }
+    candidates
+        .push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-venv/bin/moto_server"));
+    if let Some(path) = std::env::var_os("PATH") {
+        candidates.extend(std::env::split_paths(&path).map(|d| d.join("moto_server")));
+    }
+    candidates.into_iter().find(|p| p.is_file())
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// A running moto server; killed when dropped.
+pub struct Moto {
+    child: Child,
+    pub port: u16,
+}
+
+impl Moto {
+    /// Starts a server, or returns `None` (after saying why) when moto is not installed.
+    /// Under CI=true a missing server panics instead.
+    pub fn start() -> Option<Moto> {
+        let Some(bin) = moto_server_path() else {
+            let msg =
+                "moto_server not found (run .ci/test, or pip install 'moto[server]>=5.2,<5.3')";
+            if in_ci() {
+                panic!("{msg}; CI=true makes this a failure");
+            }
+            eprintln!("skipping: {msg}");
+            return None;
+        };
+        let port = free_port();
+        let child = Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let moto = Moto { child, port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok((200, _)) = moto.request("GET", "/moto-api/data.json") {
+                return Some(moto);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("moto_server on port {port} did not become ready within 30 s");
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// One plain HTTP/1.0 request to the server; returns status and body.
+    pub fn request(&self, method: &str, path: &str) -> std::io::Result<(u16, String)> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port))?;
+        s.set_read_timeout(Some(Duration::from_secs(10)))?;
+        write!(
+            s,
+            "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
+        )?;
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw)?;
+        let text = String::from_utf8_lossy(&raw).to_string();
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        Ok((status, body))
+    }
+
+    /// Forgets every resource (between tests sharing a server).
+    pub fn reset(&self) {
+        let (status, _) = self.request("POST", "/moto-api/reset").expect("reset moto");
+        assert_eq!(status, 200);
+    }
+
+    /// moto's view of its backends (`/moto-api/data.json`), e.g. SNS `sent_notifications`.
+    pub fn data(&self) -> serde_json::Value {
+        let (_, body) = self
+            .request("GET", "/moto-api/data.json")
+            .expect("moto data.json");
+        serde_json::from_str(&body).expect("data.json is JSON")
+    }
+
+    /// The SDK configuration for this server: fixed test credentials, us-east-1, no retries.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        sdk_config_for(&self.endpoint()).await
+    }
+
+    pub async fn cloud(&self) -> watchband::cloud::aws::AwsCloud {
+        watchband::cloud::aws::AwsCloud::from_sdk_config(&self.sdk_config().await)
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// SDK configuration for any local endpoint (moto or a replay server).
+pub async fn sdk_config_for(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_sts::config::Credentials::new(
+            "testing",
+            "testing",
+            None,
+            None,
+            "watchband-tests",
+        ))
+        // moto answers unimplemented operations with HTML 500s; the SDK must not retry them.
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port on 127.0.0.1")
+}
