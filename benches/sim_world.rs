@@ -38,7 +38,20 @@ fn big_world() -> Arc<SimCloud> {
 /// changed-block count of its latest pair, every alarm with its state, every stream's shards
 /// and newest records, and the CPU metrics of the last day.
 async fn dashboard_pass(cloud: &SimCloud) -> usize {
+    dashboard_pass_timed(cloud, &mut Vec::new()).await
+}
+
+/// [`dashboard_pass`], noting how long each part took.
+async fn dashboard_pass_timed(
+    cloud: &SimCloud,
+    phases: &mut Vec<(&'static str, Duration)>,
+) -> usize {
     let mut work = 0usize;
+    let mut t = Instant::now();
+    let mut lap = |name: &'static str, phases: &mut Vec<(&'static str, Duration)>| {
+        phases.push((name, t.elapsed()));
+        t = Instant::now();
+    };
     let resources = collect_pages(|t| cloud.list_protected_resources(t))
         .await
         .unwrap();
@@ -68,11 +81,13 @@ async fn dashboard_pass(cloud: &SimCloud) -> usize {
             }
         }
     }
+    lap("volumes, recovery points and changed blocks", phases);
     work += cloud
         .describe_alarms(AlarmFilter::default())
         .await
         .unwrap()
         .len();
+    lap("alarms (first evaluation trains 10,000 bands)", phases);
     let since = cloud.now() - chrono::Duration::minutes(5);
     for s in cloud.list_streams().await.unwrap() {
         for shard in cloud.list_shards(&s).await.unwrap() {
@@ -86,6 +101,7 @@ async fn dashboard_pass(cloud: &SimCloud) -> usize {
             work += cloud.get_records(&it, None).await.unwrap().records.len();
         }
     }
+    lap("streams", phases);
     let now = cloud.now();
     for m in cloud.list_metrics(Some("AWS/EC2"), None).await.unwrap() {
         let r = cloud
@@ -107,6 +123,7 @@ async fn dashboard_pass(cloud: &SimCloud) -> usize {
             .unwrap();
         work += r[0].values.len();
     }
+    lap("metrics", phases);
     work
 }
 
@@ -129,8 +146,12 @@ fn report_cold_run() {
     let t0 = Instant::now();
     let cloud = big_world();
     let built = t0.elapsed();
-    let work = rt.block_on(dashboard_pass(&cloud));
+    let mut phases = Vec::new();
+    let work = rt.block_on(dashboard_pass_timed(&cloud, &mut phases));
     let total = t0.elapsed();
+    for (name, d) in &phases {
+        eprintln!("  {name}: {:.2} s", d.as_secs_f64());
+    }
     eprintln!(
         "sim_world cold run: build {:.2} s, build + dashboard pass {:.2} s ({work} items), peak RSS {:.0} MiB",
         built.as_secs_f64(),
@@ -222,7 +243,8 @@ fn verdicts(c: &mut Criterion) {
             black_box((anomalies, bad))
         })
     });
-    g.bench_function("get_records_generate", |b| {
+    g.throughput(Throughput::Elements(10_000));
+    g.bench_function("get_records_generate_10k", |b| {
         let rt = runtime();
         let cloud = SimCloud::new(SimOptions {
             seed: 7,

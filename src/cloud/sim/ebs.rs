@@ -144,9 +144,7 @@ fn chunk_bits(seed: u64, vol: &Volume, step: &Step, c: i64, bits: &mut [u64]) {
         c as u64,
     ]));
     if k == size {
-        for i in 0..size {
-            bits[(i / 64) as usize] |= 1 << (i % 64);
-        }
+        set_prefix(bits, size);
         return;
     }
     // Draw the smaller of the set and its complement by rejection: at most half the chunk is
@@ -164,13 +162,26 @@ fn chunk_bits(seed: u64, vol: &Volume, step: &Step, c: i64, bits: &mut [u64]) {
         }
     }
     if invert {
-        for i in 0..size {
-            let (w, b) = ((i / 64) as usize, i % 64);
-            mine[w] ^= 1 << b;
+        // Complement within the chunk, a word at a time.
+        let mut full = vec![0u64; mine.len()];
+        set_prefix(&mut full, size);
+        for (m, f) in mine.iter_mut().zip(full) {
+            *m ^= f;
         }
     }
     for (d, m) in bits.iter_mut().zip(mine) {
         *d |= m;
+    }
+}
+
+/// Sets bits 0..n of a bitset.
+fn set_prefix(bits: &mut [u64], n: u64) {
+    let full = (n / 64) as usize;
+    for w in &mut bits[..full] {
+        *w = !0;
+    }
+    if !n.is_multiple_of(64) {
+        bits[full] |= (1u64 << (n % 64)) - 1;
     }
 }
 
