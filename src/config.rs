@@ -244,6 +244,38 @@ impl Config {
         }
     }
 
+    /// What the pipeline watches and how, from this file and the command line.
+    pub fn pipeline_config(
+        &self,
+        args: &crate::cli::SourceArgs,
+    ) -> crate::pipeline::PipelineConfig {
+        let mut topics = vec![self.topics.temperature.clone()];
+        if let Some(acks) = &self.topics.acknowledgements {
+            topics.push(acks.clone());
+        }
+        crate::pipeline::PipelineConfig {
+            tag_key: self.tag_key.clone(),
+            vault: self.vault.clone(),
+            backup_role: self.backup_role.clone().unwrap_or_default(),
+            backup_topic: self.topics.backup.clone(),
+            topics,
+            streams: self.streams.clone(),
+            metrics: self
+                .metrics
+                .iter()
+                .map(|m| crate::pipeline::WatchedMetric {
+                    metric: m.metric_id(),
+                    stat: m.stat.clone(),
+                    period: m.period,
+                })
+                .collect(),
+            band_width: self.band_width,
+            publish: args.publish,
+            read_only: args.read_only,
+            ..crate::pipeline::PipelineConfig::default()
+        }
+    }
+
     /// The topic acknowledgements go to.
     pub fn acknowledgement_topic(&self) -> &str {
         self.topics

@@ -13,6 +13,7 @@ pub use update::{Effect, Input, update};
 
 use crate::cli::{SourceArgs, UiArgs};
 use crate::cloud::Cloud;
+use crate::config::Config;
 use crate::pipeline::PipelineConfig;
 use crate::ui::terminal::TerminalScreen;
 use crate::ui::theme::Theme;
@@ -25,9 +26,12 @@ use std::time::Duration;
 
 /// How the demo account or AWS is chosen: `--demo`, or no AWS configuration at all, gives the
 /// simulated account; anything else is the real SDK.
-pub fn wants_demo(source: &SourceArgs) -> bool {
+pub fn wants_demo(source: &SourceArgs, config: &Config) -> bool {
     if source.demo {
         return true;
+    }
+    if config.aws.profile.is_some() || config.aws.endpoint_url.is_some() {
+        return false;
     }
     let env = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
     let aws_files = dirs::home_dir()
@@ -44,11 +48,11 @@ pub fn wants_demo(source: &SourceArgs) -> bool {
 }
 
 /// The account the TUI watches. The AWS branch is the "aws" module's seam.
-pub async fn open_cloud(source: &SourceArgs) -> anyhow::Result<Arc<dyn Cloud>> {
-    if wants_demo(source) {
+pub async fn open_cloud(source: &SourceArgs, config: &Config) -> anyhow::Result<Arc<dyn Cloud>> {
+    if wants_demo(source, config) {
         return open_demo(source);
     }
-    open_aws(source).await
+    open_aws(source, config).await
 }
 
 fn open_demo(source: &SourceArgs) -> anyhow::Result<Arc<dyn Cloud>> {
@@ -68,8 +72,8 @@ fn open_demo(source: &SourceArgs) -> anyhow::Result<Arc<dyn Cloud>> {
     Ok(sim)
 }
 
-async fn open_aws(source: &SourceArgs) -> anyhow::Result<Arc<dyn Cloud>> {
-    let options = crate::cloud::aws::AwsOptions::from_args(source);
+async fn open_aws(source: &SourceArgs, config: &Config) -> anyhow::Result<Arc<dyn Cloud>> {
+    let options = config.aws_options(source);
     let cloud = crate::cloud::aws::AwsCloud::connect(&options).await?;
     Ok(Arc::new(cloud))
 }
@@ -94,17 +98,22 @@ pub struct RunOptions {
     pub publish: bool,
     pub mouse: bool,
     pub theme: Theme,
+    /// What to watch (the configuration file and flags).
+    pub pipeline: PipelineConfig,
 }
 
 /// The TUI: `watchband` with no subcommand.
 pub fn run(source: &SourceArgs, ui: &UiArgs) -> anyhow::Result<ExitCode> {
     // A bad theme is refused before the terminal is touched, so the message stays readable.
     let theme = Theme::initial(ui.theme.as_deref(), Theme::no_color_requested())?;
+    // A bad configuration file is refused the same way, with its path, line and reason.
+    let config = Config::load(source.config.as_deref())?;
     let options = RunOptions {
         read_only: source.read_only,
         publish: source.publish,
         mouse: ui.mouse,
         theme,
+        pipeline: config.pipeline_config(source),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -112,7 +121,7 @@ pub fn run(source: &SourceArgs, ui: &UiArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     rt.block_on(async {
-        let cloud = open_cloud(source).await?;
+        let cloud = open_cloud(source, &config).await?;
         run_on(cloud, options).await
     })?;
     // Tasks blocked on the network must not hold the exit.
@@ -122,11 +131,7 @@ pub fn run(source: &SourceArgs, ui: &UiArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs the TUI on an account in the real terminal.
 pub async fn run_on(cloud: Arc<dyn Cloud>, options: RunOptions) -> anyhow::Result<()> {
-    let config = PipelineConfig {
-        read_only: options.read_only,
-        publish: options.publish,
-        ..PipelineConfig::default()
-    };
+    let config = options.pipeline;
     let mut state = AppState::new(cloud.now(), cloud.kind(), options.read_only, options.theme);
     state.user = crate::pipeline::acks::current_user();
     state.actions = ActionConfig {

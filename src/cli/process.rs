@@ -26,7 +26,7 @@ pub fn run(source: &SourceArgs, command: &ProcessCommand) -> anyhow::Result<Exit
         .build()
         .context("cannot start the async runtime")?;
     let code = rt.block_on(async {
-        let cloud = crate::app::open_cloud(source).await?;
+        let cloud = crate::app::open_cloud(source, &config).await?;
         match command {
             ProcessCommand::Backups { queue } => backups(cloud, &config, queue).await,
             ProcessCommand::Metric {
