@@ -456,77 +456,18 @@ async fn a_backup_alarm_appears_with_the_seed_001_definition_and_acks_are_publis
     );
 }
 
-/// Rewrites `"BlockIndex": "7"` to `"BlockIndex": 7` in an EBS listing.
-fn numeric_block_indices(body: &[u8]) -> Vec<u8> {
-    let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return body.to_vec();
-    };
-    for list in ["ChangedBlocks", "Blocks"] {
-        if let Some(blocks) = v.get_mut(list).and_then(|b| b.as_array_mut()) {
-            for b in blocks {
-                let n = b["BlockIndex"].as_str().and_then(|s| s.parse::<i64>().ok());
-                if let Some(n) = n {
-                    b["BlockIndex"] = n.into();
-                }
-            }
-        }
-    }
-    v.to_string().into_bytes()
-}
-
-/// Writes a snapshot with EBS direct APIs: `blocks` are (index, fill byte) pairs.
-async fn snapshot(ebs: &aws_sdk_ebs::Client, blocks: &[(i32, u8)]) -> String {
-    let started = ebs.start_snapshot().volume_size(1).send().await.unwrap();
-    let id = started.snapshot_id().unwrap().to_string();
-    for &(index, fill) in blocks {
-        let data = vec![fill; 512 * 1024];
-        let checksum =
-            base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&data));
-        ebs.put_snapshot_block()
-            .snapshot_id(&id)
-            .block_index(index)
-            .data_length(data.len() as i32)
-            .checksum(checksum)
-            .checksum_algorithm(aws_sdk_ebs::types::ChecksumAlgorithm::ChecksumAlgorithmSha256)
-            .block_data(aws_sdk_ebs::primitives::ByteStream::from(data))
-            .send()
-            .await
-            .unwrap();
-    }
-    ebs.complete_snapshot()
-        .snapshot_id(&id)
-        .changed_blocks_count(blocks.len() as i32)
-        .send()
-        .await
-        .unwrap();
-    id
-}
-
 #[tokio::test]
 async fn changed_blocks_between_two_snapshots_are_counted_as_moto_reports_them() {
     let Some(moto) = Moto::start() else { return };
     // moto 5.2 writes BlockIndex as a JSON string ("1"), which the Rust SDK rightly refuses;
     // a pass-through proxy turns it back into the number the EBS API defines.
-    let port = moto.port;
-    let proxy = support::http::Server::start(move |req| {
-        let mut resp = support::http::forward(port, req);
-        if req.method == "GET"
-            && (req.path.contains("/changedblocks") || req.path.contains("/blocks"))
-        {
-            resp.body = numeric_block_indices(&resp.body);
-            resp.headers
-                .retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
-            resp.headers
-                .push(("Content-Type".into(), "application/json".into()));
-        }
-        resp
-    });
+    let proxy = support::ebs::moto_proxy(moto.port);
     let config = support::sdk_config_for(&proxy.endpoint()).await;
     let cloud: Arc<dyn Cloud> = Arc::new(watchband::cloud::aws::AwsCloud::from_sdk_config(&config));
     let ebs = aws_sdk_ebs::Client::new(&config);
-    let first = snapshot(&ebs, &[(0, 1), (1, 1), (2, 1), (3, 1), (4, 1)]).await;
+    let first = support::ebs::snapshot(&ebs, &[(0, 1), (1, 1), (2, 1), (3, 1), (4, 1)]).await;
     // Blocks 1 and 3 rewritten, block 4 gone, blocks 5 and 6 new.
-    let second = snapshot(&ebs, &[(0, 1), (1, 2), (2, 1), (3, 2), (5, 1), (6, 1)]).await;
+    let second = support::ebs::snapshot(&ebs, &[(0, 1), (1, 2), (2, 1), (3, 2), (5, 1), (6, 1)]).await;
 
     let raw = cloud
         .list_changed_blocks(ListChangedBlocks {
