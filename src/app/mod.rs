@@ -1,1 +1,162 @@
-//! (being written)
+//! The application: [`AppState`], the keys, [`update`] (pure: state + input → effects) and the
+//! runtime that wires the terminal, the pipeline and the clock to them ([`run`]).
+
+pub mod feed;
+pub mod fixture;
+pub mod keymap;
+pub mod runtime;
+pub mod state;
+pub mod update;
+
+pub use state::AppState;
+pub use update::{Effect, Input, update};
+
+use crate::cli::{SourceArgs, UiArgs};
+use crate::cloud::Cloud;
+use crate::pipeline::PipelineConfig;
+use crate::ui::terminal::TerminalScreen;
+use crate::ui::theme::Theme;
+use anyhow::Context;
+use runtime::{Inputs, Outputs, event_loop, spawn_terminal_reader, spawn_ticks};
+use state::{ActionConfig, DemoState};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How the demo account or AWS is chosen: `--demo`, or no AWS configuration at all, gives the
+/// simulated account; anything else is the real SDK.
+pub fn wants_demo(source: &SourceArgs) -> bool {
+    if source.demo {
+        return true;
+    }
+    let env = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+    let aws_files = dirs::home_dir()
+        .map(|h| h.join(".aws/config").exists() || h.join(".aws/credentials").exists())
+        .unwrap_or(false);
+    !(source.profile.is_some()
+        || source.endpoint_url.is_some()
+        || env("AWS_ACCESS_KEY_ID")
+        || env("AWS_PROFILE")
+        || env("AWS_ENDPOINT_URL")
+        || env("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        || env("AWS_WEB_IDENTITY_TOKEN_FILE")
+        || aws_files)
+}
+
+/// The account the TUI watches. The AWS branch is the "aws" module's seam.
+pub async fn open_cloud(source: &SourceArgs) -> anyhow::Result<Arc<dyn Cloud>> {
+    if wants_demo(source) {
+        return open_demo(source);
+    }
+    open_aws(source).await
+}
+
+fn open_demo(source: &SourceArgs) -> anyhow::Result<Arc<dyn Cloud>> {
+    let faults = source
+        .faults
+        .parse::<crate::cloud::sim::FaultProfile>()
+        .map_err(|e| anyhow::anyhow!("--faults {}: {e}", source.faults))?;
+    if !(source.speed.is_finite() && source.speed > 0.0) {
+        anyhow::bail!("--speed must be a positive number of simulated seconds per second");
+    }
+    let sim = crate::cloud::sim::SimCloud::new(crate::cloud::sim::SimOptions {
+        seed: source.seed,
+        speed: source.speed,
+        faults,
+        ..Default::default()
+    });
+    Ok(sim)
+}
+
+async fn open_aws(_source: &SourceArgs) -> anyhow::Result<Arc<dyn Cloud>> {
+    anyhow::bail!(
+        "the AWS implementation is not in this build yet; run `watchband --demo` for the \
+         simulated account"
+    )
+}
+
+/// What the TUI needs besides the account.
+pub struct RunOptions {
+    pub read_only: bool,
+    pub publish: bool,
+    pub mouse: bool,
+    pub theme: Theme,
+}
+
+/// The TUI: `watchband` with no subcommand.
+pub fn run(source: &SourceArgs, ui: &UiArgs) -> anyhow::Result<ExitCode> {
+    // A bad theme is refused before the terminal is touched, so the message stays readable.
+    let theme = Theme::initial(ui.theme.as_deref(), Theme::no_color_requested())?;
+    let options = RunOptions {
+        read_only: source.read_only,
+        publish: source.publish,
+        mouse: ui.mouse,
+        theme,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async {
+        let cloud = open_cloud(source).await?;
+        run_on(cloud, options).await
+    })?;
+    // Tasks blocked on the network must not hold the exit.
+    rt.shutdown_timeout(Duration::from_millis(200));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the TUI on an account in the real terminal.
+pub async fn run_on(cloud: Arc<dyn Cloud>, options: RunOptions) -> anyhow::Result<()> {
+    let config = PipelineConfig {
+        read_only: options.read_only,
+        publish: options.publish,
+        ..PipelineConfig::default()
+    };
+    let mut state = AppState::new(cloud.now(), cloud.kind(), options.read_only, options.theme);
+    state.user = crate::pipeline::acks::current_user();
+    state.actions = ActionConfig {
+        vault: config.vault.clone(),
+        backup_role_arn: config.backup_role.clone(),
+        topic: config.backup_topic.clone(),
+    };
+    if let Some(d) = cloud.demo() {
+        state.demo = Some(DemoState {
+            paused: d.is_paused(),
+            speed: d.speed(),
+        });
+    }
+    if Theme::no_color_requested() {
+        // We already dropped colours ourselves; keep crossterm from also dropping modifiers.
+        crossterm::style::force_color_output(true);
+    }
+    let (events, commands) = crate::pipeline::spawn(cloud.clone(), config);
+    let mut screen = TerminalScreen::enter(options.mouse).context("cannot set up the terminal")?;
+    let started = std::time::Instant::now();
+    let inputs = Inputs {
+        terminal: spawn_terminal_reader(options.mouse),
+        pipeline: events,
+        ticks: spawn_ticks(cloud.clone(), Duration::from_secs(1)),
+    };
+    let outputs = Outputs {
+        commands,
+        cloud: Some(cloud),
+    };
+    let result = event_loop(&mut screen, &mut state, inputs, outputs).await;
+    let bytes = screen.bytes.load(std::sync::atomic::Ordering::Relaxed);
+    drop(screen);
+    // WATCHBAND_BYTES_REPORT=FILE: how much reached the terminal (docs/ui.md's figures).
+    if let Some(path) = std::env::var_os("WATCHBAND_BYTES_REPORT") {
+        let secs = started.elapsed().as_secs_f64();
+        let _ = std::fs::write(
+            path,
+            format!(
+                "{bytes} bytes in {secs:.1} s = {:.0} bytes/s\n",
+                bytes as f64 / secs
+            ),
+        );
+    }
+    result.context("terminal I/O failed")?;
+    Ok(())
+}

@@ -174,7 +174,7 @@ pub enum ProcessCommand {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => Err(anyhow::anyhow!("the terminal UI is not built yet")),
+        None => crate::app::run(&cli.source, &cli.ui),
         Some(Command::Detect(args)) => detect::run(&args),
         Some(_) => Err(anyhow::anyhow!("this command is not built yet")),
     };

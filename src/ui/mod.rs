@@ -1,1 +1,188 @@
-//! (being written)
+//! Rendering: `render(frame, state)` draws the whole screen from [`AppState`] and nothing else.
+//! One function per screen region (tabs, each view, the message line, the status bar, the
+//! dialogs); the views and widgets live in their own modules.
+
+pub mod dialogs;
+pub mod status;
+pub mod terminal;
+pub mod theme;
+pub mod views;
+pub mod widgets;
+
+use crate::app::state::{AppState, View};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use theme::Role;
+
+/// Below this the screen says so instead of drawing a squashed layout.
+pub const MIN_WIDTH: u16 = 64;
+pub const MIN_HEIGHT: u16 = 18;
+
+/// Draws one frame.
+pub fn render(f: &mut Frame, state: &AppState) {
+    let area = f.area();
+    let theme = &state.theme;
+    f.render_widget(Block::default().style(theme.style(Role::Text)), area);
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        render_too_small(f, area, state);
+        return;
+    }
+    let [tabs, body, message, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    render_tabs(f, tabs, state);
+    match state.view {
+        View::Overview => views::overview::render(f, body, state),
+        View::Backups if state.detail => views::volume::render(f, body, state),
+        View::Backups => views::backups::render(f, body, state),
+        View::Streams => views::streams::render(f, body, state),
+        View::Alarms if state.detail => views::alarms::render_detail(f, body, state),
+        View::Alarms => views::alarms::render(f, body, state),
+        View::Metrics => views::metrics::render(f, body, state),
+        View::Notifications => views::notifications::render(f, body, state),
+    }
+    status::render_message_line(f, message, state);
+    status::render_status_bar(f, status, state);
+    if let Some(modal) = &state.modal {
+        dialogs::render(f, area, state, modal);
+    }
+}
+
+fn render_too_small(f: &mut Frame, area: Rect, state: &AppState) {
+    let text = vec![
+        Line::from(Span::styled(
+            "terminal too small",
+            state.theme.style(Role::Error),
+        )),
+        Line::raw(format!(
+            "{}×{} — watchband needs at least {MIN_WIDTH}×{MIN_HEIGHT}",
+            area.width, area.height
+        )),
+        Line::raw("enlarge the window, or press q to quit"),
+    ];
+    let y = area.height.saturating_sub(3) / 2;
+    let r = Rect::new(area.x, area.y + y, area.width, 3.min(area.height));
+    f.render_widget(
+        Paragraph::new(text)
+            .centered()
+            .wrap(ratatui::widgets::Wrap { trim: true }),
+        r,
+    );
+}
+
+fn render_tabs(f: &mut Frame, area: Rect, state: &AppState) {
+    let theme = &state.theme;
+    let mut spans = vec![Span::styled(" watchband ", theme.style(Role::Title))];
+    let narrow = area.width < 100;
+    for (i, v) in View::ALL.iter().enumerate() {
+        let title = if narrow && *v == View::Notifications {
+            "Notif."
+        } else {
+            v.title()
+        };
+        let label = format!(" {} {} ", i + 1, title);
+        let style = if *v == state.view {
+            theme.style(Role::TabActive)
+        } else {
+            theme.style(Role::Dim)
+        };
+        spans.push(Span::styled(label, style));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// A bordered block with a title, in the theme's border colours.
+pub fn block<'a>(title: impl Into<String>, state: &AppState, focused: bool) -> Block<'a> {
+    let theme = &state.theme;
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(if focused {
+            theme.style(Role::BorderFocus)
+        } else {
+            theme.style(Role::Border)
+        })
+        .title(Span::styled(
+            format!(" {} ", title.into()),
+            theme.style(Role::Title),
+        ))
+}
+
+/// The first row to show so that `selected` is visible in `height` rows.
+pub fn scroll_offset(selected: usize, height: usize) -> usize {
+    if height == 0 {
+        return 0;
+    }
+    selected.saturating_sub(height - 1)
+}
+
+/// "42s", "5m", "3h", "12d": how long ago, at the resolution that matters.
+pub fn age(secs: i64) -> String {
+    let s = secs.max(0);
+    if s < 60 {
+        format!("{s}s")
+    } else if s < 3_600 {
+        format!("{}m", s / 60)
+    } else if s < 86_400 * 2 {
+        format!("{}h", s / 3_600)
+    } else {
+        format!("{}d", s / 86_400)
+    }
+}
+
+/// `MM-DD HH:MM` in UTC.
+pub fn when(t: &crate::cloud::Time) -> String {
+    t.format("%m-%d %H:%M").to_string()
+}
+
+/// Cuts a string to `n` characters with an ellipsis.
+pub fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(n.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// The style of an alarm state.
+pub fn alarm_style(state: &AppState, s: crate::cloud::AlarmState) -> Style {
+    use crate::cloud::AlarmState::*;
+    state.theme.style(match s {
+        Ok => Role::AlarmOk,
+        Alarm => Role::AlarmAlarm,
+        InsufficientData => Role::AlarmInsufficient,
+    })
+}
+
+/// A short label for an alarm state in tables (the detail spells it as AWS does).
+pub fn alarm_label(s: crate::cloud::AlarmState) -> &'static str {
+    match s {
+        crate::cloud::AlarmState::Ok => "OK",
+        crate::cloud::AlarmState::Alarm => "ALARM",
+        crate::cloud::AlarmState::InsufficientData => "INSUFFICIENT",
+    }
+}
+
+/// An alarm name as a table shows it: `Backup-Anomaly-Alarm/<arn>` becomes
+/// `Backup-Anomaly-Alarm/…/vol-… (name)` so the part that differs stays visible.
+pub fn alarm_display_name(state: &AppState, name: &str) -> String {
+    let Some(arn) = crate::originals::volume_arn_of_alarm(name) else {
+        return name.to_string();
+    };
+    let id = crate::originals::volume_id_in(arn).unwrap_or(arn);
+    match state.volumes.iter().find(|v| v.arn == arn) {
+        Some(v) if v.name != v.id => format!(
+            "{} {} ({id})",
+            crate::originals::BACKUP_ALARM_PREFIX,
+            v.name
+        ),
+        _ => format!("{}{id}", crate::originals::BACKUP_ALARM_PREFIX),
+    }
+}

@@ -1,0 +1,177 @@
+//! The event loop: one `select!` over terminal input, pipeline events and clock ticks; effects
+//! executed; a frame drawn only when the state changed, at most [`FRAME`] apart.
+//!
+//! Every input arrives on a channel and the screen is a trait, so the tape recorder can drive
+//! the same loop headlessly with a virtual clock and a recording backend.
+
+use super::state::{AppState, DemoState};
+use super::update::{Effect, Input, update};
+use crate::cloud::Cloud;
+use crate::pipeline::{Command, Event};
+use crate::ui::terminal::{Screen, osc52};
+use crate::ui::theme::Theme;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// Minimum time between two frames (a cap of 30 frames per second).
+pub const FRAME: Duration = Duration::from_millis(33);
+/// Pipeline events handled before the loop looks at the keyboard and the frame again.
+const BATCH: usize = 256;
+
+/// The loop's inputs, each on its own channel.
+pub struct Inputs {
+    /// Keys and resizes.
+    pub terminal: mpsc::Receiver<Input>,
+    pub pipeline: mpsc::Receiver<Event>,
+    /// Clock and demo-state ticks.
+    pub ticks: mpsc::Receiver<Input>,
+}
+
+/// Where effects go.
+pub struct Outputs {
+    pub commands: mpsc::Sender<Command>,
+    /// The account, for the demo-only controls (`Cloud::demo()`).
+    pub cloud: Option<Arc<dyn Cloud>>,
+}
+
+/// Runs until the user quits or every input is closed.
+pub async fn event_loop<S: Screen>(
+    screen: &mut S,
+    state: &mut AppState,
+    mut inputs: Inputs,
+    outputs: Outputs,
+) -> std::io::Result<()> {
+    let mut drawn: Option<u64> = None;
+    let mut next_frame = Instant::now();
+    loop {
+        let dirty = drawn != Some(state.revision);
+        tokio::select! {
+            biased;
+            _ = tokio::time::sleep_until(next_frame), if dirty => {
+                screen.draw(state)?;
+                drawn = Some(state.revision);
+                next_frame = Instant::now() + FRAME;
+            }
+            Some(input) = inputs.terminal.recv() => {
+                handle(screen, state, input, &outputs).await?;
+            }
+            Some(event) = inputs.pipeline.recv() => {
+                handle(screen, state, Input::Event(event), &outputs).await?;
+                // Drain a burst without looking at the frame after each event.
+                for _ in 0..BATCH {
+                    match inputs.pipeline.try_recv() {
+                        Ok(e) => handle(screen, state, Input::Event(e), &outputs).await?,
+                        Err(_) => break,
+                    }
+                }
+            }
+            Some(input) = inputs.ticks.recv() => {
+                handle(screen, state, input, &outputs).await?;
+            }
+            else => break,
+        }
+        if state.quit {
+            break;
+        }
+    }
+    Ok(())
+}
+
+async fn handle<S: Screen>(
+    screen: &mut S,
+    state: &mut AppState,
+    input: Input,
+    outputs: &Outputs,
+) -> std::io::Result<()> {
+    let mut queue = vec![input];
+    while let Some(input) = queue.pop() {
+        for effect in update(state, input) {
+            match effect {
+                Effect::Pipeline(command) => {
+                    if outputs.commands.send(command).await.is_err() {
+                        let _ = update(
+                            state,
+                            Input::Event(Event::Outcome(crate::pipeline::Outcome {
+                                command: "command".into(),
+                                ok: false,
+                                message: "the pipeline has stopped; restart watchband".into(),
+                            })),
+                        );
+                    }
+                }
+                Effect::CopyToClipboard(text) => screen.write_raw(&osc52(&text))?,
+                Effect::LoadTheme(spec) => {
+                    let loaded =
+                        Theme::load(&spec, Theme::user_dir().as_deref()).map_err(|e| e.to_string());
+                    queue.push(Input::ThemeLoaded(loaded));
+                }
+                Effect::DemoPause(paused) => {
+                    if let Some(d) = outputs.cloud.as_ref().and_then(|c| c.demo()) {
+                        d.set_paused(paused);
+                    }
+                }
+                Effect::DemoBurst { volume_arn } => {
+                    if let Some(d) = outputs.cloud.as_ref().and_then(|c| c.demo())
+                        && let Err(e) = d.inject_burst(&volume_arn)
+                    {
+                        queue.push(Input::Event(Event::Outcome(crate::pipeline::Outcome {
+                            command: "inject burst".into(),
+                            ok: false,
+                            message: e,
+                        })));
+                    }
+                }
+                Effect::Quit => state.quit = true,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads the terminal on its own thread (crossterm's `read` blocks) and forwards keys and
+/// resizes.
+pub fn spawn_terminal_reader(mouse: bool) -> mpsc::Receiver<Input> {
+    let (tx, rx) = mpsc::channel(64);
+    std::thread::spawn(move || {
+        loop {
+            let input = match crossterm::event::read() {
+                Ok(crossterm::event::Event::Key(k)) => Input::Key(k),
+                Ok(crossterm::event::Event::Resize(w, h)) => Input::Resize(w, h),
+                Ok(crossterm::event::Event::Mouse(_)) if mouse => continue,
+                Ok(_) => continue,
+                Err(_) => return,
+            };
+            if tx.blocking_send(input).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// Sends the account's clock every `every`, and the demo controls' state when there are any.
+pub fn spawn_ticks(cloud: Arc<dyn Cloud>, every: Duration) -> mpsc::Receiver<Input> {
+    let (tx, rx) = mpsc::channel(4);
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            interval.tick().await;
+            if let Some(d) = cloud.demo() {
+                let demo = DemoState {
+                    paused: d.is_paused(),
+                    speed: d.speed(),
+                };
+                if tx.send(Input::Demo(demo)).await.is_err() {
+                    return;
+                }
+            }
+            if tx.send(Input::Clock(cloud.now())).await.is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}

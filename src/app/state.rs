@@ -1,0 +1,645 @@
+//! `AppState`: everything the screen shows, as plain data. The UI only reads it; [`super::update`]
+//! is the only writer. Text in it that came from AWS or a stream was cleaned on the way in
+//! ([`super::feed`]), so rendering never has to think about escape sequences.
+
+use crate::cloud::{AlarmDefinition, AlarmHistoryItem, AlarmState, Identity, MetricId, Time};
+use crate::pipeline::MetricDetector;
+use crate::ui::theme::Theme;
+use std::collections::VecDeque;
+
+/// Points kept per live series (a temperature device, a metric): enough for hours at 1 Hz.
+pub const SERIES_CAP: usize = 10_000;
+/// Lines kept in the overview's event log, notifications, rejected records.
+pub const LOG_CAP: usize = 500;
+
+/// The six views, in Tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum View {
+    Overview,
+    Backups,
+    Streams,
+    Alarms,
+    Metrics,
+    Notifications,
+}
+
+impl View {
+    pub const ALL: [View; 6] = [
+        View::Overview,
+        View::Backups,
+        View::Streams,
+        View::Alarms,
+        View::Metrics,
+        View::Notifications,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Overview => "Overview",
+            View::Backups => "Backups",
+            View::Streams => "Streams",
+            View::Alarms => "Alarms",
+            View::Metrics => "Metrics",
+            View::Notifications => "Notifications",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        View::ALL.iter().position(|v| *v == self).unwrap_or(0)
+    }
+
+    /// `:backups`, `:alarms`... also accept the singular and a unique prefix.
+    pub fn from_command(s: &str) -> Option<View> {
+        let s = s.to_ascii_lowercase();
+        if s.is_empty() {
+            return None;
+        }
+        View::ALL
+            .into_iter()
+            .find(|v| v.title().to_ascii_lowercase().starts_with(&s))
+    }
+}
+
+/// One point of a series with the band the detector expected it in.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    /// Seconds since the epoch.
+    pub t: i64,
+    pub value: f64,
+    /// `(lower, upper)`; `None` while the detector has insufficient data.
+    pub band: Option<(f64, f64)>,
+    pub anomalous: bool,
+}
+
+/// A time series with its band, oldest first, capped.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Series {
+    pub points: VecDeque<Point>,
+    /// CloudWatch's own band (`ANOMALY_DETECTION_BAND`), when the account has one.
+    pub cloudwatch_band: Vec<(i64, f64, f64)>,
+}
+
+impl Series {
+    pub fn push(&mut self, p: Point) {
+        // Samples can arrive out of order after a retry; keep the series sorted.
+        if self.points.back().is_some_and(|last| last.t > p.t) {
+            let at = self.points.partition_point(|q| q.t <= p.t);
+            self.points.insert(at, p);
+        } else if self.points.back().is_some_and(|last| last.t == p.t) {
+            *self.points.back_mut().expect("non-empty") = p;
+        } else {
+            self.points.push_back(p);
+        }
+        while self.points.len() > SERIES_CAP {
+            self.points.pop_front();
+        }
+    }
+
+    pub fn last(&self) -> Option<&Point> {
+        self.points.back()
+    }
+
+    pub fn anomalies(&self) -> usize {
+        self.points.iter().filter(|p| p.anomalous).count()
+    }
+}
+
+/// A snapshot of a volume and the change since the one before it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub id: String,
+    pub created: Time,
+    pub changed_blocks: Option<u64>,
+    pub anomalous: bool,
+}
+
+/// A protected EBS volume (Backups view row, volume detail).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Volume {
+    pub arn: String,
+    pub id: String,
+    pub name: String,
+    /// Known once one snapshot pair has been counted.
+    pub size_gib: Option<i64>,
+    pub block_size: i64,
+    pub last_backup: Option<Time>,
+    pub last_snapshot: Option<String>,
+    pub alarm_name: Option<String>,
+    /// Oldest first.
+    pub snapshots: Vec<Snapshot>,
+    /// Changed blocks per backup, with the band.
+    pub changes: Series,
+    pub alarm: Option<AlarmState>,
+}
+
+impl Volume {
+    pub fn last_snapshot(&self) -> Option<&Snapshot> {
+        self.snapshots.last()
+    }
+
+    /// The last change: blocks, GiB and % of the volume.
+    pub fn last_change(&self) -> Option<(u64, f64, f64)> {
+        let blocks = self.changes.last()?.value.max(0.0) as u64;
+        let gib = blocks as f64 * self.block_size as f64 / (1u64 << 30) as f64;
+        let pct = match self.size_gib {
+            Some(size) if size > 0 => 100.0 * gib / size as f64,
+            _ => 0.0,
+        };
+        Some((blocks, gib, pct))
+    }
+
+    /// "anomalous", "normal" or "learning" (the detector has no band yet).
+    pub fn verdict(&self) -> Verdict {
+        match self.changes.last() {
+            None => Verdict::NoData,
+            Some(p) if p.anomalous => Verdict::Anomalous,
+            Some(p) if p.band.is_none() => Verdict::Learning,
+            Some(_) => Verdict::Normal,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    NoData,
+    Learning,
+    Normal,
+    Anomalous,
+}
+
+impl Verdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::NoData => "no data",
+            Verdict::Learning => "learning",
+            Verdict::Normal => "normal",
+            Verdict::Anomalous => "ANOMALY",
+        }
+    }
+}
+
+/// One shard of a Kinesis stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShardStat {
+    pub stream: String,
+    pub shard: String,
+    pub records_per_sec: f64,
+    pub iterator_age_ms: i64,
+    pub rejected: u64,
+}
+
+/// A record that could not be decoded, kept for inspection (already printable).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejected {
+    pub stream: String,
+    pub shard: String,
+    pub at: Time,
+    pub reason: String,
+    /// `sanitize::printable_bytes` of the payload.
+    pub bytes: String,
+}
+
+/// A temperature sensor's live series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Device {
+    pub id: String,
+    pub series: Series,
+    pub hot: f64,
+    pub cold: f64,
+}
+
+/// A detected stream anomaly, shaped like seed 003's `m03p02_anomaly_data` items.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamAnomaly {
+    pub deviceid: String,
+    pub anomaly_date: String,
+    pub timestamp: String,
+    pub value: f64,
+    /// "Hot", "Cold" or "Unusual".
+    pub anomaly_type: String,
+    /// Account time it arrived (for "last 24 h").
+    pub seen: Time,
+}
+
+/// Who acknowledged an alarm's current ALARM episode.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ack {
+    pub by: String,
+    pub at: Time,
+    pub note: String,
+}
+
+/// A CloudWatch alarm watchband shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmRow {
+    pub name: String,
+    pub arn: String,
+    pub state: AlarmState,
+    pub reason: String,
+    pub since: Time,
+    pub ack: Option<Ack>,
+    pub definition: AlarmDefinition,
+    /// Newest first.
+    pub history: Vec<AlarmHistoryItem>,
+}
+
+impl AlarmRow {
+    /// In ALARM and nobody acknowledged this episode.
+    pub fn needs_attention(&self) -> bool {
+        self.state == AlarmState::Alarm && self.ack.is_none()
+    }
+}
+
+/// A CloudWatch metric charted on the Metrics view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricView {
+    pub id: MetricId,
+    pub stat: String,
+    pub period: i32,
+    /// Scored by the pipeline with the local detector ([`AppState::metric_algo`]).
+    pub scored: Series,
+    /// Timestamps where seed 002's `<Metric>AnomalyIndicator` is 1.
+    pub indicator: Vec<i64>,
+}
+
+/// A message sent to an SNS topic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    pub at: Time,
+    pub topic: String,
+    pub subject: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    Backup,
+    Anomaly,
+    Alarm,
+    Notification,
+    Action,
+    Error,
+}
+
+/// A line of the overview's "latest events".
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEvent {
+    pub at: Time,
+    pub kind: EventKind,
+    pub text: String,
+}
+
+/// An on-demand backup started from the UI.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackupJobView {
+    pub volume_arn: String,
+    pub vault: String,
+    pub job_id: Option<String>,
+    pub percent: f64,
+    /// "CREATED", "RUNNING", "COMPLETED", "FAILED" ...
+    pub state: String,
+    pub message: Option<String>,
+    pub done: bool,
+}
+
+/// Where mutating actions go: the defaults the confirm dialog and the alarm form show.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ActionConfig {
+    pub vault: String,
+    /// Empty: AWS Backup's default service role in the caller's account.
+    pub backup_role_arn: String,
+    /// A topic name or ARN for new alarms' actions.
+    pub topic: String,
+}
+
+/// The alarm-creation form (`a`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmForm {
+    pub metric: MetricId,
+    /// Text of each field, in [`AlarmForm::LABELS`] order (metric is fixed).
+    pub fields: [String; 5],
+    pub focus: usize,
+    /// The series the preview is computed on.
+    pub data: Vec<(i64, f64)>,
+    /// The band preview over `data` with the current width.
+    pub preview: Series,
+    pub error: Option<String>,
+}
+
+impl AlarmForm {
+    pub const LABELS: [&'static str; 5] = [
+        "statistic",
+        "period (s)",
+        "band width",
+        "evaluation periods",
+        "SNS topic",
+    ];
+}
+
+/// A dialog on top of the view; keys go to it first.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Modal {
+    Help {
+        query: String,
+        scroll: usize,
+    },
+    ConfirmBackup {
+        volume_arn: String,
+        volume_name: String,
+        vault: String,
+        role: String,
+    },
+    AlarmForm(Box<AlarmForm>),
+    Acknowledge {
+        alarm_name: String,
+        note: String,
+    },
+    Command {
+        input: String,
+    },
+    MetricBrowser {
+        query: String,
+        selected: usize,
+    },
+}
+
+/// A line at the bottom saying what happened or why something was refused.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub text: String,
+    pub error: bool,
+}
+
+/// The demo account's controls as last seen (only when the Cloud is the simulator).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DemoState {
+    pub paused: bool,
+    pub speed: f64,
+}
+
+/// Everything on screen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppState {
+    pub now: Time,
+    pub view: View,
+    /// "demo" or "aws".
+    pub cloud_kind: String,
+    pub identity: Option<Identity>,
+    pub read_only: bool,
+    /// Who acknowledges (the OS user).
+    pub user: String,
+    pub demo: Option<DemoState>,
+    pub theme: Theme,
+    pub actions: ActionConfig,
+
+    pub volumes: Vec<Volume>,
+    pub shards: Vec<ShardStat>,
+    pub devices: Vec<Device>,
+    pub stream_anomalies: VecDeque<StreamAnomaly>,
+    pub rejected: VecDeque<Rejected>,
+    pub alarms: Vec<AlarmRow>,
+    pub metrics: Vec<MetricView>,
+    pub metric_algo: MetricDetector,
+    /// ListMetrics' answer for the `:metric` browser.
+    pub metric_catalog: Vec<MetricId>,
+    pub notifications: VecDeque<Notification>,
+    pub events: VecDeque<LogEvent>,
+    pub health: Vec<crate::pipeline::SourceHealth>,
+    pub jobs: Vec<BackupJobView>,
+
+    /// Selected row per view (index into the filtered list).
+    pub selected: [usize; 6],
+    /// Volume detail (Backups) or alarm detail (Alarms) is open.
+    pub detail: bool,
+    /// Selected row inside the open detail (a snapshot, a history line).
+    pub detail_row: usize,
+    pub modal: Option<Modal>,
+    pub filter: String,
+    pub filter_editing: bool,
+    pub message: Option<Message>,
+    pub quit: bool,
+    /// Bumped by every change that alters the screen; the runtime draws only when it moved.
+    pub revision: u64,
+}
+
+impl AppState {
+    pub fn new(now: Time, cloud_kind: &str, read_only: bool, theme: Theme) -> AppState {
+        AppState {
+            now,
+            view: View::Overview,
+            cloud_kind: cloud_kind.to_string(),
+            identity: None,
+            read_only,
+            user: String::new(),
+            demo: None,
+            theme,
+            actions: ActionConfig {
+                vault: "Default".into(),
+                backup_role_arn: String::new(),
+                topic: crate::originals::BACKUP_TOPIC_NAME.into(),
+            },
+            volumes: Vec::new(),
+            shards: Vec::new(),
+            devices: Vec::new(),
+            stream_anomalies: VecDeque::new(),
+            rejected: VecDeque::new(),
+            alarms: Vec::new(),
+            metrics: Vec::new(),
+            metric_algo: MetricDetector::Band,
+            metric_catalog: Vec::new(),
+            notifications: VecDeque::new(),
+            events: VecDeque::new(),
+            health: Vec::new(),
+            jobs: Vec::new(),
+            selected: [0; 6],
+            detail: false,
+            detail_row: 0,
+            modal: None,
+            filter: String::new(),
+            filter_editing: false,
+            message: None,
+            quit: false,
+            revision: 0,
+        }
+    }
+
+    fn matches(&self, text: &str) -> bool {
+        self.filter.is_empty() || text.to_lowercase().contains(&self.filter.to_lowercase())
+    }
+
+    /// Indices of the volumes the filter lets through, in display order.
+    pub fn visible_volumes(&self) -> Vec<usize> {
+        (0..self.volumes.len())
+            .filter(|&i| {
+                let v = &self.volumes[i];
+                self.matches(&v.name) || self.matches(&v.id)
+            })
+            .collect()
+    }
+
+    pub fn visible_alarms(&self) -> Vec<usize> {
+        (0..self.alarms.len())
+            .filter(|&i| self.matches(&self.alarms[i].name))
+            .collect()
+    }
+
+    pub fn visible_devices(&self) -> Vec<usize> {
+        (0..self.devices.len())
+            .filter(|&i| self.matches(&self.devices[i].id))
+            .collect()
+    }
+
+    pub fn visible_metrics(&self) -> Vec<usize> {
+        (0..self.metrics.len())
+            .filter(|&i| self.matches(&self.metrics[i].id.display()))
+            .collect()
+    }
+
+    pub fn visible_notifications(&self) -> Vec<usize> {
+        (0..self.notifications.len())
+            .rev()
+            .filter(|&i| {
+                let n = &self.notifications[i];
+                self.matches(&n.subject) || self.matches(&n.message) || self.matches(&n.topic)
+            })
+            .collect()
+    }
+
+    /// Number of rows the current view's list has (what j/k/G move over).
+    pub fn row_count(&self) -> usize {
+        match self.view {
+            View::Overview => self.events.len(),
+            View::Backups if self.detail => self
+                .selected_volume()
+                .map(|v| v.snapshots.len())
+                .unwrap_or(0),
+            View::Alarms if self.detail => {
+                self.selected_alarm().map(|a| a.history.len()).unwrap_or(0)
+            }
+            View::Backups => self.visible_volumes().len(),
+            View::Streams => self.visible_devices().len(),
+            View::Alarms => self.visible_alarms().len(),
+            View::Metrics => self.visible_metrics().len(),
+            View::Notifications => self.visible_notifications().len(),
+        }
+    }
+
+    pub fn selected_row(&self) -> usize {
+        if self.detail {
+            return self.detail_row;
+        }
+        self.selected[self.view.index()]
+    }
+
+    pub fn selected_volume(&self) -> Option<&Volume> {
+        let vis = self.visible_volumes();
+        vis.get(self.selected[View::Backups.index()])
+            .map(|&i| &self.volumes[i])
+    }
+
+    pub fn selected_alarm(&self) -> Option<&AlarmRow> {
+        let vis = self.visible_alarms();
+        vis.get(self.selected[View::Alarms.index()])
+            .map(|&i| &self.alarms[i])
+    }
+
+    pub fn selected_device(&self) -> Option<&Device> {
+        let vis = self.visible_devices();
+        vis.get(self.selected[View::Streams.index()])
+            .map(|&i| &self.devices[i])
+    }
+
+    pub fn selected_metric(&self) -> Option<&MetricView> {
+        let vis = self.visible_metrics();
+        vis.get(self.selected[View::Metrics.index()])
+            .map(|&i| &self.metrics[i])
+    }
+
+    /// The alarm that watches a volume (`Backup-Anomaly-Alarm/<arn>`).
+    pub fn alarm_for_volume(&self, arn: &str) -> Option<&AlarmRow> {
+        let name = crate::originals::backup_alarm_name(arn);
+        self.alarms.iter().find(|a| a.name == name)
+    }
+
+    pub fn alarms_needing_attention(&self) -> usize {
+        self.alarms.iter().filter(|a| a.needs_attention()).count()
+    }
+
+    /// Anomalies (backups and streams) in the 24 hours before `now`.
+    pub fn anomalies_last_24h(&self) -> usize {
+        let since_time = self.now - chrono::Duration::hours(24);
+        let since = since_time.timestamp();
+        let backups: usize = self
+            .volumes
+            .iter()
+            .map(|v| {
+                v.changes
+                    .points
+                    .iter()
+                    .filter(|p| p.anomalous && p.t >= since)
+                    .count()
+            })
+            .sum();
+        let streams = self
+            .stream_anomalies
+            .iter()
+            .filter(|a| a.seen >= since_time)
+            .count();
+        backups + streams
+    }
+
+    pub fn records_per_sec(&self) -> f64 {
+        self.shards.iter().map(|s| s.records_per_sec).sum::<f64>() + 0.0
+    }
+
+    pub fn log(&mut self, kind: EventKind, text: String) {
+        self.events.push_back(LogEvent {
+            at: self.now,
+            kind,
+            text,
+        });
+        while self.events.len() > LOG_CAP {
+            self.events.pop_front();
+        }
+    }
+
+    /// The role for on-demand backups: the configured one, else AWS Backup's default service
+    /// role of the caller's account (None until the identity is known).
+    pub fn backup_role(&self) -> Option<String> {
+        if !self.actions.backup_role_arn.is_empty() {
+            return Some(self.actions.backup_role_arn.clone());
+        }
+        let id = self.identity.as_ref()?;
+        Some(format!(
+            "arn:aws:iam::{}:role/service-role/AWSBackupDefaultServiceRole",
+            id.account
+        ))
+    }
+
+    /// The SNS topic ARN new alarms notify: the configured ARN, or the configured name in the
+    /// caller's account and region.
+    pub fn topic_arn(&self) -> Option<String> {
+        if self.actions.topic.starts_with("arn:") {
+            return Some(self.actions.topic.clone());
+        }
+        let id = self.identity.as_ref()?;
+        Some(format!(
+            "arn:aws:sns:{}:{}:{}",
+            id.region, id.account, self.actions.topic
+        ))
+    }
+
+    pub fn say(&mut self, text: impl Into<String>) {
+        self.message = Some(Message {
+            text: text.into(),
+            error: false,
+        });
+    }
+
+    pub fn refuse(&mut self, text: impl Into<String>) {
+        self.message = Some(Message {
+            text: text.into(),
+            error: true,
+        });
+    }
+}

@@ -1,0 +1,316 @@
+//! Dialogs drawn over the view: the searchable help, the backup confirmation, the alarm form
+//! with its band preview, the acknowledgement with a note, the `:` command line and the
+//! `:metric` browser.
+
+use super::theme::Role;
+use super::widgets::band_chart::{self, BandChart};
+use super::{scroll_offset, truncate};
+use crate::app::keymap::visible_bindings;
+use crate::app::state::{AlarmForm, AppState, Modal};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+pub fn render(f: &mut Frame, area: Rect, state: &AppState, modal: &Modal) {
+    match modal {
+        Modal::Help { query, scroll } => render_help(f, area, state, query, *scroll),
+        Modal::ConfirmBackup {
+            volume_name,
+            volume_arn,
+            vault,
+            role,
+        } => render_confirm(f, area, state, volume_name, volume_arn, vault, role),
+        Modal::AlarmForm(form) => render_alarm_form(f, area, state, form),
+        Modal::Acknowledge { alarm_name, note } => render_ack(f, area, state, alarm_name, note),
+        Modal::Command { input } => render_command(f, area, state, input),
+        Modal::MetricBrowser { query, selected } => {
+            render_metric_browser(f, area, state, query, *selected)
+        }
+    }
+}
+
+/// A centred rectangle of at most `w`×`h` inside `area`.
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+fn dialog_block<'a>(title: &str, state: &AppState) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(state.theme.style(Role::DialogBorder))
+        .style(state.theme.style(Role::Dialog))
+        .title(Span::styled(
+            format!(" {title} "),
+            state.theme.style(Role::Title),
+        ))
+}
+
+fn render_help(f: &mut Frame, area: Rect, state: &AppState, query: &str, scroll: usize) {
+    let theme = &state.theme;
+    let r = centered(area, 86, area.height.saturating_sub(2));
+    f.render_widget(Clear, r);
+    let outer = dialog_block("Help — type to search, Esc closes", state);
+    let inner = outer.inner(r);
+    f.render_widget(outer, r);
+    let [search, list] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
+    f.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled("search: ", theme.style(Role::Dim)),
+            Span::styled(format!("{query}▏"), theme.style(Role::Input)),
+        ])),
+        search,
+    );
+    let q = query.to_lowercase();
+    let mut lines: Vec<Line> = visible_bindings(state.read_only, state.demo.is_some())
+        .filter(|b| {
+            q.is_empty() || b.keys.to_lowercase().contains(&q) || b.what.to_lowercase().contains(&q)
+        })
+        .map(|b| {
+            Line::from(vec![
+                Span::styled(format!("{:>12}  ", b.keys), theme.style(Role::Header)),
+                Span::raw(b.what),
+            ])
+        })
+        .collect();
+    if state.read_only && q.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "read-only: the keys that change the account (b, a, x) are off",
+            theme.style(Role::Dim),
+        )));
+    }
+    if lines.is_empty() {
+        lines.push(Line::from(Span::styled(
+            format!("no key matches “{query}”"),
+            theme.style(Role::Dim),
+        )));
+    }
+    let skip = scroll.min(lines.len().saturating_sub(1));
+    f.render_widget(Paragraph::new(lines).scroll((skip as u16, 0)), list);
+}
+
+fn render_confirm(
+    f: &mut Frame,
+    area: Rect,
+    state: &AppState,
+    name: &str,
+    arn: &str,
+    vault: &str,
+    role: &str,
+) {
+    let theme = &state.theme;
+    let r = centered(area, 76, 10);
+    f.render_widget(Clear, r);
+    let key = |k: &str| Span::styled(format!("{k:<8}"), theme.style(Role::Header));
+    let w = r.width.saturating_sub(12) as usize;
+    let lines = vec![
+        Line::raw("Start an on-demand backup (AWS Backup StartBackupJob)?"),
+        Line::raw(""),
+        Line::from(vec![key("volume"), Span::raw(name.to_string())]),
+        Line::from(vec![
+            key(""),
+            Span::styled(truncate(arn, w), theme.style(Role::Dim)),
+        ]),
+        Line::from(vec![key("vault"), Span::raw(vault.to_string())]),
+        Line::from(vec![key("role"), Span::raw(truncate(role, w))]),
+        Line::raw(""),
+        Line::from(vec![
+            Span::styled("y/Enter", theme.style(Role::Title)),
+            Span::raw(" start   "),
+            Span::styled("n/Esc", theme.style(Role::Title)),
+            Span::raw(" cancel"),
+        ]),
+    ];
+    f.render_widget(
+        Paragraph::new(lines).block(dialog_block("Back up now", state)),
+        r,
+    );
+}
+
+fn render_alarm_form(f: &mut Frame, area: Rect, state: &AppState, form: &AlarmForm) {
+    let theme = &state.theme;
+    let r = centered(area, 100, area.height.saturating_sub(2).max(18));
+    f.render_widget(Clear, r);
+    let outer = dialog_block(
+        "Create anomaly alarm — Tab next field, Enter create, Esc cancel",
+        state,
+    );
+    let inner = outer.inner(r);
+    f.render_widget(outer, r);
+    let [fields, legend, preview] = Layout::vertical([
+        Constraint::Length(8),
+        Constraint::Length(1),
+        Constraint::Min(3),
+    ])
+    .areas(inner);
+    let w = inner.width.saturating_sub(22) as usize;
+    let mut lines = vec![Line::from(vec![
+        Span::styled(format!("{:>19}  ", "metric"), theme.style(Role::Header)),
+        Span::raw(truncate(&form.metric.display(), w)),
+    ])];
+    for (i, label) in AlarmForm::LABELS.iter().enumerate() {
+        let focused = i == form.focus;
+        let value = if focused {
+            format!("{}▏", form.fields[i])
+        } else {
+            form.fields[i].clone()
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{label:>19}  "), theme.style(Role::Header)),
+            Span::styled(
+                truncate(&value, w),
+                if focused {
+                    theme.style(Role::Input)
+                } else {
+                    theme.style(Role::Text)
+                },
+            ),
+        ]));
+    }
+    match &form.error {
+        Some(e) => lines.push(Line::from(Span::styled(
+            e.clone(),
+            theme.style(Role::Error),
+        ))),
+        None => lines.push(Line::from(Span::styled(
+            format!(
+                "writes the anomaly detector and the alarm; band preview: {} of {} points outside",
+                form.preview.anomalies(),
+                form.preview.points.len()
+            ),
+            theme.style(Role::Dim),
+        ))),
+    }
+    f.render_widget(Paragraph::new(lines), fields);
+    f.render_widget(
+        Paragraph::new(band_chart::legend(theme, false, &[])),
+        legend,
+    );
+    band_chart::render(
+        f,
+        preview,
+        &BandChart {
+            series: &form.preview,
+            thresholds: vec![],
+            unit: "",
+            window: None,
+        },
+        theme,
+    );
+}
+
+fn render_ack(f: &mut Frame, area: Rect, state: &AppState, alarm: &str, note: &str) {
+    let theme = &state.theme;
+    let r = centered(area, 76, 9);
+    f.render_widget(Clear, r);
+    let w = r.width.saturating_sub(4) as usize;
+    let lines = vec![
+        Line::raw("Acknowledge this ALARM episode (announced on the alarm's SNS topic):"),
+        Line::from(Span::styled(
+            truncate(alarm, w),
+            theme.style(Role::AlarmAlarm),
+        )),
+        Line::raw(""),
+        Line::from(vec![
+            Span::styled("note: ", theme.style(Role::Header)),
+            Span::styled(format!("{note}▏"), theme.style(Role::Input)),
+        ]),
+        Line::raw(""),
+        Line::from(vec![
+            Span::styled("Enter", theme.style(Role::Title)),
+            Span::raw(" acknowledge   "),
+            Span::styled("Esc", theme.style(Role::Title)),
+            Span::raw(" cancel"),
+        ]),
+    ];
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(dialog_block("Acknowledge", state)),
+        r,
+    );
+}
+
+fn render_command(f: &mut Frame, area: Rect, state: &AppState, input: &str) {
+    let theme = &state.theme;
+    let r = Rect::new(area.x, area.bottom().saturating_sub(2), area.width, 1);
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled(":", theme.style(Role::Title)),
+            Span::styled(format!("{input}▏"), theme.style(Role::Input)),
+            Span::styled(
+                "   backups alarms streams metrics notifications overview metric theme refresh quit",
+                theme.style(Role::Dim),
+            ),
+        ])),
+        r,
+    );
+}
+
+fn render_metric_browser(
+    f: &mut Frame,
+    area: Rect,
+    state: &AppState,
+    query: &str,
+    selected: usize,
+) {
+    let theme = &state.theme;
+    let r = centered(area, 90, area.height.saturating_sub(4));
+    f.render_widget(Clear, r);
+    let outer = dialog_block(
+        "Pick a metric (ListMetrics) — type to search, Enter watch",
+        state,
+    );
+    let inner = outer.inner(r);
+    f.render_widget(outer, r);
+    let [search, list] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
+    f.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled("search: ", theme.style(Role::Dim)),
+            Span::styled(format!("{query}▏"), theme.style(Role::Input)),
+        ])),
+        search,
+    );
+    let q = query.to_lowercase();
+    let matches: Vec<String> = state
+        .metric_catalog
+        .iter()
+        .map(|m| m.display())
+        .filter(|d| d.to_lowercase().contains(&q))
+        .collect();
+    let height = list.height as usize;
+    let offset = scroll_offset(selected, height);
+    let mut lines: Vec<Line> = matches
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(i, m)| {
+            let l = Line::raw(truncate(m, list.width as usize));
+            if i == selected {
+                l.style(theme.style(Role::Selection))
+            } else {
+                l
+            }
+        })
+        .collect();
+    if lines.is_empty() {
+        lines.push(Line::from(Span::styled(
+            if state.metric_catalog.is_empty() {
+                "listing metrics…"
+            } else {
+                "no metric matches"
+            },
+            theme.style(Role::Dim),
+        )));
+    }
+    f.render_widget(Paragraph::new(lines), list);
+}

@@ -1,0 +1,153 @@
+//! The real terminal: raw mode and the alternate screen on the way in, and the way out on quit,
+//! on error and on panic; frames wrapped in synchronized updates; OSC 52 for the clipboard;
+//! a byte counter so "how much do we write" is a measurement, not a guess.
+
+use base64::Engine;
+use crossterm::{
+    cursor, event,
+    terminal::{self, BeginSynchronizedUpdate, EndSynchronizedUpdate},
+};
+use ratatui::{Terminal, backend::CrosstermBackend, layout::Size};
+use std::io::{self, Stdout, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::app::AppState;
+
+/// Counts the bytes that reach the terminal.
+pub struct CountingWriter<W> {
+    inner: W,
+    count: Arc<AtomicU64>,
+}
+
+impl<W: Write> CountingWriter<W> {
+    pub fn new(inner: W) -> (Self, Arc<AtomicU64>) {
+        let count = Arc::new(AtomicU64::new(0));
+        (
+            CountingWriter {
+                inner,
+                count: count.clone(),
+            },
+            count,
+        )
+    }
+}
+
+impl<W: Write> Write for CountingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Where the runtime draws: the real terminal here, a recording backend in the tape recorder.
+pub trait Screen {
+    /// Draws one frame of the state.
+    fn draw(&mut self, state: &AppState) -> io::Result<()>;
+    /// Writes bytes that are not a frame (an OSC 52 clipboard sequence).
+    fn write_raw(&mut self, bytes: &[u8]) -> io::Result<()>;
+    fn size(&self) -> io::Result<Size>;
+}
+
+/// Puts the terminal back as we found it. Safe to call more than once.
+pub fn restore(mouse: bool) {
+    let mut out = io::stdout();
+    if mouse {
+        let _ = crossterm::execute!(out, event::DisableMouseCapture);
+    }
+    let _ = crossterm::execute!(
+        out,
+        EndSynchronizedUpdate,
+        terminal::LeaveAlternateScreen,
+        cursor::Show
+    );
+    let _ = terminal::disable_raw_mode();
+}
+
+/// The crossterm terminal with its guard: dropping it restores the terminal.
+pub struct TerminalScreen {
+    terminal: Terminal<CrosstermBackend<CountingWriter<Stdout>>>,
+    mouse: bool,
+    /// Bytes written so far.
+    pub bytes: Arc<AtomicU64>,
+}
+
+impl TerminalScreen {
+    /// Enters raw mode and the alternate screen; installs a panic hook that restores the
+    /// terminal before the panic message is printed (so the message is readable).
+    pub fn enter(mouse: bool) -> io::Result<TerminalScreen> {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore(mouse);
+            previous(info);
+        }));
+        terminal::enable_raw_mode()?;
+        let mut out = io::stdout();
+        crossterm::execute!(out, terminal::EnterAlternateScreen, cursor::Hide)?;
+        if mouse {
+            crossterm::execute!(out, event::EnableMouseCapture)?;
+        }
+        let (writer, bytes) = CountingWriter::new(io::stdout());
+        let terminal = Terminal::new(CrosstermBackend::new(writer))?;
+        Ok(TerminalScreen {
+            terminal,
+            mouse,
+            bytes,
+        })
+    }
+}
+
+impl Drop for TerminalScreen {
+    fn drop(&mut self) {
+        restore(self.mouse);
+    }
+}
+
+impl Screen for TerminalScreen {
+    fn draw(&mut self, state: &AppState) -> io::Result<()> {
+        // Synchronized update: the terminal shows the frame at once, never half of it.
+        crossterm::queue!(self.terminal.backend_mut(), BeginSynchronizedUpdate)?;
+        self.terminal.draw(|f| crate::ui::render(f, state))?;
+        crossterm::queue!(self.terminal.backend_mut(), EndSynchronizedUpdate)?;
+        self.terminal.backend_mut().flush()
+    }
+
+    fn write_raw(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let b = self.terminal.backend_mut();
+        b.write_all(bytes)?;
+        b.flush()
+    }
+
+    fn size(&self) -> io::Result<Size> {
+        self.terminal.size()
+    }
+}
+
+/// The OSC 52 sequence that puts `text` on the clipboard of the terminal the user sits at
+/// (it travels over SSH and through tmux with `set-clipboard on`).
+pub fn osc52(text: &str) -> Vec<u8> {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+    format!("\x1b]52;c;{b64}\x07").into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn osc52_encodes_the_text() {
+        assert_eq!(osc52("arn:x"), b"\x1b]52;c;YXJuOng=\x07".to_vec());
+    }
+
+    #[test]
+    fn the_counting_writer_counts() {
+        let (mut w, n) = CountingWriter::new(Vec::new());
+        w.write_all(b"hello").unwrap();
+        assert_eq!(n.load(Ordering::Relaxed), 5);
+    }
+}

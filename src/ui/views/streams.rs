@@ -1,0 +1,203 @@
+//! Streams: per shard records/s, iterator age and rejected records (with the raw bytes of the
+//! last few); per device a live temperature chart with its band, hot/cold thresholds and
+//! anomaly markers; the detected anomalies shaped like `m03p02_anomaly_data`.
+
+use crate::app::state::{AppState, View};
+use crate::ui::theme::Role;
+use crate::ui::widgets::band_chart::{self, BandChart};
+use crate::ui::{block, scroll_offset, truncate};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Row, Table};
+
+/// The live chart shows the last 10 minutes of readings.
+const WINDOW: i64 = 600;
+
+pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
+    let shards_h = (state.shards.len() as u16 + 3).clamp(4, 7);
+    let bottom_h = if area.height >= 30 { 10 } else { 6 };
+    let [shards, middle, bottom] = Layout::vertical([
+        Constraint::Length(shards_h),
+        Constraint::Min(6),
+        Constraint::Length(bottom_h),
+    ])
+    .areas(area);
+    render_shards(f, shards, state);
+    let [devices, chart] =
+        Layout::horizontal([Constraint::Length(20), Constraint::Min(20)]).areas(middle);
+    render_devices(f, devices, state);
+    render_chart(f, chart, state);
+    let [anoms, rejected] =
+        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(bottom);
+    render_anomalies(f, anoms, state);
+    render_rejected(f, rejected, state);
+}
+
+fn render_shards(f: &mut Frame, area: Rect, state: &AppState) {
+    let theme = &state.theme;
+    let rows = state.shards.iter().map(|s| {
+        let rejected = if s.rejected > 0 {
+            Span::styled(s.rejected.to_string(), theme.style(Role::Error))
+        } else {
+            Span::raw("0")
+        };
+        Row::new(vec![
+            Line::raw(truncate(&s.stream, 24)),
+            Line::raw(s.shard.clone()),
+            Line::raw(format!("{:.1}", s.records_per_sec)).right_aligned(),
+            Line::raw(format!("{} ms", s.iterator_age_ms)).right_aligned(),
+            Line::from(rejected).right_aligned(),
+        ])
+    });
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Min(12),
+            Constraint::Length(22),
+            Constraint::Length(9),
+            Constraint::Length(12),
+            Constraint::Length(8),
+        ],
+    )
+    .header(
+        Row::new(["Stream", "Shard", "rec/s", "Iter. age", "Rejected"])
+            .style(theme.style(Role::Header)),
+    )
+    .block(block("Shards", state, false));
+    f.render_widget(table, area);
+}
+
+fn render_devices(f: &mut Frame, area: Rect, state: &AppState) {
+    let theme = &state.theme;
+    let vis = state.visible_devices();
+    let height = area.height.saturating_sub(2) as usize;
+    let selected = state.selected[View::Streams.index()].min(vis.len().saturating_sub(1));
+    let offset = scroll_offset(selected, height);
+    let lines: Vec<Line> = vis
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(row, &i)| {
+            let d = &state.devices[i];
+            let last = d.series.last();
+            let value = last.map(|p| format!("{:.1}", p.value)).unwrap_or_default();
+            let style = if last.is_some_and(|p| p.anomalous) {
+                theme.style(Role::Anomaly)
+            } else {
+                theme.style(Role::Text)
+            };
+            let line = Line::from(vec![
+                Span::raw(format!("{:<11}", truncate(&d.id, 11))),
+                Span::styled(format!("{value:>6}"), style),
+            ]);
+            if row == selected {
+                line.style(theme.style(Role::Selection))
+            } else {
+                line
+            }
+        })
+        .collect();
+    f.render_widget(
+        Paragraph::new(lines).block(block("Devices", state, true)),
+        area,
+    );
+}
+
+fn render_chart(f: &mut Frame, area: Rect, state: &AppState) {
+    let theme = &state.theme;
+    let Some(d) = state.selected_device() else {
+        f.render_widget(
+            Paragraph::new("no readings yet").block(block("Temperature", state, false)),
+            area,
+        );
+        return;
+    };
+    let outer = block(format!("{} — temperature, last 10 min", d.id), state, false);
+    let inner = outer.inner(area);
+    f.render_widget(outer, area);
+    let [legend, chart] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(inner);
+    f.render_widget(
+        Paragraph::new(band_chart::legend(
+            theme,
+            false,
+            &[(Role::Hot, "hot"), (Role::Cold, "cold")],
+        )),
+        legend,
+    );
+    band_chart::render(
+        f,
+        chart,
+        &BandChart {
+            series: &d.series,
+            thresholds: vec![(d.hot, Role::Hot, "hot"), (d.cold, Role::Cold, "cold")],
+            unit: "°C",
+            window: Some(WINDOW),
+        },
+        theme,
+    );
+}
+
+fn render_anomalies(f: &mut Frame, area: Rect, state: &AppState) {
+    let theme = &state.theme;
+    let height = area.height.saturating_sub(3) as usize;
+    let rows = state.stream_anomalies.iter().rev().take(height).map(|a| {
+        Row::new(vec![
+            Line::raw(a.deviceid.clone()),
+            Line::raw(truncate(&a.timestamp, 19)),
+            Line::raw(format!("{:.1}", a.value)).right_aligned(),
+            Line::from(Span::styled(
+                a.anomaly_type.clone(),
+                theme.style(Role::Anomaly),
+            )),
+        ])
+    });
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(9),
+            Constraint::Min(10),
+            Constraint::Length(6),
+            Constraint::Length(8),
+        ],
+    )
+    .header(
+        Row::new(["deviceid", "timestamp", "value", "anomalyType"])
+            .style(theme.style(Role::Header)),
+    )
+    .block(block(
+        format!("m03p02_anomaly_data ({})", state.stream_anomalies.len()),
+        state,
+        false,
+    ));
+    f.render_widget(table, area);
+}
+
+fn render_rejected(f: &mut Frame, area: Rect, state: &AppState) {
+    let theme = &state.theme;
+    let width = area.width.saturating_sub(2) as usize;
+    let height = area.height.saturating_sub(2) as usize;
+    let mut lines = Vec::new();
+    for r in state.rejected.iter().rev().take(height / 2 + 1) {
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{} ", r.at.format("%H:%M:%S")),
+                theme.style(Role::Dim),
+            ),
+            Span::styled(
+                truncate(&r.reason, width.saturating_sub(9)),
+                theme.style(Role::Error),
+            ),
+        ]));
+        lines.push(Line::raw(truncate(&format!("  {}", r.bytes), width)));
+    }
+    if lines.is_empty() {
+        lines.push(Line::from(Span::styled("none", theme.style(Role::Dim))));
+    }
+    f.render_widget(
+        Paragraph::new(lines).block(block("Rejected records (raw)", state, false)),
+        area,
+    );
+}
