@@ -317,6 +317,21 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
                 v.alarm = s;
             }
         }
+        Event::Acknowledged(k) => {
+            let name = clean(&k.alarm_name);
+            let who = clean(&k.who);
+            let Some(a) = state.alarms.iter_mut().find(|a| a.name == name) else {
+                return false;
+            };
+            if a.state == AlarmState::Alarm {
+                a.ack = Some(Ack {
+                    by: who.clone(),
+                    at: k.at,
+                    note: k.note.as_deref().map(clean).unwrap_or_default(),
+                });
+            }
+            state.log(EventKind::Action, format!("{name} acknowledged by {who}"));
+        }
         Event::AlarmHistory { alarm_name, items } => {
             let name = clean(&alarm_name);
             let Some(a) = state.alarms.iter_mut().find(|a| a.name == name) else {
@@ -415,10 +430,19 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
                     anomaly_type: clean(&a.anomaly_type),
                     seen: state.now,
                 };
-                state.log(
-                    EventKind::Anomaly,
-                    format!("{} {} {:.1} °C", a.anomaly_type, a.deviceid, a.value),
-                );
+                // The log gets one line per device and kind per minute: a hot sensor must not
+                // push every other event out of the overview.
+                let recent = state.stream_anomalies.iter().rev().take(64).any(|b| {
+                    b.deviceid == a.deviceid
+                        && b.anomaly_type == a.anomaly_type
+                        && (a.seen - b.seen).num_seconds() < 60
+                });
+                if !recent {
+                    state.log(
+                        EventKind::Anomaly,
+                        format!("{} {} {:.1} °C", a.anomaly_type, a.deviceid, a.value),
+                    );
+                }
                 state.stream_anomalies.push_back(a);
                 while state.stream_anomalies.len() > LOG_CAP {
                     state.stream_anomalies.pop_front();

@@ -331,6 +331,8 @@ pub fn state_with(size: FixtureSize, theme: &str) -> AppState {
             }
             temps.push(TemperaturePoint {
                 stream: stream.clone(),
+                shard_id: format!("shardId-00000000000{}", d % 2),
+                sequence_number: format!("{}", 49_000 + k),
                 device: device.clone(),
                 time: t,
                 value,

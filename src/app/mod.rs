@@ -68,11 +68,24 @@ fn open_demo(source: &SourceArgs) -> anyhow::Result<Arc<dyn Cloud>> {
     Ok(sim)
 }
 
-async fn open_aws(_source: &SourceArgs) -> anyhow::Result<Arc<dyn Cloud>> {
-    anyhow::bail!(
-        "the AWS implementation is not in this build yet; run `watchband --demo` for the \
-         simulated account"
-    )
+async fn open_aws(source: &SourceArgs) -> anyhow::Result<Arc<dyn Cloud>> {
+    let options = crate::cloud::aws::AwsOptions::from_args(source);
+    let cloud = crate::cloud::aws::AwsCloud::connect(&options).await?;
+    Ok(Arc::new(cloud))
+}
+
+/// The embedded store: the user's data directory on AWS (acknowledgements, change counts and
+/// checkpoints survive a restart); none for the demo, whose account is rebuilt on every start.
+fn open_store(cloud: &dyn Cloud) -> anyhow::Result<Option<Arc<crate::store::Store>>> {
+    if cloud.demo().is_some() {
+        return Ok(None);
+    }
+    let Some(path) = crate::store::Store::default_path() else {
+        return Ok(None);
+    };
+    let store = crate::store::Store::open(&path)
+        .with_context(|| format!("cannot open the store {}", path.display()))?;
+    Ok(Some(Arc::new(store)))
 }
 
 /// What the TUI needs besides the account.
@@ -131,7 +144,8 @@ pub async fn run_on(cloud: Arc<dyn Cloud>, options: RunOptions) -> anyhow::Resul
         // We already dropped colours ourselves; keep crossterm from also dropping modifiers.
         crossterm::style::force_color_output(true);
     }
-    let (events, commands) = crate::pipeline::spawn(cloud.clone(), config);
+    let store = open_store(cloud.as_ref())?;
+    let (events, commands) = crate::pipeline::spawn(cloud.clone(), store, config);
     let mut screen = TerminalScreen::enter(options.mouse).context("cannot set up the terminal")?;
     let started = std::time::Instant::now();
     let inputs = Inputs {

@@ -592,6 +592,29 @@ impl AppState {
         self.shards.iter().map(|s| s.records_per_sec).sum::<f64>() + 0.0
     }
 
+    /// Every source with its health; a source that has not reported is ok (the pipeline
+    /// reports changes, and every source starts healthy).
+    pub fn sources(
+        &self,
+    ) -> Vec<(
+        crate::pipeline::Source,
+        crate::pipeline::HealthState,
+        Option<&crate::pipeline::SourceHealth>,
+    )> {
+        crate::pipeline::Source::ALL
+            .iter()
+            .map(|s| {
+                let h = self.health.iter().find(|h| h.source == *s);
+                (
+                    *s,
+                    h.map(|h| h.state)
+                        .unwrap_or(crate::pipeline::HealthState::Ok),
+                    h,
+                )
+            })
+            .collect()
+    }
+
     pub fn log(&mut self, kind: EventKind, text: String) {
         self.events.push_back(LogEvent {
             at: self.now,

@@ -399,6 +399,7 @@ pub fn score(data: &[(i64, f64)], algo: Algo, width: f64) -> Series {
             width,
             ..BandConfig::default()
         },
+        ..DetectorConfig::default()
     };
     let mut series = Series::default();
     let Ok(mut det) = AnyDetector::new(&config) else {

@@ -74,13 +74,13 @@ pub fn render_status_bar(f: &mut Frame, area: Rect, state: &AppState) {
     };
     spans.push(Span::styled(who, bar));
     spans.push(Span::styled("│", bar));
-    for h in &state.health {
-        let role = match h.state {
+    for (source, health, _) in state.sources() {
+        let role = match health {
             HealthState::Ok => Role::HealthOk,
             HealthState::Throttled => Role::HealthThrottled,
             HealthState::Degraded => Role::HealthDegraded,
         };
-        let mark = match h.state {
+        let mark = match health {
             HealthState::Ok => "●",
             HealthState::Throttled => "◐",
             HealthState::Degraded => "✖",
@@ -91,7 +91,7 @@ pub fn render_status_bar(f: &mut Frame, area: Rect, state: &AppState) {
             spans.push(Span::styled(mark, style));
         } else {
             spans.push(Span::styled(format!(" {mark}"), style));
-            spans.push(Span::styled(h.source.label().to_string(), bar));
+            spans.push(Span::styled(source.label().to_string(), bar));
         }
     }
     let clock = if narrow {

@@ -77,29 +77,24 @@ fn render_counts(f: &mut Frame, area: Rect, state: &AppState) {
 fn render_health(f: &mut Frame, area: Rect, state: &AppState) {
     let theme = &state.theme;
     let mut lines = Vec::new();
-    if state.health.is_empty() {
-        lines.push(Line::from(Span::styled(
-            "waiting for the first poll…",
-            theme.style(Role::Dim),
-        )));
-    }
     let width = area.width.saturating_sub(2) as usize;
-    for h in &state.health {
-        let role = match h.state {
+    for (source, health, report) in state.sources() {
+        let role = match health {
             HealthState::Ok => Role::HealthOk,
             HealthState::Throttled => Role::HealthThrottled,
             HealthState::Degraded => Role::HealthDegraded,
         };
-        let label = match h.state {
+        let label = match health {
             HealthState::Ok => "ok",
             HealthState::Throttled => "throttled",
             HealthState::Degraded => "degraded",
         };
         let mut spans = vec![
-            Span::raw(format!("{:<14}", h.source.label())),
+            Span::raw(format!("{:<14}", source.label())),
             Span::styled(format!("{label:<10}"), theme.style(role)),
         ];
-        if let (Some(e), Some(at)) = (&h.last_error, h.last_error_at) {
+        if let Some((e, at)) = report.and_then(|h| Some((h.last_error.as_ref()?, h.last_error_at?)))
+        {
             let ago = age((state.now - at).num_seconds());
             let text = format!("{ago} ago: {e}");
             spans.push(Span::styled(

@@ -146,7 +146,7 @@ fn render_anomalies(f: &mut Frame, area: Rect, state: &AppState) {
     let rows = state.stream_anomalies.iter().rev().take(height).map(|a| {
         Row::new(vec![
             Line::raw(a.deviceid.clone()),
-            Line::raw(truncate(&a.timestamp, 19)),
+            Line::raw(a.timestamp.chars().take(19).collect::<String>()),
             Line::raw(format!("{:.1}", a.value)).right_aligned(),
             Line::from(Span::styled(
                 a.anomaly_type.clone(),
@@ -158,9 +158,9 @@ fn render_anomalies(f: &mut Frame, area: Rect, state: &AppState) {
         rows,
         [
             Constraint::Length(9),
-            Constraint::Min(10),
+            Constraint::Length(19),
             Constraint::Length(6),
-            Constraint::Length(8),
+            Constraint::Min(8),
         ],
     )
     .header(
