@@ -3,5 +3,6 @@
 //! a tape on the demo account with a virtual clock.
 
 pub mod asciicast;
+pub mod live;
 pub mod runner;
 pub mod tape;
