@@ -477,9 +477,24 @@ impl AppState {
             .collect()
     }
 
+    /// Alarms whose name, or the name of the volume they watch, matches the filter.
     pub fn visible_alarms(&self) -> Vec<usize> {
         (0..self.alarms.len())
-            .filter(|&i| self.matches(&self.alarms[i].name))
+            .filter(|&i| {
+                let name = &self.alarms[i].name;
+                self.matches(name)
+                    || crate::originals::volume_arn_of_alarm(name)
+                        .and_then(|arn| self.volumes.iter().find(|v| v.arn == arn))
+                        .is_some_and(|v| self.matches(&v.name))
+            })
+            .collect()
+    }
+
+    /// Overview events, newest first, that match the filter.
+    pub fn visible_events(&self) -> Vec<usize> {
+        (0..self.events.len())
+            .rev()
+            .filter(|&i| self.matches(&self.events[i].text))
             .collect()
     }
 
@@ -508,7 +523,7 @@ impl AppState {
     /// Number of rows the current view's list has (what j/k/G move over).
     pub fn row_count(&self) -> usize {
         match self.view {
-            View::Overview => self.events.len(),
+            View::Overview => self.visible_events().len(),
             View::Backups if self.detail => self
                 .selected_volume()
                 .map(|v| v.snapshots.len())

@@ -115,7 +115,11 @@ fn render_events(f: &mut Frame, area: Rect, state: &AppState) {
     let height = area.height.saturating_sub(2) as usize;
     let width = area.width.saturating_sub(2) as usize;
     // Newest first; the selection scrolls through them.
-    let newest_first: Vec<_> = state.events.iter().rev().collect();
+    let newest_first: Vec<_> = state
+        .visible_events()
+        .into_iter()
+        .map(|i| &state.events[i])
+        .collect();
     let selected = state
         .selected_row()
         .min(newest_first.len().saturating_sub(1));
