@@ -171,7 +171,7 @@ fn an_error_exits_1_with_the_message_on_stderr() {
 fn a_clean_report_exits_0() {
     use watchband::cli::scan::{ScanReport, exit_code};
     let report = ScanReport {
-        account: "sim".into(),
+        account: "demo".into(),
         scanned_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
         anomalous: false,
         volumes: vec![],
@@ -186,7 +186,7 @@ fn a_clean_report_exits_0() {
         std::process::ExitCode::from(2)
     );
     let v = serde_json::to_value(ScanReport {
-        account: "sim".into(),
+        account: "demo".into(),
         scanned_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
         anomalous: false,
         volumes: vec![],

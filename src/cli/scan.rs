@@ -26,7 +26,7 @@ pub const STREAM_WINDOW_SECS: i64 = 60;
 /// What a scan found; `docs/scan.schema.json` describes its JSON form.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ScanReport {
-    /// "sim" or "aws".
+    /// "demo" (the simulated account) or "aws".
     pub account: String,
     /// Account time at the end of the pass.
     pub scanned_at: Time,
