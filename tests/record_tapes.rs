@@ -164,3 +164,28 @@ fn asciinema_plays_a_shipped_recording() {
         assert!(!out.stdout.is_empty(), "asciinema {args:?} wrote nothing");
     }
 }
+
+#[test]
+fn output_hidden_during_setup_is_repainted_on_show() {
+    let tape = tape::parse(
+        "Output out.cast\nOutput out.txt\nSet Width 100\nSet Height 30\n\
+         Hide\nType \"2\"\nSleep 1500ms\nShow\nSleep 200ms\nType \"4\"\nSleep 500ms\n",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    run_tape(&tape, &options("hide-show"), &|p| dir.path().join(p)).unwrap();
+    let cast = std::fs::read_to_string(dir.path().join("out.cast")).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("out.txt")).unwrap();
+    // Nothing of the hidden part is in the recording, yet playback ends on the real screen.
+    let (_, events) = parse_cast(&cast).unwrap();
+    // (Only the terminal setup written before `Hide` is there, at 0 s.)
+    assert!(
+        events
+            .iter()
+            .filter(|e| e.time < 1.5)
+            .all(|e| e.time == 0.0 && !e.data.contains("watchband")),
+        "hidden output was recorded"
+    );
+    assert!(text.contains("Alarms ("), "{text}");
+    assert_eq!(play(&cast), text);
+}
