@@ -7,7 +7,12 @@ use crossterm::{
     cursor, event,
     terminal::{self, BeginSynchronizedUpdate, EndSynchronizedUpdate},
 };
-use ratatui::{Terminal, backend::CrosstermBackend, layout::Size};
+use ratatui::{
+    Terminal,
+    backend::{CrosstermBackend, TestBackend},
+    buffer::Buffer,
+    layout::Size,
+};
 use std::io::{self, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -75,6 +80,10 @@ pub struct TerminalScreen {
     mouse: bool,
     /// Bytes written so far.
     pub bytes: Arc<AtomicU64>,
+    /// An off-screen copy of the last frame: a state change that changes no cell (a counter
+    /// on another view) then writes nothing at all, not even an empty synchronized update.
+    shadow: Terminal<TestBackend>,
+    last: Option<Buffer>,
 }
 
 impl TerminalScreen {
@@ -100,10 +109,14 @@ impl TerminalScreen {
         }
         let (writer, bytes) = CountingWriter::new(frames);
         let terminal = Terminal::new(CrosstermBackend::new(writer))?;
+        let size = terminal.size()?;
+        let Ok(shadow) = Terminal::new(TestBackend::new(size.width, size.height));
         Ok(TerminalScreen {
             terminal,
             mouse,
             bytes,
+            shadow,
+            last: None,
         })
     }
 }
@@ -116,6 +129,19 @@ impl Drop for TerminalScreen {
 
 impl Screen for TerminalScreen {
     fn draw(&mut self, state: &AppState) -> io::Result<()> {
+        let size = self.terminal.size()?;
+        if self.shadow.backend().buffer().area.as_size() != size {
+            self.shadow.backend_mut().resize(size.width, size.height);
+            self.last = None;
+        }
+        self.shadow
+            .draw(|f| crate::ui::render(f, state))
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        let frame = self.shadow.backend().buffer().clone();
+        if self.last.as_ref() == Some(&frame) {
+            return Ok(());
+        }
+        self.last = Some(frame);
         // Synchronized update: the terminal shows the frame at once, never half of it.
         crossterm::queue!(self.terminal.backend_mut(), BeginSynchronizedUpdate)?;
         self.terminal.draw(|f| crate::ui::render(f, state))?;
