@@ -13,6 +13,9 @@ pub struct LiveRecorder {
     /// Set by a flush: the next write looks at the terminal's size first, so a resize is
     /// recorded before the frame drawn at the new size.
     check_size: bool,
+    /// The frame being written: it reaches the terminal and the recording whole at the flush
+    /// that ends it (one event per frame, not one per escape sequence).
+    frame: Vec<u8>,
 }
 
 impl LiveRecorder {
@@ -47,6 +50,7 @@ impl LiveRecorder {
             cast,
             size,
             check_size: false,
+            frame: Vec::new(),
         })
     }
 }
@@ -62,11 +66,16 @@ impl Write for LiveRecorder {
                 self.cast.resize(size.0, size.1)?;
             }
         }
-        self.cast.write(buf)
+        self.frame.extend_from_slice(buf);
+        Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
         self.check_size = true;
+        if !self.frame.is_empty() {
+            let frame = std::mem::take(&mut self.frame);
+            self.cast.write_all(&frame)?;
+        }
         self.cast.flush()
     }
 }
