@@ -3,8 +3,6 @@
 
 mod support;
 
-use base64::Engine;
-use sha2::Digest;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use support::Moto;
@@ -467,7 +465,8 @@ async fn changed_blocks_between_two_snapshots_are_counted_as_moto_reports_them()
     let ebs = aws_sdk_ebs::Client::new(&config);
     let first = support::ebs::snapshot(&ebs, &[(0, 1), (1, 1), (2, 1), (3, 1), (4, 1)]).await;
     // Blocks 1 and 3 rewritten, block 4 gone, blocks 5 and 6 new.
-    let second = support::ebs::snapshot(&ebs, &[(0, 1), (1, 2), (2, 1), (3, 2), (5, 1), (6, 1)]).await;
+    let second =
+        support::ebs::snapshot(&ebs, &[(0, 1), (1, 2), (2, 1), (3, 2), (5, 1), (6, 1)]).await;
 
     let raw = cloud
         .list_changed_blocks(ListChangedBlocks {

@@ -100,6 +100,8 @@ pub struct RunOptions {
     pub theme: Theme,
     /// What to watch (the configuration file and flags).
     pub pipeline: PipelineConfig,
+    /// `--record FILE.cast`: tee the terminal output into an asciicast recording.
+    pub record: Option<std::path::PathBuf>,
 }
 
 /// The TUI: `watchband` with no subcommand.
@@ -114,6 +116,7 @@ pub fn run(source: &SourceArgs, ui: &UiArgs) -> anyhow::Result<ExitCode> {
         mouse: ui.mouse,
         theme,
         pipeline: config.pipeline_config(source),
+        record: ui.record.clone(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -151,7 +154,13 @@ pub async fn run_on(cloud: Arc<dyn Cloud>, options: RunOptions) -> anyhow::Resul
     }
     let store = open_store(cloud.as_ref())?;
     let (events, commands) = crate::pipeline::spawn(cloud.clone(), store, config);
-    let mut screen = TerminalScreen::enter(options.mouse).context("cannot set up the terminal")?;
+    // The recording is created before the terminal changes mode, so its error stays readable.
+    let out: Box<dyn std::io::Write + Send> = match &options.record {
+        Some(path) => Box::new(crate::record::live::LiveRecorder::create(path)?),
+        None => Box::new(std::io::stdout()),
+    };
+    let mut screen =
+        TerminalScreen::enter_with(options.mouse, out).context("cannot set up the terminal")?;
     let started = std::time::Instant::now();
     let inputs = Inputs {
         terminal: spawn_terminal_reader(options.mouse),

@@ -166,6 +166,51 @@ pub async fn publish(
     Ok(summary)
 }
 
+/// The `generate` subcommand: the account chosen as the TUI chooses it (`--demo`, or AWS),
+/// a progress line on stderr, and the count on stdout when it stops (after `--count`, or on
+/// Ctrl-C, which ends the run cleanly rather than killing it mid-batch).
+pub fn run_cli(
+    args: &GenerateArgs,
+    source: &crate::cli::SourceArgs,
+) -> anyhow::Result<std::process::ExitCode> {
+    use anyhow::Context;
+    if !(args.rate.is_finite() && args.rate > 0.0) {
+        anyhow::bail!("--rate must be a positive number of records per second");
+    }
+    if !(0.0..=1.0).contains(&args.anomalies) {
+        anyhow::bail!("--anomalies is a probability from 0 to 1");
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let summary = rt.block_on(async {
+        let config = crate::config::Config::load(source.config.as_deref())?;
+        let cloud = crate::app::open_cloud(source, &config).await?;
+        let stop = async {
+            // If the handler cannot be installed, run until --count instead.
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        let mut progress = std::io::stderr();
+        publish(cloud, args, source.seed, &mut progress, stop)
+            .await
+            .with_context(|| format!("publishing to the Kinesis stream {} failed", args.stream))
+    })?;
+    rt.shutdown_timeout(Duration::from_millis(200));
+    println!(
+        "sent {} records to {} ({} anomalies injected, {} failed)",
+        summary.sent, args.stream, summary.anomalies, summary.failed
+    );
+    Ok(if summary.failed > 0 {
+        std::process::ExitCode::from(1)
+    } else {
+        std::process::ExitCode::SUCCESS
+    })
+}
+
 /// PutRecords, sending again the entries Kinesis rejected (ProvisionedThroughputExceeded) with
 /// a growing pause; whole-call errors that are retryable are retried the same way.
 async fn put_with_resends(

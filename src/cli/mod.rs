@@ -6,6 +6,8 @@
 pub mod detect;
 pub mod generate;
 pub mod process;
+pub mod scan;
+pub mod tape;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -82,10 +84,22 @@ pub enum Command {
     /// Score a CSV series (timestamp,value) or a whole NAB-layout tree with the detection core.
     Detect(DetectArgs),
     /// One pass over volumes and streams; exit 2 when something is anomalous.
+    #[command(
+        after_help = "Exit codes: 0 nothing anomalous, 2 something anomalous, 1 error (message on stderr).\n\
+                      JSON output: docs/scan.schema.json."
+    )]
     Scan(ScanArgs),
     /// Publish seed 003 temperature records to a Kinesis stream.
+    #[command(
+        after_help = "Stops on Ctrl-C or after --count records and prints how many were sent.\n\
+                      Exit codes: 0 every record sent, 1 error or records that could not be sent."
+    )]
     Generate(GenerateArgs),
     /// Run a scripted walkthrough headlessly on the demo account and write its recording.
+    #[command(
+        after_help = "Same tape + same --seed and --speed => byte-identical outputs (virtual clock).\n\
+                      Exit codes: 0 written, 1 error (a bad tape names its line)."
+    )]
     Tape(TapeArgs),
     /// Run one of the originals' processors locally.
     #[command(subcommand)]
@@ -178,7 +192,9 @@ pub fn main() -> ExitCode {
         None => crate::app::run(&cli.source, &cli.ui),
         Some(Command::Detect(args)) => detect::run(&args),
         Some(Command::Process(command)) => process::run(&cli.source, &command),
-        Some(_) => Err(anyhow::anyhow!("this command is not built yet")),
+        Some(Command::Tape(args)) => tape::run(&args, &cli.source),
+        Some(Command::Scan(args)) => scan::run(&args, &cli.source),
+        Some(Command::Generate(args)) => generate::run_cli(&args, &cli.source),
     };
     match result {
         Ok(code) => code,

@@ -13,7 +13,7 @@ use ratatui::{
     buffer::Buffer,
     layout::Size,
 };
-use std::io::{self, Stdout, Write};
+use std::io::{self, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -76,7 +76,7 @@ pub fn restore(mouse: bool) {
 
 /// The crossterm terminal with its guard: dropping it restores the terminal.
 pub struct TerminalScreen {
-    terminal: Terminal<CrosstermBackend<CountingWriter<Stdout>>>,
+    terminal: Terminal<CrosstermBackend<CountingWriter<Box<dyn Write + Send>>>>,
     mouse: bool,
     /// Bytes written so far.
     pub bytes: Arc<AtomicU64>,
@@ -90,6 +90,12 @@ impl TerminalScreen {
     /// Enters raw mode and the alternate screen; installs a panic hook that restores the
     /// terminal before the panic message is printed (so the message is readable).
     pub fn enter(mouse: bool) -> io::Result<TerminalScreen> {
+        Self::enter_with(mouse, Box::new(io::stdout()))
+    }
+
+    /// Like [`TerminalScreen::enter`], with frames written to `frames` (stdout, or a recorder
+    /// that tees stdout into a `--record` file).
+    pub fn enter_with(mouse: bool, frames: Box<dyn Write + Send>) -> io::Result<TerminalScreen> {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             restore(mouse);
@@ -101,7 +107,7 @@ impl TerminalScreen {
         if mouse {
             crossterm::execute!(out, event::EnableMouseCapture)?;
         }
-        let (writer, bytes) = CountingWriter::new(io::stdout());
+        let (writer, bytes) = CountingWriter::new(frames);
         let terminal = Terminal::new(CrosstermBackend::new(writer))?;
         let size = terminal.size()?;
         let Ok(shadow) = Terminal::new(TestBackend::new(size.width, size.height));
