@@ -231,9 +231,11 @@ fn verdicts(c: &mut Criterion) {
             for r in &records {
                 match decode_reading(&r.data) {
                     Ok(x) => {
-                        let d = detectors
-                            .entry(x.deviceid.clone())
-                            .or_insert_with(|| AnyDetector::new(&stream_config()).unwrap());
+                        if !detectors.contains_key(&x.deviceid) {
+                            let fresh = AnyDetector::new(&stream_config()).unwrap();
+                            detectors.insert(x.deviceid.clone(), fresh);
+                        }
+                        let d = detectors.get_mut(&x.deviceid).unwrap();
                         let v = d.observe(r.arrival.timestamp(), x.value).unwrap();
                         anomalies += usize::from(v.anomalous);
                     }

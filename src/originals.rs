@@ -296,37 +296,69 @@ pub enum DecodeError {
     NotFinite(&'static str),
 }
 
-/// Decodes one seed 003 record. Numbers given as numeric strings are rejected, as the
-/// original's `float()` would accept them but its DynamoDB write would not round-trip.
+/// The fields of a record as they appear in its JSON, not yet typed: borrowed from the bytes,
+/// so decoding allocates only the strings it keeps.
+#[derive(Deserialize)]
+struct RawReading<'a> {
+    #[serde(borrow, default)]
+    timestamp: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default)]
+    datatype: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default)]
+    value: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default)]
+    deviceid: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default)]
+    date: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default)]
+    lowest_temp: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default)]
+    highest_temp: Option<&'a serde_json::value::RawValue>,
+}
+
+/// Decodes one seed 003 record. Numbers given as strings (`"97.3"`) are rejected: the
+/// original's `float()` would accept them, but its DynamoDB write would not round-trip.
+///
+/// This is the hot path of stream consumption (one call per record), hence the borrowed,
+/// typed parse instead of a `serde_json::Value` tree.
 pub fn decode_reading(bytes: &[u8]) -> Result<TemperatureReading, DecodeError> {
-    let v: serde_json::Value =
+    let raw: RawReading =
         serde_json::from_slice(bytes).map_err(|e| DecodeError::NotJson(e.to_string()))?;
-    let obj = v
-        .as_object()
-        .ok_or_else(|| DecodeError::NotJson("not a JSON object".into()))?;
-    let num = |k: &'static str| -> Result<f64, DecodeError> {
-        let x = obj.get(k).ok_or(DecodeError::Missing(k))?;
-        let f = x.as_f64().ok_or(DecodeError::NotANumber(k))?;
+    fn num(
+        field: Option<&serde_json::value::RawValue>,
+        k: &'static str,
+    ) -> Result<f64, DecodeError> {
+        let text = field.ok_or(DecodeError::Missing(k))?.get();
+        if text.starts_with('"') || text == "null" || text == "true" || text == "false" {
+            return Err(DecodeError::NotANumber(k));
+        }
+        let f: f64 = text.parse().map_err(|_| DecodeError::NotANumber(k))?;
         if f.is_finite() {
             Ok(f)
         } else {
             Err(DecodeError::NotFinite(k))
         }
-    };
-    let text = |k: &'static str| -> Result<String, DecodeError> {
-        let x = obj.get(k).ok_or(DecodeError::Missing(k))?;
-        x.as_str()
-            .map(crate::sanitize::clean)
-            .ok_or(DecodeError::NotAString(k))
-    };
+    }
+    fn text(
+        field: Option<&serde_json::value::RawValue>,
+        k: &'static str,
+    ) -> Result<String, DecodeError> {
+        let raw = field.ok_or(DecodeError::Missing(k))?.get();
+        if !raw.starts_with('"') {
+            return Err(DecodeError::NotAString(k));
+        }
+        let s: std::borrow::Cow<str> =
+            serde_json::from_str(raw).map_err(|_| DecodeError::NotAString(k))?;
+        Ok(crate::sanitize::clean(&s))
+    }
     Ok(TemperatureReading {
-        timestamp: text("timestamp")?,
-        datatype: text("datatype")?,
-        value: num("value")?,
-        deviceid: text("deviceid")?,
-        date: text("date")?,
-        lowest_temp: num("lowest_temp")?,
-        highest_temp: num("highest_temp")?,
+        timestamp: text(raw.timestamp, "timestamp")?,
+        datatype: text(raw.datatype, "datatype")?,
+        value: num(raw.value, "value")?,
+        deviceid: text(raw.deviceid, "deviceid")?,
+        date: text(raw.date, "date")?,
+        lowest_temp: num(raw.lowest_temp, "lowest_temp")?,
+        highest_temp: num(raw.highest_temp, "highest_temp")?,
     })
 }
 

@@ -94,12 +94,15 @@ impl DeviceJudge {
         time: Time,
     ) -> (TemperaturePoint, Option<TemperatureAnomaly>) {
         let class = temperature_class(reading.value, reading.lowest_temp, reading.highest_temp);
+        // Looked up by reference first: a device is new once, and this runs per record.
+        if !self.devices.contains_key(&reading.deviceid) {
+            let fresh = AnyDetector::new(&self.config).expect("the width was checked in new()");
+            self.devices.insert(reading.deviceid.clone(), fresh);
+        }
         let detector = self
             .devices
-            .entry(reading.deviceid.clone())
-            .or_insert_with(|| {
-                AnyDetector::new(&self.config).expect("the width was checked in new()")
-            });
+            .get_mut(&reading.deviceid)
+            .expect("inserted above");
         let verdict = detector
             .observe(time.timestamp(), reading.value)
             .expect("decode_reading only yields finite values");
