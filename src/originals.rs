@@ -347,6 +347,12 @@ pub fn decode_reading(bytes: &[u8]) -> Result<TemperatureReading, DecodeError> {
         if !raw.starts_with('"') {
             return Err(DecodeError::NotAString(k));
         }
+        // A string without escapes is its own text between the quotes (the parser already
+        // checked it is valid JSON); only an escaped one needs unescaping.
+        let inner = &raw[1..raw.len() - 1];
+        if !inner.contains('\\') {
+            return Ok(crate::sanitize::clean(inner));
+        }
         let s: std::borrow::Cow<str> =
             serde_json::from_str(raw).map_err(|_| DecodeError::NotAString(k))?;
         Ok(crate::sanitize::clean(&s))
