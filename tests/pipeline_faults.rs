@@ -8,9 +8,9 @@ use pipeline_support::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
-use watchband::cloud::sim::{FaultProfile, SimCloud};
-use watchband::cloud::{Cloud, ShardPosition, Time};
-use watchband::originals::{TEMPERATURE_STREAM, decode_reading};
+use watchband::cloud::Cloud;
+use watchband::cloud::sim::FaultProfile;
+use watchband::originals::TEMPERATURE_STREAM;
 use watchband::pipeline::{
     Event, HealthState, PipelineConfig, Source, SourceHealth, StreamStart, VolumeSeries,
 };
@@ -23,36 +23,6 @@ fn with_stream() -> PipelineConfig {
     c.streams = vec![TEMPERATURE_STREAM.to_string()];
     c.stream_start = StreamStart::Latest;
     c
-}
-
-/// Decodable records after `after`, read from a fault-free account of the same seed.
-async fn expected_records(reference: &SimCloud, after: Time) -> BTreeSet<(String, String)> {
-    let mut good = BTreeSet::new();
-    for shard in reference.list_shards(TEMPERATURE_STREAM).await.unwrap() {
-        let mut it = Some(
-            reference
-                .get_shard_iterator(
-                    TEMPERATURE_STREAM,
-                    &shard.id,
-                    ShardPosition::AtTimestamp(after),
-                )
-                .await
-                .unwrap(),
-        );
-        while let Some(i) = it.take() {
-            let batch = reference.get_records(&i, Some(10_000)).await.unwrap();
-            let empty = batch.records.is_empty();
-            for r in batch.records.iter().filter(|r| r.arrival > after) {
-                if decode_reading(&r.data).is_ok() {
-                    good.insert((shard.id.clone(), r.sequence_number.clone()));
-                }
-            }
-            if !(empty && batch.millis_behind_latest == 0) {
-                it = batch.next_iterator;
-            }
-        }
-    }
-    good
 }
 
 fn handled_records(seen: &[Event]) -> Vec<(String, String)> {
@@ -127,7 +97,8 @@ async fn run_profile(
         records.len(),
         "{profile:?}: records handled twice"
     );
-    let expected = expected_records(&reference, t0).await;
+    // Decodable records after t0, read directly from a fault-free account of the same seed.
+    let expected = direct_read(&reference, t0).await.0;
     let missing: Vec<_> = expected.difference(&unique).take(3).collect();
     assert!(
         missing.is_empty(),

@@ -8,47 +8,13 @@ use pipeline_support::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
+use watchband::cloud::Cloud;
 use watchband::cloud::sim::{FaultProfile, SimCloud};
-use watchband::cloud::{Cloud, ShardPosition, Time};
-use watchband::originals::{TEMPERATURE_STREAM, decode_reading};
+use watchband::originals::TEMPERATURE_STREAM;
 use watchband::pipeline::{Event, StreamStart};
 use watchband::store::Store;
 
 const HOUR: Duration = Duration::from_secs(3600);
-
-/// Every record of the stream that arrived after `after`, per shard: (decodable seqs, rejected).
-async fn direct_read(cloud: &SimCloud, after: Time) -> (BTreeSet<(String, String)>, usize) {
-    let mut good = BTreeSet::new();
-    let mut bad = 0;
-    for shard in cloud.list_shards(TEMPERATURE_STREAM).await.unwrap() {
-        let mut it = Some(
-            cloud
-                .get_shard_iterator(
-                    TEMPERATURE_STREAM,
-                    &shard.id,
-                    ShardPosition::AtTimestamp(after),
-                )
-                .await
-                .unwrap(),
-        );
-        while let Some(i) = it.take() {
-            let batch = cloud.get_records(&i, Some(10_000)).await.unwrap();
-            let empty = batch.records.is_empty();
-            for r in batch.records.iter().filter(|r| r.arrival > after) {
-                match decode_reading(&r.data) {
-                    Ok(_) => {
-                        good.insert((shard.id.clone(), r.sequence_number.clone()));
-                    }
-                    Err(_) => bad += 1,
-                }
-            }
-            if !(empty && batch.millis_behind_latest == 0) {
-                it = batch.next_iterator;
-            }
-        }
-    }
-    (good, bad)
-}
 
 /// What one run handled: decodable records (shard, seq) with repeats, and rejected per shard.
 #[derive(Default)]

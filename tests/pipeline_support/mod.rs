@@ -2,11 +2,14 @@
 //! over it, and waiting for events with a (virtual) deadline.
 #![allow(dead_code)]
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use watchband::cloud::Cloud;
 use watchband::cloud::sim::{FaultProfile, SimCloud, SimOptions};
+use watchband::cloud::{ShardPosition, Time};
+use watchband::originals::{TEMPERATURE_STREAM, decode_reading};
 use watchband::pipeline::{Command, Event, PipelineConfig, PollIntervals};
 use watchband::store::Store;
 
@@ -109,4 +112,38 @@ fn last(seen: &[Event]) -> Vec<String> {
             s.chars().take(300).collect()
         })
         .collect()
+}
+
+/// Every record of the stream that arrived after `after`, per shard: (decodable seqs, rejected).
+pub async fn direct_read(cloud: &SimCloud, after: Time) -> (BTreeSet<(String, String)>, usize) {
+    let mut good = BTreeSet::new();
+    let mut bad = 0;
+    for shard in cloud.list_shards(TEMPERATURE_STREAM).await.unwrap() {
+        let mut it = Some(
+            cloud
+                .get_shard_iterator(
+                    TEMPERATURE_STREAM,
+                    &shard.id,
+                    ShardPosition::AtTimestamp(after),
+                )
+                .await
+                .unwrap(),
+        );
+        while let Some(i) = it.take() {
+            let batch = cloud.get_records(&i, Some(10_000)).await.unwrap();
+            let empty = batch.records.is_empty();
+            for r in batch.records.iter().filter(|r| r.arrival > after) {
+                match decode_reading(&r.data) {
+                    Ok(_) => {
+                        good.insert((shard.id.clone(), r.sequence_number.clone()));
+                    }
+                    Err(_) => bad += 1,
+                }
+            }
+            if !(empty && batch.millis_behind_latest == 0) {
+                it = batch.next_iterator;
+            }
+        }
+    }
+    (good, bad)
 }
