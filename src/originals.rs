@@ -25,6 +25,13 @@ pub const BACKUP_TOPIC_DISPLAY_NAME: &str = "AWS Backup AnomalyDetection Topic";
 /// The topic watchband creates or looks for when none is configured.
 pub const BACKUP_TOPIC_NAME: &str = "backup-anomaly-alerts";
 /// The tag key seed 001's backup plan selects volumes by when none is configured.
+/// The SQS queue an EventBridge rule fills with `Backup Job State Change` events for the backup
+/// processor run as a process (`watchband process backups`) and inside the demo account.
+/// Seed 001 targets its Lambda function with the rule directly; a queue lets a process (or a
+/// paused function) catch up on what it missed.
+pub const BACKUP_EVENTS_QUEUE: &str = "watchband-backup-events";
+/// The table the processors keep detector state in (the metric scorer's forests).
+pub const DETECTOR_STATE_TABLE: &str = "watchband-detector-state";
 pub const DEFAULT_BACKUP_TAG_KEY: &str = "backup";
 /// Seed 001's daily rule.
 pub const DAILY_BACKUP_SCHEDULE: &str = "cron(0 5 * * ? *)";
@@ -246,10 +253,22 @@ pub fn backup_event_json(
 
 pub const INDICATOR_SUFFIX: &str = "AnomalyIndicator";
 
-/// `CPUUtilization` → `CPUUtilizationAnomalyIndicator` (same namespace and dimensions).
+/// Where the indicator of an AWS-owned metric (`AWS/EC2` …) is written: `Watchband/AWS/EC2`.
+pub const INDICATOR_NAMESPACE_PREFIX: &str = "Watchband/";
+
+/// `CPUUtilization` → `CPUUtilizationAnomalyIndicator` (same namespace, except for AWS's own
+/// namespaces, and same dimensions).
 pub fn indicator_metric(metric: &MetricId) -> MetricId {
+    // CloudWatch refuses PutMetricData to namespaces starting with "AWS/", so seed 002's
+    // write-back ("same namespace") cannot work for AWS's own metrics; those get theirs under
+    // a custom namespace of the same name.
+    let namespace = if metric.namespace.starts_with("AWS/") {
+        format!("{INDICATOR_NAMESPACE_PREFIX}{}", metric.namespace)
+    } else {
+        metric.namespace.clone()
+    };
     MetricId {
-        namespace: metric.namespace.clone(),
+        namespace,
         name: format!("{}{INDICATOR_SUFFIX}", metric.name),
         dimensions: metric.dimensions.clone(),
     }

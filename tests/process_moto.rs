@@ -255,7 +255,9 @@ async fn the_metric_scorer_writes_indicators_exactly_where_the_cutoff_says() {
     // 002 does with 30 and 7 days; shorter here to keep the test quick on moto).
     let now = cloud.now();
     let end = now.timestamp() - now.timestamp() % 300;
-    let n = 10 * 288;
+    // An hour short of ten days, so the scorer's window (ten days back from its own `now`, a
+    // little later than ours) holds every point however long the puts take.
+    let n = 10 * 288 - 12;
     let spike_at = n - 100;
     let mut points = Vec::new();
     let mut seed = 42u64;
@@ -301,8 +303,9 @@ async fn the_metric_scorer_writes_indicators_exactly_where_the_cutoff_says() {
         "the injected spike is flagged: {report:?}"
     );
 
-    // The same forest, fed the same points, must flag exactly the same timestamps.
-    let score_from = (now - chrono::Duration::days(scorer.score_days)).timestamp();
+    // The same forest, fed the same points, must flag exactly the same timestamps. The scored
+    // points are the newest `report.scored` (three days back from the scorer's own clock).
+    let score_from = points[points.len() - report.scored].0;
     let mut forest = RandomCutForest::new(&RcfConfig::default(), 1).unwrap();
     let (mut ts, mut scores) = (vec![], vec![]);
     for (t, v) in &points {

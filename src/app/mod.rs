@@ -153,6 +153,12 @@ pub async fn run_on(cloud: Arc<dyn Cloud>, options: RunOptions) -> anyhow::Resul
         crossterm::style::force_color_output(true);
     }
     let store = open_store(cloud.as_ref())?;
+    // The demo account runs watchband's processors as its deployed functions (on AWS they are
+    // Lambda functions the operator deployed from deploy/template.yaml).
+    let _functions = cloud
+        .demo()
+        .is_some()
+        .then(|| crate::process::deployed::spawn(cloud.clone(), Default::default()));
     let (events, commands) = crate::pipeline::spawn(cloud.clone(), store, config);
     // The recording is created before the terminal changes mode, so its error stays readable.
     let out: Box<dyn std::io::Write + Send> = match &options.record {

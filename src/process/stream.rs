@@ -143,6 +143,8 @@ pub struct ProcessorSink {
     cloud: std::sync::Arc<dyn Cloud>,
     processor: tokio::sync::Mutex<StreamProcessor>,
     totals: std::sync::Mutex<StreamTotals>,
+    /// The newest failure to store or announce an anomaly (the records are read again).
+    last_error: std::sync::Mutex<Option<String>>,
 }
 
 impl ProcessorSink {
@@ -151,7 +153,16 @@ impl ProcessorSink {
             cloud,
             processor: tokio::sync::Mutex::new(StreamProcessor::new(config)),
             totals: Default::default(),
+            last_error: Default::default(),
         }
+    }
+
+    /// The newest failure, taken: each is reported once.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
     }
 
     pub fn totals(&self) -> StreamTotals {
@@ -179,7 +190,10 @@ impl crate::pipeline::streams::StreamSink for ProcessorSink {
             None => records.len(),
         };
         if let Some(e) = &report.error {
-            eprintln!("watchband: {stream}/{shard}: {e}");
+            // Not printed here: under the TUI (the demo's deployed function) stderr is the
+            // screen. `run_stream` prints it.
+            *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(format!("{stream}/{shard}: {e}"));
         }
         let mut t = self.totals.lock().unwrap_or_else(|e| e.into_inner());
         t.records += handled as u64;
@@ -234,6 +248,9 @@ pub async fn run_stream(
                     }
                 }
                 Some(_) => {
+                    if let Some(e) = sink.last_error() {
+                        eprintln!("\nwatchband: {e}");
+                    }
                     let t = sink.totals();
                     eprint!(
                         "\r{stream}: {} records, {} anomalies, {} rejected",

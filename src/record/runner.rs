@@ -278,6 +278,7 @@ async fn play(
             speed: d.speed(),
         });
     }
+    let _functions = crate::process::deployed::spawn(cloud.clone(), Default::default());
     let (events, commands) = crate::pipeline::spawn(cloud.clone(), None, config);
     let (keys_tx, keys_rx) = mpsc::channel(64);
     let inputs = Inputs {

@@ -103,6 +103,10 @@ pub struct Sources<'a> {
     pub backup: &'a BackupState,
     pub cpu: &'a CpuFleet,
     pub stored: &'a BTreeMap<MetricId, Vec<(i64, f64)>>,
+    /// `BACKUP_CHANGED_BLOCKS` is derived from the volume model for backups completed up to
+    /// here (what seed 001's function published before the demo began); later points exist
+    /// only if a processor publishes them, as in AWS.
+    pub derived_until: i64,
     pub now: i64,
 }
 
@@ -125,8 +129,9 @@ impl Sources<'_> {
         if let Some(v) = self.backup_volume(m) {
             let vol = &self.backup.volumes[v as usize];
             let mut prev = None;
-            for s in self.backup.timeline(v, to.min(self.now)) {
-                if s.completed >= from && s.completed < to && s.completed <= self.now {
+            let until = self.now.min(self.derived_until);
+            for s in self.backup.timeline(v, to.min(until)) {
+                if s.completed >= from && s.completed < to && s.completed <= until {
                     let step = step_of(self.backup.seed, vol, s, prev);
                     // The function counts against the previous snapshot: none on first sight.
                     if step.kind != StepKind::Full {
@@ -156,7 +161,8 @@ impl Sources<'_> {
     pub fn next_after(&self, m: &MetricId, t: i64) -> Option<i64> {
         let mut best: Option<i64> = None;
         if let Some(v) = self.backup_volume(m) {
-            best = Some(self.backup.next_completion_after(v, t));
+            let next = self.backup.next_completion_after(v, t);
+            best = (next <= self.derived_until).then_some(next);
         } else if self.cpu.index_of(m).is_some() {
             best = Some((t.div_euclid(CPU_PERIOD_MS) + 1) * CPU_PERIOD_MS);
         }

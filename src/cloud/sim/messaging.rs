@@ -254,6 +254,19 @@ impl Messaging {
         Ok(url)
     }
 
+    /// SendMessage, as an EventBridge rule's SQS target does it: the body as it is.
+    pub fn send(&mut self, url: &str, body: String, real: i64) -> Result<String, MsgError> {
+        let id = self.ids.uuid();
+        let q = self.queue_mut(url)?;
+        q.messages.push_back(QueuedMessage {
+            id: id.clone(),
+            body,
+            visible_at_real: real,
+            receipt: None,
+        });
+        Ok(id)
+    }
+
     pub fn queue(&self, url: &str) -> Result<&Queue, MsgError> {
         self.queues
             .get(url)

@@ -1,6 +1,9 @@
 //! The default world (issue 3) and how it moves: generation from the seed, and the lazy
-//! advance that runs before every call (backups complete, the deployed seed 001 function sees
-//! them, alarms evaluate and notify). Nothing runs in the background.
+//! advance that runs before every call (backups complete and their `Backup Job State Change`
+//! events reach the EventBridge rule's queue, alarms evaluate and notify). Nothing runs in the
+//! background: the deployed functions that act on the events, the stream and the metrics are
+//! watchband's own processors (`crate::process::deployed`), running against this account
+//! through the `Cloud` seam like any client.
 
 use super::backup::{BackupState, Volume};
 use super::clock::{DAY_MS, HOUR_MS, MINUTE_MS};
@@ -56,6 +59,8 @@ pub struct World {
     pub kinesis: Kinesis,
     pub ddb: Dynamo,
     pub backup_topic: String,
+    /// The queue the EventBridge rule for completed backup jobs targets.
+    pub backup_events: String,
     pub ids: Rng,
     pub advanced_to: i64,
     pruned_at: i64,
@@ -168,6 +173,9 @@ impl World {
             .create_topic(originals::TEMPERATURE_TOPIC, None)
             .unwrap_or_default();
         let cpu_topic = msg.create_topic(CPU_TOPIC, None).unwrap_or_default();
+        let backup_events = msg
+            .create_queue(originals::BACKUP_EVENTS_QUEUE)
+            .unwrap_or_default();
         for t in [&backup_topic, &temp_topic, &cpu_topic] {
             let _ = msg.subscribe(t, "email", OPS_EMAIL);
         }
@@ -222,6 +230,7 @@ impl World {
         for t in [
             Table::new(originals::BACKUP_TABLE, "arn", None),
             Table::new(originals::TEMPERATURE_TABLE, "deviceid", Some("timestamp")),
+            Table::new(originals::DETECTOR_STATE_TABLE, "key", None),
         ] {
             ddb.tables.insert(t.name.clone(), t);
         }
@@ -239,6 +248,7 @@ impl World {
             kinesis,
             ddb,
             backup_topic,
+            backup_events,
             ids: Rng::new(hash(&[seed, 0x1d5])),
             advanced_to: start,
             pruned_at: start,
@@ -253,7 +263,9 @@ impl World {
     }
 
     /// What seed 001's function has done before the start: each volume seen has its alarm
-    /// (evaluated on its latest datapoint at the first call) and its table row.
+    /// (evaluated on its latest datapoint at the first call), its table row and its metric
+    /// series (derived from the volume model up to the start, see `Sources::derived_until`).
+    /// From the start on, the deployed backup processor does this work through the seam.
     fn seed_function_state(&mut self, start: i64) {
         for v in 0..self.backup.volumes.len() as u32 {
             let done = self.backup.completed(v, start);
@@ -320,19 +332,20 @@ impl World {
             backup: &self.backup,
             cpu: &self.cpu,
             stored: &self.stored,
+            derived_until: self.start,
             now,
         }
     }
 
-    /// Brings the world to `now`: completes backups, runs the deployed function, evaluates
-    /// alarms and delivers their notifications.
+    /// Brings the world to `now`: completes backups and emits their events, evaluates alarms
+    /// and delivers their notifications.
     pub fn advance(&mut self, now: i64, real: i64) {
         if now < self.advanced_to {
             return;
         }
         self.advanced_to = now;
         if now >= self.backup.next_due {
-            self.run_backup_function(now);
+            self.emit_backup_events(now, real);
         }
         if now >= self.alarms_due {
             let notes = {
@@ -340,6 +353,7 @@ impl World {
                     backup: &self.backup,
                     cpu: &self.cpu,
                     stored: &self.stored,
+                    derived_until: self.start,
                     now,
                 };
                 self.alarms.evaluate(&src, &self.detectors, ACCOUNT, REGION)
@@ -361,10 +375,9 @@ impl World {
         }
     }
 
-    /// Seed 001's function on each newly completed backup: first sight creates the alarm; the
-    /// table keeps the latest snapshot; the metric series (derived) gains a point, so the
-    /// volume's alarm is due.
-    fn run_backup_function(&mut self, now: i64) {
+    /// AWS Backup's `Backup Job State Change` event (COMPLETED, EBS) for each newly completed
+    /// backup, sent by the EventBridge rule to its queue at the moment the job completes.
+    fn emit_backup_events(&mut self, now: i64, real: i64) {
         let mut next_due = i64::MAX;
         for v in 0..self.backup.volumes.len() as u32 {
             let since = self.backup.volumes[v as usize].processed_until;
@@ -377,25 +390,45 @@ impl World {
                     .collect();
                 fresh.sort_by_key(|s| s.completed);
                 for s in fresh {
-                    let arn = self.backup.volumes[v as usize].arn.clone();
-                    if !self.backup.volumes[v as usize].seen {
-                        self.backup.volumes[v as usize].seen = true;
-                        let def = originals::backup_alarm_definition(&arn, &self.backup_topic, 2.0);
-                        self.put_alarm_internal(def, s.completed);
-                    }
-                    let id = self.backup.snapshot_id(v, s.seq);
-                    let _ = self
-                        .ddb
-                        .table_mut(originals::BACKUP_TABLE)
-                        .map(|t| t.put(originals::backup_table_item(&arn, &id), None));
-                    self.alarms
-                        .touch(&originals::backup_metric(&arn), s.completed);
-                    self.alarms_due = self.alarms_due.min(s.completed);
+                    let event = self.backup_event(v, s);
+                    let _ = self.msg.send(&self.backup_events, event, real);
                 }
                 self.backup.volumes[v as usize].processed_until = now;
             }
             next_due = next_due.min(self.backup.next_completion_after(v, now));
         }
         self.backup.next_due = next_due;
+    }
+
+    fn backup_event(&self, v: u32, s: super::backup::Snap) -> String {
+        // An on-demand job keeps its id; a scheduled one gets a stable one from the snapshot.
+        let job_id = self
+            .backup
+            .jobs
+            .iter()
+            .find(|j| j.volume == Some(v) && j.outcome == Ok(s.seq))
+            .map(|j| j.id.clone())
+            .unwrap_or_else(|| {
+                let h = hash(&[self.seed, 0x10b, u64::from(v), u64::from(s.seq)]);
+                format!(
+                    "{:08X}-{:04X}-{:04X}-{:04X}-{:012X}",
+                    h >> 32,
+                    (h >> 16) & 0xffff,
+                    h & 0xffff,
+                    (h >> 48) & 0xffff,
+                    h & 0xffff_ffff_ffff
+                )
+            });
+        let time = chrono::DateTime::from_timestamp_millis(s.completed)
+            .unwrap_or_default()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        originals::backup_event_json(
+            ACCOUNT,
+            REGION,
+            &job_id,
+            &self.backup.volumes[v as usize].arn,
+            &self.backup.snapshot_arn(v, s.seq),
+            &time,
+        )
     }
 }
