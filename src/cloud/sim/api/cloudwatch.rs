@@ -363,6 +363,9 @@ pub(crate) async fn set_alarm_state(
             )
         })?;
         let note = rec.transition(state, reason.to_string(), now, ACCOUNT, REGION);
+        // The state set lasts until the next comparison, at the end of this period.
+        rec.recheck_after(now);
+        w.alarms_due = w.alarms_due.min(rec.next_due);
         w.deliver(note.into_iter().collect(), now, real);
         Ok(())
     })
