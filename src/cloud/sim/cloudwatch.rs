@@ -1,7 +1,9 @@
 //! CloudWatch in the simulated account: metric sources, GetMetricData (statistics and
 //! `ANOMALY_DETECTION_BAND` computed by `crate::detect`), anomaly detectors, and metric alarms
 //! evaluated on the simulator's clock (INSUFFICIENT_DATA → OK ⇄ ALARM) with history and SNS
-//! notifications.
+//! notifications. Evaluation follows CloudWatch's documented rules for missing data (an
+//! evaluation range of N + 2 periods, TreatMissingData filling or leaving out the gaps); see
+//! `AlarmRec::decide` and `evaluate_one`.
 //!
 //! Three kinds of metric data exist: the deployed backup function's `BACKUP_CHANGED_BLOCKS`
 //! series (derived from the snapshot model, never stored), `AWS/EC2 CPUUtilization` of the
@@ -13,7 +15,7 @@ use super::ebs::{StepKind, step_count, step_of};
 use super::rng::{Rng, hash};
 use crate::cloud::{
     AlarmDefinition, AlarmHistoryItem, AlarmMetric, AlarmState, AnomalyDetector,
-    ComparisonOperator, MetricId, MetricQueryKind,
+    ComparisonOperator, MetricId, MetricQueryKind, TreatMissingData,
 };
 use crate::detect::{AnyDetector, BandConfig, Detector, DetectorConfig, ValueRange, Verdict};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -454,13 +456,39 @@ pub struct AlarmRec {
     pub updated: i64,
     /// Newest last.
     pub history: Vec<AlarmHistoryItem>,
-    /// Buckets before this time have been evaluated.
+    /// Buckets before this time have been read into `points`, and every evaluation up to this
+    /// time has run.
     pub evaluated_until: i64,
     /// When the alarm next needs evaluating.
     pub next_due: i64,
-    /// Breaching outcomes of the most recent evaluated periods (newest last).
-    recent: VecDeque<bool>,
+    /// The datapoints (period buckets that had data) still inside the evaluation range, oldest
+    /// first, each judged once as it arrived (a band alarm's detector sees each point once).
+    points: VecDeque<Judged>,
+    /// No evaluation before this time (creation or the last update); earlier periods only feed
+    /// `points`.
+    first_eval: i64,
+    /// An evaluation due at this time whatever the data: the first one after creation or an
+    /// update, and the comparison after SetAlarmState.
+    recheck: Option<i64>,
+    /// When the alarm was created or last updated (no transition is stamped earlier).
+    put_at: i64,
     detector: Option<AnyDetector>,
+}
+
+/// One period's datapoint as the alarm judged it.
+#[derive(Debug, Clone)]
+struct Judged {
+    /// Start of the period bucket.
+    start: i64,
+    /// Breaching or not, and the reason text; `None` while the band's model is still training.
+    verdict: Option<(bool, String)>,
+}
+
+/// How many periods an evaluation looks back over (AWS's *evaluation range*): CloudWatch
+/// retrieves more datapoints than EvaluationPeriods and does not say exactly how many; its
+/// documented example retrieves 5 for 3 evaluation periods, so the range here is N + 2.
+pub fn evaluation_range_periods(evaluation_periods: i32) -> i64 {
+    i64::from(evaluation_periods.max(1)) + 2
 }
 
 /// A state change that the world turns into SNS publications.
@@ -633,14 +661,21 @@ impl Alarms {
             .entry(watch.metric.clone())
             .or_default()
             .insert(name.clone());
+        // The first evaluation runs at once over the periods already complete, with the range
+        // filled from data sent before the alarm existed (as CloudWatch does).
         let period = watch.period_ms;
-        let lookback = period * i64::from(def.evaluation_periods.max(1));
+        let first_eval = now.div_euclid(period) * period;
+        let from = first_eval - period * evaluation_range_periods(def.evaluation_periods);
         match self.map.get_mut(&name) {
             Some(rec) => {
                 rec.def = def;
                 rec.watch = watch;
                 rec.detector = None;
-                rec.recent.clear();
+                rec.points.clear();
+                rec.evaluated_until = from;
+                rec.first_eval = first_eval;
+                rec.recheck = Some(first_eval);
+                rec.put_at = now;
                 rec.next_due = now;
                 rec.push_history(
                     now,
@@ -657,9 +692,12 @@ impl Alarms {
                     reason: "Unchecked: Initial alarm creation".into(),
                     updated: now,
                     history: Vec::new(),
-                    evaluated_until: now.div_euclid(period) * period - lookback,
+                    evaluated_until: from,
                     next_due: now,
-                    recent: VecDeque::new(),
+                    points: VecDeque::new(),
+                    first_eval,
+                    recheck: Some(first_eval),
+                    put_at: now,
                     detector: None,
                 };
                 rec.push_history(
@@ -706,13 +744,17 @@ impl Alarms {
                 continue;
             }
             out.extend(evaluate_one(rec, src, detectors, account, region));
-            let w = &rec.watch;
-            // Due again at the end of the bucket holding the next datapoint.
-            let next_point = src.next_after(&w.metric, rec.evaluated_until - 1);
-            rec.next_due = match next_point {
-                Some(t) => (t.div_euclid(w.period_ms) + 1) * w.period_ms,
-                None => i64::MAX,
-            };
+            // The state is a function of what the evaluation range holds, so the alarm is due
+            // again only when that changes: at the end of the bucket holding the next
+            // datapoint, or when the oldest datapoint leaves the range (or at a recheck).
+            let next_point = src
+                .next_after(&rec.watch.metric, rec.evaluated_until - 1)
+                .map(|t| (t.div_euclid(rec.watch.period_ms) + 1) * rec.watch.period_ms);
+            rec.next_due = [next_point, rec.next_leave(), rec.recheck]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(i64::MAX);
             if rec.next_due <= now {
                 rec.next_due = now + 1;
             }
@@ -721,6 +763,180 @@ impl Alarms {
     }
 }
 
+impl AlarmRec {
+    fn range_ms(&self) -> i64 {
+        self.watch.period_ms * evaluation_range_periods(self.def.evaluation_periods)
+    }
+
+    /// When the oldest datapoint leaves the evaluation range.
+    fn next_leave(&self) -> Option<i64> {
+        self.points
+            .front()
+            .map(|p| p.start + self.range_ms() + self.watch.period_ms)
+    }
+
+    /// Asks for a comparison at the end of the current period (SetAlarmState's state lasts
+    /// until the next comparison).
+    pub fn recheck_after(&mut self, now: i64) {
+        let p = self.watch.period_ms;
+        let at = (now.div_euclid(p) + 1) * p;
+        self.recheck = Some(self.recheck.map_or(at, |r| r.min(at)));
+        self.next_due = self.next_due.min(at);
+    }
+
+    /// Judges one period's datapoint: against the threshold, or against the band (the
+    /// detector is trained on the history before the first point it sees).
+    fn judge(
+        &mut self,
+        src: &Sources<'_>,
+        detectors: &BTreeMap<(MetricId, String), AnomalyDetector>,
+        t: i64,
+        v: f64,
+    ) -> Option<(bool, String)> {
+        let w = &self.watch;
+        let stamp = to_time(t).format("%d/%m/%y %H:%M:%S");
+        let Some(width) = w.band else {
+            let thr = self.def.threshold.unwrap_or(f64::INFINITY);
+            let b = compare_static(self.def.comparison, v, thr);
+            return Some((
+                b,
+                format!(
+                    "Threshold Crossed: 1 datapoint [{v} ({stamp})] was {}the threshold ({thr}).",
+                    if b { "" } else { "not " }
+                ),
+            ));
+        };
+        if self.detector.is_none() {
+            let cfg = band_config(
+                &w.metric,
+                width,
+                detectors.get(&(w.metric.clone(), w.stat.clone())),
+            );
+            let mut det = AnyDetector::new(&DetectorConfig {
+                algo: crate::detect::Algo::Band,
+                band: cfg,
+                ..DetectorConfig::default()
+            })
+            .ok();
+            if let Some(d) = det.as_mut() {
+                for (ht, hv) in training_history(src, &w.metric, &w.stat, w.period_ms, t) {
+                    let _ = d.observe(ht / 1000, hv);
+                }
+            }
+            self.detector = det;
+        }
+        let comparison = self.def.comparison;
+        self.detector
+            .as_mut()
+            .and_then(|d| d.observe(t / 1000, v).ok())
+            .and_then(|vd| vd.band)
+            .map(|b| {
+                let br = compare_band(comparison, v, b.lower, b.upper);
+                (
+                    br,
+                    format!(
+                        "Thresholds Crossed: 1 datapoint [{v} ({stamp})] was {}outside the band ({:.1} to {:.1}).",
+                        if br { "" } else { "not " },
+                        b.lower,
+                        b.upper
+                    ),
+                )
+            })
+    }
+
+    /// The state the evaluation range leads to, by CloudWatch's rules for missing data
+    /// ("How alarm state is evaluated when data is missing"): the newest EvaluationPeriods
+    /// datapoints are evaluated; when the range holds fewer, the gap is filled as the alarm's
+    /// TreatMissingData says (`breaching`, `notBreaching`), or left out (`missing`, `ignore`),
+    /// in which case an outcome the real datapoints cannot settle is INSUFFICIENT_DATA
+    /// (`missing`) or the current state (`ignore`). `None`: keep the current state.
+    fn decide(&self) -> Option<(AlarmState, String)> {
+        if self.points.back().is_some_and(|p| p.verdict.is_none()) {
+            return Some((
+                AlarmState::InsufficientData,
+                "Insufficient Data: the anomaly detection model is still training.".to_string(),
+            ));
+        }
+        let n = self.def.evaluation_periods.max(1) as usize;
+        let m = self
+            .def
+            .datapoints_to_alarm
+            .unwrap_or(self.def.evaluation_periods)
+            .max(1) as usize;
+        // Newest first; points scored while the model was training count as missing.
+        let judged: Vec<&(bool, String)> = self
+            .points
+            .iter()
+            .rev()
+            .filter_map(|p| p.verdict.as_ref())
+            .take(n)
+            .collect();
+        let hits = judged.iter().filter(|j| j.0).count();
+        let missing = n - judged.len();
+        let newest = judged.first().map(|j| j.1.clone());
+        let outcome = |alarm: bool| {
+            if alarm {
+                AlarmState::Alarm
+            } else {
+                AlarmState::Ok
+            }
+        };
+        if missing == 0 {
+            return Some((outcome(hits >= m), newest.unwrap_or_default()));
+        }
+        // CloudWatch always ignores missing data for AWS/DynamoDB metrics.
+        let treat = if self.watch.metric.namespace == "AWS/DynamoDB" {
+            TreatMissingData::Ignore
+        } else {
+            self.def.treat_missing_data
+        };
+        let periods = |k: usize| if k == 1 { "period" } else { "periods" };
+        let datapoints = |k: usize| {
+            if k == 1 {
+                "1 missing datapoint was".to_string()
+            } else {
+                format!("{k} missing datapoints were")
+            }
+        };
+        let filled = |as_what: &str| match &newest {
+            None => format!(
+                "Threshold Crossed: no datapoints were received for {missing} {} and {} treated as [{as_what}].",
+                periods(missing),
+                datapoints(missing)
+            ),
+            Some(r) => format!("{r} {} treated as [{as_what}].", datapoints(missing)),
+        };
+        match treat {
+            TreatMissingData::Breaching => {
+                Some((outcome(hits + missing >= m), filled("Breaching")))
+            }
+            TreatMissingData::NotBreaching => Some((outcome(hits >= m), filled("NonBreaching"))),
+            TreatMissingData::Missing | TreatMissingData::Ignore => {
+                if hits >= m || hits < judged.len() {
+                    // Settled by the real datapoints whatever the missing ones would be.
+                    Some((outcome(hits >= m), newest.unwrap_or_default()))
+                } else if treat == TreatMissingData::Missing {
+                    Some((
+                        AlarmState::InsufficientData,
+                        if missing == 1 {
+                            "Insufficient Data: 1 datapoint was unknown.".to_string()
+                        } else {
+                            format!("Insufficient Data: {missing} datapoints were unknown.")
+                        },
+                    ))
+                } else {
+                    None
+                }
+            }
+        }
+    }
+}
+
+/// Brings one alarm up to `src.now`: each period's datapoint is judged once when its period
+/// ends, and the state is decided at every time the evaluation range changes (a datapoint
+/// enters or leaves it) or a comparison is asked for. Between those times CloudWatch's
+/// per-period evaluations would see the same range and reach the same state, so skipping them
+/// changes nothing and keeps a day of one-minute periods cheap.
 fn evaluate_one(
     rec: &mut AlarmRec,
     src: &Sources<'_>,
@@ -729,103 +945,58 @@ fn evaluate_one(
     region: &str,
 ) -> Vec<Notification> {
     let now = src.now;
-    let w = rec.watch.clone();
+    let p = rec.watch.period_ms;
+    let range = rec.range_ms();
     let from = rec.evaluated_until;
-    let complete_until = now.div_euclid(w.period_ms) * w.period_ms;
+    let complete_until = now.div_euclid(p) * p;
     if complete_until <= from {
         return Vec::new();
     }
-    let raw = src.raw(&w.metric, from, complete_until);
-    let buckets = aggregate(&raw, w.period_ms, &w.stat).unwrap_or_default();
-    let n = rec.def.evaluation_periods.max(1) as usize;
-    let m = rec
-        .def
-        .datapoints_to_alarm
-        .unwrap_or(rec.def.evaluation_periods)
-        .max(1) as usize;
+    let raw = src.raw(&rec.watch.metric, from, complete_until);
+    let buckets = aggregate(&raw, p, &rec.watch.stat).unwrap_or_default();
+    let mut buckets = buckets.into_iter().peekable();
     let mut notes = Vec::new();
-    for (t, v) in buckets {
-        let end = t + w.period_ms;
-        let verdict: Option<(bool, String)> = match w.band {
-            None => {
-                let thr = rec.def.threshold.unwrap_or(f64::INFINITY);
-                let b = compare_static(rec.def.comparison, v, thr);
-                Some((
-                    b,
-                    format!(
-                        "Threshold Crossed: 1 datapoint [{v} ({})] was {}the threshold ({thr}).",
-                        to_time(t).format("%d/%m/%y %H:%M:%S"),
-                        if b { "" } else { "not " }
-                    ),
-                ))
-            }
-            Some(width) => {
-                if rec.detector.is_none() {
-                    let cfg = band_config(
-                        &w.metric,
-                        width,
-                        detectors.get(&(w.metric.clone(), w.stat.clone())),
-                    );
-                    let mut det = AnyDetector::new(&DetectorConfig {
-                        algo: crate::detect::Algo::Band,
-                        band: cfg,
-                        ..DetectorConfig::default()
-                    })
-                    .ok();
-                    if let Some(d) = det.as_mut() {
-                        for (ht, hv) in training_history(src, &w.metric, &w.stat, w.period_ms, t) {
-                            let _ = d.observe(ht / 1000, hv);
-                        }
-                    }
-                    rec.detector = det;
-                }
-                rec.detector
-                    .as_mut()
-                    .and_then(|d| d.observe(t / 1000, v).ok())
-                    .and_then(|vd| vd.band)
-                    .map(|b| {
-                        let br = compare_band(rec.def.comparison, v, b.lower, b.upper);
-                        (
-                            br,
-                            format!(
-                                "Thresholds Crossed: 1 datapoint [{v} ({})] was {}outside the band ({:.1} to {:.1}).",
-                                to_time(t).format("%d/%m/%y %H:%M:%S"),
-                                if br { "" } else { "not " },
-                                b.lower,
-                                b.upper
-                            ),
-                        )
-                    })
-            }
+    if rec.recheck.is_some_and(|r| r <= from) {
+        // Passed over (the evaluation point was moved on by whoever made the alarm).
+        rec.recheck = None;
+    }
+    let mut t = from;
+    loop {
+        let enter = buckets.peek().map(|(b, _)| b + p);
+        let recheck = rec.recheck.filter(|r| *r > t);
+        let Some(at) = [enter, rec.next_leave(), recheck]
+            .into_iter()
+            .flatten()
+            .min()
+        else {
+            break;
         };
-        let (state, reason) = match verdict {
-            None => (
-                AlarmState::InsufficientData,
-                "Insufficient Data: the anomaly detection model is still training.".to_string(),
-            ),
-            Some((breaching, reason)) => {
-                rec.recent.push_back(breaching);
-                while rec.recent.len() > n {
-                    rec.recent.pop_front();
-                }
-                let hits = rec.recent.iter().filter(|b| **b).count();
-                if hits >= m {
-                    (AlarmState::Alarm, reason)
-                } else if rec.recent.len() >= n.min(m) || rec.state != AlarmState::InsufficientData
-                {
-                    (AlarmState::Ok, reason)
-                } else {
-                    (rec.state, rec.reason.clone())
-                }
-            }
-        };
-        if let Some(note) = rec.transition(state, reason, end, account, region) {
+        if at > complete_until {
+            break;
+        }
+        while let Some(&(b, v)) = buckets.peek()
+            && b < at
+        {
+            buckets.next();
+            let verdict = rec.judge(src, detectors, b, v);
+            rec.points.push_back(Judged { start: b, verdict });
+        }
+        while rec.points.front().is_some_and(|pt| pt.start < at - range) {
+            rec.points.pop_front();
+        }
+        if rec.recheck.is_some_and(|r| r <= at) {
+            rec.recheck = None;
+        }
+        if at >= rec.first_eval
+            && let Some((state, reason)) = rec.decide()
+            && let Some(note) = rec.transition(state, reason, at.max(rec.put_at), account, region)
+        {
             notes.push(note);
         }
-        rec.evaluated_until = end;
+        t = at;
     }
     // Every bucket before `complete_until` has ended and was read; a datapoint in the bucket
     // still open is picked up at its end (see `next_due`).
-    rec.evaluated_until = rec.evaluated_until.max(complete_until);
+    rec.evaluated_until = complete_until;
     notes
 }
