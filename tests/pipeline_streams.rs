@@ -136,6 +136,29 @@ async fn readings_are_judged_and_rejects_kept_for_inspection() {
     let cloud = sim(FaultProfile::None);
     let mut run = start(cloud.clone(), None, stream_config());
     run.drain_for(Duration::from_secs(2)).await;
+    // A hot reading (seed 003's rule: above highest_temp) put by a producer among the world's,
+    // a minute after the consumer started from LATEST.
+    cloud.advance(Duration::from_secs(60));
+    let now = cloud.now();
+    let hot = watchband::originals::TemperatureReading {
+        timestamp: now.format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
+        datatype: "Temperature".into(),
+        value: 104.2,
+        deviceid: "DHT_001".into(),
+        date: now.format("%Y-%m-%d").to_string(),
+        lowest_temp: 96.0,
+        highest_temp: 101.0,
+    };
+    cloud
+        .put_records(
+            TEMPERATURE_STREAM,
+            vec![watchband::cloud::PutRecord {
+                partition_key: "DHT_001".into(),
+                data: hot.to_json().into_bytes(),
+            }],
+        )
+        .await
+        .unwrap();
     run_for(&cloud, &mut run, 2 * HOUR, Duration::from_secs(10 * 60)).await;
     let points: Vec<_> = run
         .seen
@@ -170,13 +193,19 @@ async fn readings_are_judged_and_rejects_kept_for_inspection() {
             .iter()
             .all(|r| !r.error.is_empty() && !r.raw.is_empty())
     );
-    let anomalies: usize = run
+    let anomalies: Vec<_> = run
         .seen
         .iter()
-        .map(|e| match e {
-            Event::TemperatureAnomalies(a) => a.len(),
-            _ => 0,
+        .filter_map(|e| match e {
+            Event::TemperatureAnomalies(a) => Some(a.clone()),
+            _ => None,
         })
-        .sum();
-    assert!(anomalies > 0, "two hours of readings without one anomaly");
+        .flatten()
+        .collect();
+    assert!(
+        anomalies
+            .iter()
+            .any(|a| a.deviceid == "DHT_001" && a.value == 104.2 && a.anomaly_type == "Hot"),
+        "the hot reading was not reported: {anomalies:?}"
+    );
 }

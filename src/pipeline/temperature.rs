@@ -2,26 +2,39 @@
 //! the stream consumer here and the stream processor (`process/`) share it.
 //!
 //! A reading is judged twice: by seed 003's rule as intended (Cold below the record's
-//! `lowest_temp`, Hot above its `highest_temp`) and by a per-device statistical detector that
-//! catches what the thresholds miss (a stuck sensor, a drift). A rule hit is reported with the
-//! rule's type; a statistical hit alone is reported as "Unusual".
+//! `lowest_temp`, Hot above its `highest_temp`), reported for every reading that breaks it as
+//! the original does, and by a per-device statistical detector that catches what the
+//! thresholds miss. Its per-reading verdicts are confirmed first (`detect::persist`): a drift
+//! or shift inside the thresholds is reported once as "Unusual" when it has lasted, a frozen
+//! sensor once as "Stuck" — a lone 3σ reading, which at 1 Hz happens every few minutes by
+//! chance, is never an alert.
 
 use super::events::{RejectedRecord, TemperatureAnomaly, TemperaturePoint};
 use crate::cloud::{StreamRecord, Time};
+use crate::detect::persist::{Confirm, ConfirmConfig, Finding};
 use crate::detect::rules::temperature_class;
 use crate::detect::{Algo, AnyDetector, BandConfig, Detector, DetectorConfig, Seasonality};
 use crate::originals::{TemperatureReading, decode_reading};
 use crate::sanitize::{clean, printable_bytes};
 use std::collections::HashMap;
 
-/// The anomaly type of a statistical hit the rule does not explain.
+/// The anomaly type of a confirmed shift the rule does not explain.
 pub const UNUSUAL: &str = "Unusual";
+/// The anomaly type of a sensor repeating one value.
+pub const STUCK: &str = "Stuck";
 
 /// Per-device detectors for one stream.
 #[derive(Debug)]
 pub struct DeviceJudge {
     config: DetectorConfig,
-    devices: HashMap<String, AnyDetector>,
+    confirm: ConfirmConfig,
+    devices: HashMap<String, Device>,
+}
+
+#[derive(Debug)]
+struct Device {
+    detector: AnyDetector,
+    confirm: Confirm,
 }
 
 /// What became of one record.
@@ -55,6 +68,7 @@ impl DeviceJudge {
                 },
                 ..DetectorConfig::default()
             },
+            confirm: ConfirmConfig::default(),
             devices: HashMap::new(),
         }
     }
@@ -96,20 +110,26 @@ impl DeviceJudge {
         let class = temperature_class(reading.value, reading.lowest_temp, reading.highest_temp);
         // Looked up by reference first: a device is new once, and this runs per record.
         if !self.devices.contains_key(&reading.deviceid) {
-            let fresh = AnyDetector::new(&self.config).expect("the width was checked in new()");
+            let fresh = Device {
+                detector: AnyDetector::new(&self.config).expect("the width was checked in new()"),
+                confirm: Confirm::default(),
+            };
             self.devices.insert(reading.deviceid.clone(), fresh);
         }
-        let detector = self
+        let device = self
             .devices
             .get_mut(&reading.deviceid)
             .expect("inserted above");
-        let verdict = detector
+        let verdict = device
+            .detector
             .observe(time.timestamp(), reading.value)
             .expect("decode_reading only yields finite values");
-        let anomaly_type = match class {
-            Some(c) => Some(c.as_str()),
-            None if verdict.anomalous => Some(UNUSUAL),
-            None => None,
+        let finding = device.confirm.step(&self.confirm, reading.value, &verdict);
+        let anomaly_type = match (class, finding) {
+            (Some(c), _) => Some(c.as_str()),
+            (None, Some(Finding::Shift)) => Some(UNUSUAL),
+            (None, Some(Finding::Stuck)) => Some(STUCK),
+            (None, None) => None,
         };
         let anomaly = anomaly_type.map(|t| TemperatureAnomaly {
             deviceid: reading.deviceid.clone(),
@@ -197,26 +217,57 @@ mod tests {
     }
 
     #[test]
-    fn a_jump_inside_the_thresholds_is_unusual_once_the_band_is_learned() {
+    fn a_lasting_jump_inside_the_thresholds_is_unusual_once_a_lone_one_is_not() {
         let mut j = DeviceJudge::new(2.0);
-        let mut unusual = 0;
-        for i in 0..200u32 {
-            let v = 97.0 + ((i % 5) as f64 - 2.0) * 0.1;
+        let mut found = Vec::new();
+        let feed = |j: &mut DeviceJudge, found: &mut Vec<_>, i: u32, v: f64| {
             if let Judged::Reading {
-                anomaly: Some(_), ..
+                anomaly: Some(a),
+                point,
             } = j.judge("s", "0", &record(i, &payload(v, i)))
             {
-                unusual += 1;
+                found.push((i, a.anomaly_type, point.verdict.anomalous));
+            }
+        };
+        for i in 0..200u32 {
+            feed(&mut j, &mut found, i, 97.0 + ((i % 5) as f64 - 2.0) * 0.1);
+        }
+        // One reading far out, then back: the band calls it anomalous, nobody is alerted.
+        feed(&mut j, &mut found, 200, 100.5);
+        for i in 201..260u32 {
+            feed(&mut j, &mut found, i, 97.0 + ((i % 5) as f64 - 2.0) * 0.1);
+        }
+        assert_eq!(
+            found,
+            vec![],
+            "steady readings and a lone outlier raised anomalies"
+        );
+        // A jump that stays: one finding, on its third reading.
+        for i in 260..320u32 {
+            feed(&mut j, &mut found, i, 100.5 + ((i % 3) as f64) * 0.1);
+        }
+        assert_eq!(found, vec![(262, UNUSUAL.to_string(), true)]);
+    }
+
+    #[test]
+    fn a_frozen_sensor_is_stuck_once() {
+        let mut j = DeviceJudge::new(2.0);
+        let mut found = Vec::new();
+        for i in 0..400u32 {
+            let v = if i < 100 {
+                97.0 + ((i % 7) as f64 - 3.0) * 0.1
+            } else {
+                97.2
+            };
+            if let Judged::Reading {
+                anomaly: Some(a), ..
+            } = j.judge("s", "0", &record(i, &payload(v, i)))
+            {
+                found.push((i, a.anomaly_type));
             }
         }
-        assert_eq!(unusual, 0, "steady readings raised anomalies");
-        let Judged::Reading { anomaly, point } =
-            j.judge("s", "0", &record(300, &payload(100.5, 300)))
-        else {
-            panic!()
-        };
-        assert!(point.verdict.is_ready());
-        assert_eq!(anomaly.unwrap().anomaly_type, UNUSUAL);
+        // i = 99 reads 97.0 + 1×0.1 = 97.1; the run of 97.2 starts at 100, the 60th is 159.
+        assert_eq!(found, vec![(159, STUCK.to_string())]);
     }
 
     #[test]

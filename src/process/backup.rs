@@ -189,7 +189,11 @@ impl<'a> BackupProcessor<'a> {
         let verdict = self.score(arn, count.blocks as f64, at).await?;
         self.publish_count(arn, count.blocks as f64, at).await?;
         self.mark_published(&item).await?;
-        let anomalous = verdict.as_ref().is_some_and(|v| v.anomalous);
+        // Only a burst counts, as with seed 001's alarm (GreaterThanUpperThreshold): fewer
+        // changed blocks than expected (an extra on-demand backup split the day) is no threat.
+        let anomalous = verdict
+            .as_ref()
+            .is_some_and(|v| v.anomalous && v.band.is_some_and(|b| count.blocks as f64 > b.upper));
         if anomalous && let Some(v) = &verdict {
             self.notify(
                 arn,
