@@ -189,10 +189,7 @@ impl World {
                 .collect(),
         };
 
-        let mut kinesis = Kinesis {
-            seed,
-            streams: Vec::new(),
-        };
+        let mut kinesis = Kinesis::new(seed);
         for s in 0..size.streams.max(1) {
             let stream = if s == 0 {
                 Stream::new(
