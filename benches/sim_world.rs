@@ -182,6 +182,8 @@ fn stream_records() -> Vec<StreamRecord> {
     let cloud = SimCloud::new(SimOptions {
         seed: 7,
         paused: true,
+        // Measures generation and scoring, not Kinesis's five reads per second per shard.
+        kinesis_read_limit: false,
         ..SimOptions::default()
     });
     rt.block_on(async {
@@ -251,6 +253,8 @@ fn verdicts(c: &mut Criterion) {
         let cloud = SimCloud::new(SimOptions {
             seed: 7,
             paused: true,
+            // Measures generation, not Kinesis's five reads per second per shard.
+            kinesis_read_limit: false,
             ..SimOptions::default()
         });
         let stream = watchband::originals::TEMPERATURE_STREAM;

@@ -9,6 +9,7 @@ use watchband::cloud::{
     AlarmDefinition, AlarmFilter, AlarmMetric, AlarmState, Cloud, ComparisonOperator, MetricDatum,
     MetricId, Time, TreatMissingData,
 };
+use watchband::originals;
 
 const MINUTE: Duration = Duration::from_secs(60);
 const NS: &str = "Test";
@@ -272,4 +273,173 @@ async fn breaching_fills_only_once_the_real_datapoints_are_gone() {
     // The datapoint's period ends after 1 minute; it is in the 5-period range until minute 5.
     use AlarmState::{Alarm as A, Ok as O};
     assert_eq!(states, [O, O, O, O, O, A, A, A], "{states:?}");
+}
+
+/// PutMetricAlarm on an `ANOMALY_DETECTION_BAND` creates the anomaly detector of the alarm's
+/// metric and statistic when there is none (so DescribeAnomalyDetectors lists it and a client
+/// that asks for bands only where a detector exists gets one); an existing detector keeps its
+/// configuration; deleting the alarm leaves the detector.
+#[tokio::test]
+async fn a_band_alarm_creates_its_anomaly_detector() {
+    let cloud = paused();
+    let cpu = cloud
+        .list_metrics(Some("AWS/EC2"), Some("CPUUtilization"))
+        .await
+        .unwrap();
+    let (a, b) = (cpu[0].clone(), cpu[2].clone());
+    assert!(
+        cloud
+            .describe_anomaly_detectors(Some(&a))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let def = originals::anomaly_alarm_definition(
+        "cpu-band-a",
+        a.clone(),
+        "Average",
+        300,
+        2.0,
+        1,
+        "arn:aws:sns:us-east-1:123456789012:cpu-utilization-alerts",
+    );
+    cloud.put_metric_alarm(def).await.unwrap();
+    let dets = cloud.describe_anomaly_detectors(Some(&a)).await.unwrap();
+    assert_eq!(dets.len(), 1, "{dets:?}");
+    assert_eq!(dets[0].metric, a);
+    assert_eq!(dets[0].stat, "Average");
+    assert!(dets[0].excluded.is_empty() && !dets[0].periodic_spikes);
+    assert_eq!(
+        dets[0].state.as_deref(),
+        Some("TRAINED"),
+        "35 days of history"
+    );
+    assert!(
+        cloud
+            .describe_anomaly_detectors(Some(&b))
+            .await
+            .unwrap()
+            .is_empty(),
+        "only the alarm's metric"
+    );
+
+    // The band a client asks for with the detector's statistic.
+    let now = cloud.now();
+    let res = cloud
+        .get_metric_data(bands_request(&a, &dets[0].stat, now))
+        .await
+        .unwrap();
+    let lower = res
+        .iter()
+        .find(|r| r.id == "ad1" && r.label.ends_with("Lower"))
+        .unwrap();
+    assert!(
+        lower.values.len() >= 200,
+        "a day of 5-minute bands: {}",
+        lower.values.len()
+    );
+
+    // A detector put before the alarm is not replaced by the alarm's default one.
+    let mut own = dets[0].clone();
+    own.metric = b.clone();
+    own.periodic_spikes = true;
+    own.excluded = vec![(
+        now - chrono::Duration::days(3),
+        now - chrono::Duration::days(2),
+    )];
+    own.state = None;
+    cloud.put_anomaly_detector(own).await.unwrap();
+    let def = originals::anomaly_alarm_definition(
+        "cpu-band-b",
+        b.clone(),
+        "Average",
+        300,
+        2.0,
+        1,
+        "arn:aws:sns:us-east-1:123456789012:cpu-utilization-alerts",
+    );
+    cloud.put_metric_alarm(def).await.unwrap();
+    let dets_b = cloud.describe_anomaly_detectors(Some(&b)).await.unwrap();
+    assert_eq!(dets_b.len(), 1);
+    assert!(dets_b[0].periodic_spikes && dets_b[0].excluded.len() == 1);
+
+    // A static alarm creates none; deleting the band alarm keeps its detector.
+    assert!(
+        cloud
+            .describe_anomaly_detectors(Some(&cpu[1]))
+            .await
+            .unwrap()
+            .is_empty(),
+        "seed 004's static alarm watches cpu[1]"
+    );
+    cloud.delete_alarms(&["cpu-band-a".into()]).await.unwrap();
+    assert_eq!(
+        cloud
+            .describe_anomaly_detectors(Some(&a))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(cloud.describe_anomaly_detectors(None).await.unwrap().len() >= 2);
+}
+
+/// Seed 001's deployed function creates each volume's band alarm, so each backed-up volume's
+/// metric has its detector (on AWS the alarm's creation makes it).
+#[tokio::test]
+async fn seed_001s_alarms_have_their_detectors() {
+    let cloud = paused();
+    let alarms = cloud
+        .describe_alarms(AlarmFilter {
+            names: vec![],
+            name_prefix: Some(originals::BACKUP_ALARM_PREFIX.into()),
+        })
+        .await
+        .unwrap();
+    assert!(!alarms.is_empty());
+    for a in alarms {
+        let AlarmMetric::Queries(qs) = &a.definition.metric else {
+            panic!("{} is a band alarm", a.definition.name)
+        };
+        let metric = qs
+            .iter()
+            .find_map(|q| match &q.kind {
+                watchband::cloud::MetricQueryKind::Stat { metric, .. } => Some(metric.clone()),
+                _ => None,
+            })
+            .unwrap();
+        let dets = cloud
+            .describe_anomaly_detectors(Some(&metric))
+            .await
+            .unwrap();
+        assert_eq!(dets.len(), 1, "{}", a.definition.name);
+        assert_eq!(dets[0].stat, "Maximum");
+    }
+}
+
+fn bands_request(metric: &MetricId, stat: &str, now: Time) -> watchband::cloud::GetMetricData {
+    use watchband::cloud::{GetMetricData, MetricQuery, MetricQueryKind};
+    GetMetricData {
+        queries: vec![
+            MetricQuery {
+                id: "m1".into(),
+                kind: MetricQueryKind::Stat {
+                    metric: metric.clone(),
+                    period: 300,
+                    stat: stat.into(),
+                },
+                label: None,
+                return_data: true,
+            },
+            MetricQuery {
+                id: "ad1".into(),
+                kind: MetricQueryKind::Expression(originals::band_expression("m1", 2.0)),
+                label: None,
+                return_data: true,
+            },
+        ],
+        start: now - chrono::Duration::days(1),
+        end: now,
+    }
 }

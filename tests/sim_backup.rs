@@ -69,6 +69,25 @@ async fn default_world_has_tagged_volumes_with_60_days_of_daily_backups() {
     let sel = cloud.list_backup_selections(&plans[0].id).await.unwrap();
     assert_eq!(sel[0].tag_keys, vec!["backup".to_string()]);
     assert_eq!(plans[0].rules[0].schedule, "cron(0 5 * * ? *)");
+    // The plan and the recovery points agree: no rule's lifecycle would have deleted a point
+    // that is still listed (AWS keeps points of a rule without one).
+    let oldest = collect_pages(|t| cloud.list_recovery_points_by_vault("Default", t))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.created)
+        .min()
+        .unwrap();
+    let age_days = (cloud.now() - oldest).num_days();
+    assert!(age_days >= 60, "{age_days}");
+    for rule in &plans[0].rules {
+        assert!(
+            rule.delete_after_days.is_none_or(|d| d > age_days),
+            "rule {} deletes after {:?} days but a {age_days}-day-old point is listed",
+            rule.name,
+            rule.delete_after_days
+        );
+    }
 }
 
 #[tokio::test]

@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 use watchband::cloud::sim::{SimCloud, SimOptions};
-use watchband::cloud::{AttrValue, Cloud, Condition, ErrorKind, PutRecord, Query, ShardPosition};
+use watchband::cloud::{
+    AttrValue, Cloud, CloudResult, Condition, ErrorKind, PutRecord, Query, RecordBatch,
+    ShardPosition,
+};
 use watchband::originals::{self, decode_reading};
 
 fn paused(seed: u64) -> std::sync::Arc<SimCloud> {
@@ -14,7 +17,14 @@ fn paused(seed: u64) -> std::sync::Arc<SimCloud> {
     })
 }
 
-#[tokio::test]
+/// GetRecords as a well-behaved client calls it: at most five calls per second per shard
+/// (Kinesis's limit). The tests run on paused tokio time, so the pause costs nothing.
+async fn read(cloud: &SimCloud, iterator: &str, limit: Option<i32>) -> CloudResult<RecordBatch> {
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    cloud.get_records(iterator, limit).await
+}
+
+#[tokio::test(start_paused = true)]
 async fn stream_carries_seed_003_readings_with_about_half_a_percent_malformed() {
     let cloud = paused(7);
     assert_eq!(
@@ -37,7 +47,7 @@ async fn stream_carries_seed_003_readings_with_about_half_a_percent_malformed() 
             .await
             .unwrap();
         for _ in 0..4 {
-            let b = cloud.get_records(&it, Some(10_000)).await.unwrap();
+            let b = read(&cloud, &it, Some(10_000)).await.unwrap();
             for r in &b.records {
                 match decode_reading(&r.data) {
                     Ok(x) => {
@@ -59,7 +69,7 @@ async fn stream_carries_seed_003_readings_with_about_half_a_percent_malformed() 
     assert_eq!(devices.len(), 4);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn iterators_follow_the_clock_and_the_split() {
     let cloud = paused(7);
     let stream = originals::TEMPERATURE_STREAM;
@@ -69,13 +79,10 @@ async fn iterators_follow_the_clock_and_the_split() {
         .get_shard_iterator(stream, &shard, ShardPosition::Latest)
         .await
         .unwrap();
-    let b = cloud.get_records(&it, None).await.unwrap();
+    let b = read(&cloud, &it, None).await.unwrap();
     assert!(b.records.is_empty());
     cloud.advance(Duration::from_secs(10));
-    let b = cloud
-        .get_records(&b.next_iterator.unwrap(), None)
-        .await
-        .unwrap();
+    let b = read(&cloud, &b.next_iterator.unwrap(), None).await.unwrap();
     assert!(
         !b.records.is_empty() && b.records.len() <= 40,
         "{}",
@@ -92,10 +99,7 @@ async fn iterators_follow_the_clock_and_the_split() {
         )
         .await
         .unwrap();
-    assert_eq!(
-        cloud.get_records(&at, Some(1)).await.unwrap().records[0],
-        *first
-    );
+    assert_eq!(read(&cloud, &at, Some(1)).await.unwrap().records[0], *first);
     let after = cloud
         .get_shard_iterator(
             stream,
@@ -105,27 +109,24 @@ async fn iterators_follow_the_clock_and_the_split() {
         .await
         .unwrap();
     assert_eq!(
-        cloud.get_records(&after, Some(1)).await.unwrap().records[0],
+        read(&cloud, &after, Some(1)).await.unwrap().records[0],
         b.records[1]
     );
     let ts = cloud
         .get_shard_iterator(stream, &shard, ShardPosition::AtTimestamp(first.arrival))
         .await
         .unwrap();
-    assert_eq!(
-        cloud.get_records(&ts, Some(1)).await.unwrap().records[0],
-        *first
-    );
+    assert_eq!(read(&cloud, &ts, Some(1)).await.unwrap().records[0], *first);
     // A limited read reports how far behind it is.
     let th = cloud
         .get_shard_iterator(stream, &shard, ShardPosition::TrimHorizon)
         .await
         .unwrap();
-    let b = cloud.get_records(&th, Some(5)).await.unwrap();
+    let b = read(&cloud, &th, Some(5)).await.unwrap();
     assert_eq!(b.records.len(), 5);
     assert!(b.millis_behind_latest > 23 * 3600 * 1000);
     assert_eq!(
-        cloud.get_records(&th, Some(0)).await.unwrap_err().kind,
+        read(&cloud, &th, Some(0)).await.unwrap_err().kind,
         ErrorKind::InvalidRequest
     );
 
@@ -148,7 +149,7 @@ async fn iterators_follow_the_clock_and_the_split() {
         .await
         .unwrap();
     loop {
-        let b = cloud.get_records(&it, Some(10_000)).await.unwrap();
+        let b = read(&cloud, &it, Some(10_000)).await.unwrap();
         match b.next_iterator {
             Some(n) => it = n,
             None => {
@@ -164,7 +165,7 @@ async fn iterators_follow_the_clock_and_the_split() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn put_records_are_read_back_in_order() {
     let cloud = paused(2);
     let stream = originals::TEMPERATURE_STREAM;
@@ -181,7 +182,7 @@ async fn put_records_are_read_back_in_order() {
         .get_shard_iterator(stream, &shard, ShardPosition::AtSequence(seq))
         .await
         .unwrap();
-    let b = cloud.get_records(&it, None).await.unwrap();
+    let b = read(&cloud, &it, None).await.unwrap();
     assert_eq!(b.records[0].data, b"r0");
     let e = cloud
         .put_records(
@@ -197,7 +198,7 @@ async fn put_records_are_read_back_in_order() {
     assert_eq!(e.resource.as_deref(), Some("nope"));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn tables_of_the_originals() {
     let cloud = paused(7);
     let arn = cloud.volume_arns()[0].clone();
@@ -245,7 +246,7 @@ async fn tables_of_the_originals() {
     assert_eq!(e.kind, ErrorKind::NotFound);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn same_seed_same_records_and_one_sensor_gets_stuck() {
     let read = |seed: u64| async move {
         let cloud = paused(seed);
@@ -258,7 +259,7 @@ async fn same_seed_same_records_and_one_sensor_gets_stuck() {
                 .get_shard_iterator(stream, &s.id, ShardPosition::AtTimestamp(since))
                 .await
                 .unwrap();
-            all.extend(cloud.get_records(&it, Some(10_000)).await.unwrap().records);
+            all.extend(read(&cloud, &it, Some(10_000)).await.unwrap().records);
         }
         all
     };

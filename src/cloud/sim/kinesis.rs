@@ -18,6 +18,8 @@ pub const RETENTION_MS: i64 = DAY_MS;
 /// Iterators expire after five minutes of real time, as on AWS.
 pub const ITERATOR_TTL_REAL_MS: i64 = 5 * 60 * 1000;
 pub const MAX_GET_LIMIT: i32 = 10_000;
+/// GetRecords calls allowed per shard in any second of real time, as on AWS.
+pub const READS_PER_SHARD_PER_SECOND: usize = 5;
 /// Share of generated records that are malformed (bad JSON, no value, a string value).
 pub const MALFORMED_PER_MILLE: u64 = 5;
 const FIRST_PUT_SLOT: u32 = 16;
@@ -87,6 +89,20 @@ pub struct Stream {
 pub struct Kinesis {
     pub seed: u64,
     pub streams: Vec<Stream>,
+    /// Enforce [`READS_PER_SHARD_PER_SECOND`] (on unless a benchmark of record generation
+    /// turns it off).
+    pub read_limit: bool,
+    /// GetRecords calls per (stream index, shard number).
+    reads: BTreeMap<(u32, u32), ShardReads>,
+}
+
+/// GetRecords calls on one shard: the real times of the accepted calls of the last second,
+/// and counts since the start.
+#[derive(Debug, Clone, Default)]
+pub struct ShardReads {
+    recent: std::collections::VecDeque<i64>,
+    pub accepted: u64,
+    pub throttled: u64,
 }
 
 /// One PutRecords entry: (shard id, sequence number) or the error code.
@@ -96,6 +112,8 @@ pub enum KinError {
     NotFound(String),
     Invalid(String),
     Expired(String),
+    /// ProvisionedThroughputExceededException.
+    Throttled(String),
 }
 
 fn seq_string(shard: u32, value: u128) -> String {
@@ -403,6 +421,51 @@ impl Stream {
 }
 
 impl Kinesis {
+    pub fn new(seed: u64) -> Kinesis {
+        Kinesis {
+            seed,
+            streams: Vec::new(),
+            read_limit: true,
+            reads: BTreeMap::new(),
+        }
+    }
+
+    /// GetRecords calls so far per (stream, shard id): accepted and throttled.
+    pub fn read_counts(&self) -> Vec<(String, String, u64, u64)> {
+        self.reads
+            .iter()
+            .filter_map(|((st, num), r)| {
+                let name = self.streams.iter().find(|s| s.idx == *st)?.name.clone();
+                Some((name, shard_id(*num), r.accepted, r.throttled))
+            })
+            .collect()
+    }
+
+    /// Counts one GetRecords call on a shard at real time `real`, or refuses it when the shard
+    /// already had its five calls in the last second (a refused call does not count).
+    fn admit_read(&mut self, stream: u32, num: u32, real: i64) -> Result<(), KinError> {
+        let log = self.reads.entry((stream, num)).or_default();
+        while log.recent.front().is_some_and(|t| real - t >= 1000) {
+            log.recent.pop_front();
+        }
+        if self.read_limit && log.recent.len() >= READS_PER_SHARD_PER_SECOND {
+            log.throttled += 1;
+            let name = self
+                .streams
+                .iter()
+                .find(|s| s.idx == stream)
+                .map_or("", |s| &s.name);
+            return Err(KinError::Throttled(format!(
+                "Rate exceeded for shard {} in stream {name} under account {}.",
+                shard_id(num),
+                super::world::ACCOUNT
+            )));
+        }
+        log.recent.push_back(real);
+        log.accepted += 1;
+        Ok(())
+    }
+
     pub fn stream(&self, name: &str) -> Result<&Stream, KinError> {
         self.streams
             .iter()
@@ -459,7 +522,7 @@ impl Kinesis {
     }
 
     pub fn get_records(
-        &self,
+        &mut self,
         iterator: &str,
         limit: Option<i32>,
         now: i64,
@@ -479,6 +542,11 @@ impl Kinesis {
                 (real - issued) / 1000
             )));
         }
+        let st = self.stream(&stream)?;
+        st.shard(num)
+            .ok_or_else(|| KinError::NotFound(format!("Shard {} not found", shard_id(num))))?;
+        // The limit is on real time, as AWS counts it: simulated speed does not change it.
+        self.admit_read(st.idx, num, real)?;
         let st = self.stream(&stream)?;
         let shard = st
             .shard(num)

@@ -64,6 +64,9 @@ pub struct SimOptions {
     /// Start with the clock paused (tests step it with [`SimCloud::advance`]).
     pub paused: bool,
     pub size: WorldSize,
+    /// Kinesis's limit of five GetRecords calls per second per shard, on real time (on by
+    /// default; benchmarks of record generation turn it off).
+    pub kinesis_read_limit: bool,
 }
 
 impl Default for SimOptions {
@@ -75,6 +78,7 @@ impl Default for SimOptions {
             start: None,
             paused: false,
             size: WorldSize::default(),
+            kinesis_read_limit: true,
         }
     }
 }
@@ -111,10 +115,12 @@ impl SimCloud {
             .start
             .map(to_ms)
             .unwrap_or_else(world::default_start_ms);
+        let mut world = World::build(options.seed, start_ms, &options.size);
+        world.kinesis.read_limit = options.kinesis_read_limit;
         Arc::new(SimCloud {
             clock: SimClock::new(start_ms, options.speed, options.paused),
             faults: faults::Faults::new(options.faults, options.seed, start_ms),
-            world: Mutex::new(World::build(options.seed, start_ms, &options.size)),
+            world: Mutex::new(world),
             start_ms,
         })
     }
@@ -147,6 +153,12 @@ impl SimCloud {
             .iter()
             .map(|v| v.arn.clone())
             .collect()
+    }
+
+    /// GetRecords calls so far per shard: (stream, shard id, accepted, throttled by the
+    /// five-calls-per-second limit). Calls refused by an injected fault are not counted.
+    pub fn kinesis_reads(&self) -> Vec<(String, String, u64, u64)> {
+        self.lock_world().kinesis.read_counts()
     }
 
     /// Scheduled encryption bursts: (volume ARN, time of the burst).

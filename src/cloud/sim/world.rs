@@ -7,7 +7,7 @@
 
 use super::backup::{BackupState, Volume};
 use super::clock::{DAY_MS, HOUR_MS, MINUTE_MS};
-use super::cloudwatch::{Alarms, CpuFleet, Instance, Notification, Sources, watch_of};
+use super::cloudwatch::{Alarms, CpuFleet, Instance, Notification, Sources, Watch, watch_of};
 use super::dynamodb::{Dynamo, Table};
 use super::kinesis::{Kinesis, Stream};
 use super::messaging::Messaging;
@@ -197,10 +197,7 @@ impl World {
                 .collect(),
         };
 
-        let mut kinesis = Kinesis {
-            seed,
-            streams: Vec::new(),
-        };
+        let mut kinesis = Kinesis::new(seed);
         for s in 0..size.streams.max(1) {
             let stream = if s == 0 {
                 Stream::new(
@@ -321,10 +318,29 @@ impl World {
     /// PutMetricAlarm without validation errors (definitions made by the world are valid).
     pub fn put_alarm_internal(&mut self, def: AlarmDefinition, now: i64) {
         if let Ok(w) = watch_of(&def) {
-            let arn = format!("arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{}", def.name);
-            self.alarms.put(def, w, arn, now);
-            self.alarms_due = i64::MIN;
+            self.put_alarm(def, w, now);
         }
+    }
+
+    /// PutMetricAlarm's effect once the definition is valid. An alarm on an anomaly detection
+    /// band creates the band's anomaly detector (metric and statistic, default configuration)
+    /// when there is none, as CloudWatch does; it stays when the alarm is deleted.
+    pub fn put_alarm(&mut self, def: AlarmDefinition, watch: Watch, now: i64) {
+        if watch.band.is_some() {
+            self.detectors
+                .entry((watch.metric.clone(), watch.stat.clone()))
+                .or_insert_with(|| AnomalyDetector {
+                    metric: watch.metric.clone(),
+                    stat: watch.stat.clone(),
+                    excluded: Vec::new(),
+                    metric_timezone: None,
+                    periodic_spikes: false,
+                    state: None,
+                });
+        }
+        let arn = format!("arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{}", def.name);
+        self.alarms.put(def, watch, arn, now);
+        self.alarms_due = i64::MIN;
     }
 
     pub fn sources(&self, now: i64) -> Sources<'_> {

@@ -211,6 +211,8 @@ pub(crate) async fn describe_backup_job(sim: &SimCloud, job_id: &str) -> CloudRe
 pub(crate) async fn list_backup_plans(sim: &SimCloud) -> CloudResult<Vec<BackupPlan>> {
     sim.gate("backup", "ListBackupPlans", None).await?;
     sim.with(|w, _, _| {
+        // No lifecycle: seed 001 sets none, and the world keeps every daily point (60+ days
+        // by default, 365 at scale), which a DeleteAfterDays would contradict on AWS.
         Ok(vec![BackupPlan {
             id: w.backup.plan_id.clone(),
             name: "ebs-changed-block-anomaly-plan".into(),
@@ -219,13 +221,13 @@ pub(crate) async fn list_backup_plans(sim: &SimCloud) -> CloudResult<Vec<BackupP
                     name: "daily".into(),
                     schedule: crate::originals::DAILY_BACKUP_SCHEDULE.into(),
                     vault: DEFAULT_VAULT.into(),
-                    delete_after_days: Some(35),
+                    delete_after_days: None,
                 },
                 BackupRule {
                     name: "monthly".into(),
                     schedule: crate::originals::MONTHLY_BACKUP_SCHEDULE.into(),
                     vault: DEFAULT_VAULT.into(),
-                    delete_after_days: Some(365),
+                    delete_after_days: None,
                 },
             ],
         }])

@@ -227,9 +227,18 @@ pub(crate) async fn describe_anomaly_detectors(
     .await?;
     sim.with(|w, now, _| {
         let src = w.sources(now);
-        Ok(w.detectors
-            .values()
-            .filter(|d| metric.is_none_or(|m| &d.metric == m))
+        // Keyed by (metric, stat): one metric's detectors are a key range, so the per-volume
+        // lookups stay cheap with one detector per volume in a large world.
+        let matching: Box<dyn Iterator<Item = &AnomalyDetector>> = match metric {
+            Some(m) => Box::new(
+                w.detectors
+                    .range((m.clone(), String::new())..)
+                    .take_while(move |(k, _)| &k.0 == m)
+                    .map(|(_, d)| d),
+            ),
+            None => Box::new(w.detectors.values()),
+        };
+        Ok(matching
             .map(|d| {
                 let n = src.raw(&d.metric, now - 14 * clock::DAY_MS, now + 1).len();
                 AnomalyDetector {
@@ -262,9 +271,7 @@ pub(crate) async fn put_metric_alarm(sim: &SimCloud, alarm: AlarmDefinition) -> 
     }
     let watch = cloudwatch::watch_of(&alarm).map_err(|m| invalid("cloudwatch", OP, &name, m))?;
     sim.with(|w, now, _| {
-        let arn = format!("arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}");
-        w.alarms.put(alarm, watch, arn, now);
-        w.alarms_due = i64::MIN;
+        w.put_alarm(alarm, watch, now);
         Ok(())
     })
 }

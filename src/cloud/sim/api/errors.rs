@@ -104,6 +104,14 @@ pub(super) fn kin_err(e: kinesis::KinError, op: &str, res: &str) -> CloudError {
             m,
         )
         .with_resource(res),
+        kinesis::KinError::Throttled(m) => err(
+            ErrorKind::Throttling,
+            "kinesis",
+            op,
+            "ProvisionedThroughputExceededException",
+            m,
+        )
+        .with_resource(res),
     }
 }
 
