@@ -164,7 +164,29 @@ async fn stream_function_stores_and_announces_the_anomalies_it_reads() {
             ..Deployment::default()
         },
     );
-    // Two simulated hours of four devices at 1 Hz.
+    // A producer's hot reading among the world's, a simulated hour after the mapping started.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let now = cloud.now();
+    let hot = originals::TemperatureReading {
+        timestamp: now.format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
+        datatype: "Temperature".into(),
+        value: 104.2,
+        deviceid: "DHT_002".into(),
+        date: now.format("%Y-%m-%d").to_string(),
+        lowest_temp: 96.0,
+        highest_temp: 101.0,
+    };
+    cloud
+        .put_records(
+            originals::TEMPERATURE_STREAM,
+            vec![watchband::cloud::PutRecord {
+                partition_key: "DHT_002".into(),
+                data: hot.to_json().into_bytes(),
+            }],
+        )
+        .await
+        .unwrap();
+    // Three simulated hours of four devices at 1 Hz in all.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let stats = functions.stats();
     assert!(
@@ -172,6 +194,7 @@ async fn stream_function_stores_and_announces_the_anomalies_it_reads() {
         "read from LATEST on: {stats:?}"
     );
     assert!(stats.stream.rejected > 0, "malformed records are counted");
+    assert!(stats.stream.anomalies >= 1, "the hot reading: {stats:?}");
     let mut rows = 0;
     for d in 1..=4 {
         rows += cloud
@@ -196,6 +219,23 @@ async fn stream_function_stores_and_announces_the_anomalies_it_reads() {
         .filter(|p| p.topic_arn.ends_with(originals::TEMPERATURE_TOPIC))
         .count() as u64;
     assert_eq!(alerts, stats.stream.anomalies, "one alert per anomaly");
+    let row = cloud
+        .query(Query {
+            table: originals::TEMPERATURE_TABLE.into(),
+            hash_key: "deviceid".into(),
+            hash_value: AttrValue::S("DHT_002".into()),
+            limit: None,
+            newest_first: false,
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.get("timestamp").and_then(AttrValue::as_s) == Some(hot.timestamp.as_str()))
+        .expect("the hot reading's row");
+    assert_eq!(
+        row.get("anomalyType").and_then(AttrValue::as_s),
+        Some("Hot")
+    );
 }
 
 #[tokio::test(start_paused = true)]

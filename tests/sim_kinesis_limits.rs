@@ -186,21 +186,18 @@ async fn one_consumer_stays_within_the_limit() {
     assert_complete(&runs[0], &want, "the consumer");
 }
 
-/// Two consumers of the same stream (the TUI's and the stream processor's) poll each shard
-/// twice as often as Kinesis allows while records flow: calls are refused, the pipeline backs
-/// off and retries, and each consumer still handles every record exactly once.
+/// Two consumers of the same stream (the TUI's and the stream processor's, as in the demo):
+/// each rests once caught up, so together they stay within Kinesis's five reads per second per
+/// shard, and each still handles every record exactly once.
 #[tokio::test(start_paused = true)]
-async fn two_consumers_are_throttled_and_still_read_everything() {
+async fn two_consumers_share_the_read_limit_and_still_read_everything() {
     let cloud = sim(60.0, true);
     let (runs, t0) = consume(&cloud, 2, 20).await;
     let reads = cloud.kinesis_reads();
     let throttled: u64 = reads.iter().map(|r| r.3).sum();
     let accepted: u64 = reads.iter().map(|r| r.2).sum();
     eprintln!("two consumers: {reads:?}");
-    assert!(
-        throttled > 0,
-        "two consumers were never throttled: {reads:?}"
-    );
+    assert_eq!(throttled, 0, "two consumers were throttled: {reads:?}");
     assert!(accepted > 0);
     let (want, _) = direct_read(&cloud, t0).await;
     assert!(want.len() > 2000, "{}", want.len());

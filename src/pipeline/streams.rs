@@ -310,7 +310,10 @@ async fn read_shard(
         if !ctx.emit(Event::Stream(shared.snapshot())).await {
             return;
         }
-        if n == 0 && batch.millis_behind_latest == 0 {
+        // Caught up: rest, even if the batch had records. A busy stream always has a few new
+        // ones, and polling it at the full 5 reads/s per shard would leave no room for a second
+        // consumer (the demo runs the stream processor beside the TUI, as AWS would).
+        if batch.millis_behind_latest == 0 {
             tokio::time::sleep(ctx.config.intervals.shard_idle).await;
         }
     }
