@@ -176,7 +176,12 @@ impl ProcessorSink {
 
 #[async_trait::async_trait]
 impl crate::pipeline::streams::StreamSink for ProcessorSink {
-    async fn handle(&self, stream: &str, shard: &str, records: &[StreamRecord]) -> usize {
+    async fn handle(
+        &self,
+        stream: &str,
+        shard: &str,
+        records: &[StreamRecord],
+    ) -> crate::pipeline::streams::SinkOutcome {
         let report = self
             .processor
             .lock()
@@ -199,7 +204,10 @@ impl crate::pipeline::streams::StreamSink for ProcessorSink {
         t.anomalies += report.anomaly_count as u64;
         t.rejected += report.rejected_count as u64;
         t.interrupted += u64::from(handled < records.len());
-        handled
+        crate::pipeline::streams::SinkOutcome {
+            handled,
+            rejected: report.rejected,
+        }
     }
 }
 
