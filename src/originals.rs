@@ -12,6 +12,7 @@ use crate::cloud::{
     MetricQueryKind, TreatMissingData,
 };
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 // ---------------------------------------------------------------- A: backups
 
@@ -298,6 +299,50 @@ impl TemperatureReading {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("a reading always serialises")
     }
+
+    /// The reading as a borrowed one (what the judge takes).
+    pub fn as_ref(&self) -> ReadingRef<'_> {
+        ReadingRef {
+            timestamp: Cow::Borrowed(&self.timestamp),
+            datatype: Cow::Borrowed(&self.datatype),
+            value: self.value,
+            deviceid: Cow::Borrowed(&self.deviceid),
+            date: Cow::Borrowed(&self.date),
+            lowest_temp: self.lowest_temp,
+            highest_temp: self.highest_temp,
+        }
+    }
+}
+
+/// Seed 003's record payload borrowed from the record's bytes: what the hot path decodes into.
+///
+/// Every string is already sanitised (`sanitize::cleaned`): it borrows the record's bytes when
+/// it holds neither a JSON escape nor a control character — every record the generator
+/// writes — and is an owned, cleaned copy otherwise. So decoding allocates nothing for a
+/// normal record, and nothing unclean can leave it for the terminal or a table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadingRef<'a> {
+    pub timestamp: Cow<'a, str>,
+    pub datatype: Cow<'a, str>,
+    pub value: f64,
+    pub deviceid: Cow<'a, str>,
+    pub date: Cow<'a, str>,
+    pub lowest_temp: f64,
+    pub highest_temp: f64,
+}
+
+impl ReadingRef<'_> {
+    pub fn into_owned(self) -> TemperatureReading {
+        TemperatureReading {
+            timestamp: self.timestamp.into_owned(),
+            datatype: self.datatype.into_owned(),
+            value: self.value,
+            deviceid: self.deviceid.into_owned(),
+            date: self.date.into_owned(),
+            lowest_temp: self.lowest_temp,
+            highest_temp: self.highest_temp,
+        }
+    }
 }
 
 /// Why a stream record was rejected; the raw bytes are kept by the caller for inspection.
@@ -315,8 +360,7 @@ pub enum DecodeError {
     NotFinite(&'static str),
 }
 
-/// The fields of a record as they appear in its JSON, not yet typed: borrowed from the bytes,
-/// so decoding allocates only the strings it keeps.
+/// The fields of a record as they appear in its JSON, not yet typed: borrowed from the bytes.
 #[derive(Deserialize)]
 struct RawReading<'a> {
     #[serde(borrow, default)]
@@ -335,12 +379,18 @@ struct RawReading<'a> {
     highest_temp: Option<&'a serde_json::value::RawValue>,
 }
 
-/// Decodes one seed 003 record. Numbers given as strings (`"97.3"`) are rejected: the
-/// original's `float()` would accept them, but its DynamoDB write would not round-trip.
+/// Decodes one seed 003 record into an owned reading (see [`decode_reading_ref`]).
+pub fn decode_reading(bytes: &[u8]) -> Result<TemperatureReading, DecodeError> {
+    decode_reading_ref(bytes).map(ReadingRef::into_owned)
+}
+
+/// Decodes one seed 003 record, borrowing its strings from `bytes`. Numbers given as strings
+/// (`"97.3"`) are rejected: the original's `float()` would accept them, but its DynamoDB write
+/// would not round-trip.
 ///
 /// This is the hot path of stream consumption (one call per record), hence the borrowed,
-/// typed parse instead of a `serde_json::Value` tree.
-pub fn decode_reading(bytes: &[u8]) -> Result<TemperatureReading, DecodeError> {
+/// typed parse instead of a `serde_json::Value` tree, and no allocation for a normal record.
+pub fn decode_reading_ref(bytes: &[u8]) -> Result<ReadingRef<'_>, DecodeError> {
     let raw: RawReading =
         serde_json::from_slice(bytes).map_err(|e| DecodeError::NotJson(e.to_string()))?;
     fn num(
@@ -358,10 +408,10 @@ pub fn decode_reading(bytes: &[u8]) -> Result<TemperatureReading, DecodeError> {
             Err(DecodeError::NotFinite(k))
         }
     }
-    fn text(
-        field: Option<&serde_json::value::RawValue>,
+    fn text<'a>(
+        field: Option<&'a serde_json::value::RawValue>,
         k: &'static str,
-    ) -> Result<String, DecodeError> {
+    ) -> Result<Cow<'a, str>, DecodeError> {
         let raw = field.ok_or(DecodeError::Missing(k))?.get();
         if !raw.starts_with('"') {
             return Err(DecodeError::NotAString(k));
@@ -370,13 +420,12 @@ pub fn decode_reading(bytes: &[u8]) -> Result<TemperatureReading, DecodeError> {
         // checked it is valid JSON); only an escaped one needs unescaping.
         let inner = &raw[1..raw.len() - 1];
         if !inner.contains('\\') {
-            return Ok(crate::sanitize::clean(inner));
+            return Ok(crate::sanitize::cleaned(inner));
         }
-        let s: std::borrow::Cow<str> =
-            serde_json::from_str(raw).map_err(|_| DecodeError::NotAString(k))?;
-        Ok(crate::sanitize::clean(&s))
+        let s: Cow<str> = serde_json::from_str(raw).map_err(|_| DecodeError::NotAString(k))?;
+        Ok(Cow::Owned(crate::sanitize::clean(&s)))
     }
-    Ok(TemperatureReading {
+    Ok(ReadingRef {
         timestamp: text(raw.timestamp, "timestamp")?,
         datatype: text(raw.datatype, "datatype")?,
         value: num(raw.value, "value")?,
@@ -536,6 +585,23 @@ mod tests {
             decode_reading(string),
             Err(DecodeError::NotANumber("value"))
         );
+    }
+
+    #[test]
+    fn a_plain_record_is_borrowed_and_an_unclean_one_is_cleaned() {
+        let plain = br#"{"timestamp": "2024-05-01 10:00:00.123456", "datatype": "Temperature", "value": 97.3, "deviceid": "DHT_001", "date": "2024-05-01", "lowest_temp": 96, "highest_temp": 101}"#;
+        let r = decode_reading_ref(plain).unwrap();
+        for s in [&r.timestamp, &r.datatype, &r.deviceid, &r.date] {
+            assert!(matches!(s, Cow::Borrowed(_)), "{s:?} was copied");
+        }
+        assert_eq!(r.clone().into_owned(), decode_reading(plain).unwrap());
+        assert_eq!(r.into_owned().as_ref().deviceid, "DHT_001");
+        // An escaped control character and a raw DEL never leave the decoder.
+        let evil = "{\"timestamp\": \"t\", \"datatype\": \"T\\u001b[2J\", \"value\": 97.3, \"deviceid\": \"DHT\u{7f}_9\", \"date\": \"d\\n\", \"lowest_temp\": 96, \"highest_temp\": 101}";
+        let r = decode_reading_ref(evil.as_bytes()).unwrap();
+        assert_eq!(r.datatype, "T\u{FFFD}[2J");
+        assert_eq!(r.deviceid, "DHT\u{FFFD}_9");
+        assert_eq!(r.date, "d ");
     }
 
     #[test]

@@ -7,16 +7,26 @@
 /// Replaces every control character (C0, DEL, C1) with a visible stand-in; tabs and newlines
 /// become spaces so a cell never receives a line break it did not ask for.
 pub fn clean(s: &str) -> String {
-    if !s.chars().any(is_unsafe) {
-        return s.to_string();
+    cleaned(s).into_owned()
+}
+
+/// [`clean`] without a copy when there is nothing to neutralise (the common case on a hot
+/// path such as stream decoding): the text is borrowed as it is.
+pub fn cleaned(s: &str) -> std::borrow::Cow<'_, str> {
+    // Every unsafe character is a C0 byte, DEL, or a C1 character (UTF-8 lead byte 0xC2):
+    // a byte scan finds the text that has none without decoding it.
+    if !s.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2) || !s.chars().any(is_unsafe) {
+        return std::borrow::Cow::Borrowed(s);
     }
-    s.chars()
-        .map(|c| match c {
-            '\t' | '\n' | '\r' => ' ',
-            c if is_unsafe(c) => '\u{FFFD}',
-            c => c,
-        })
-        .collect()
+    std::borrow::Cow::Owned(
+        s.chars()
+            .map(|c| match c {
+                '\t' | '\n' | '\r' => ' ',
+                c if is_unsafe(c) => '\u{FFFD}',
+                c => c,
+            })
+            .collect(),
+    )
 }
 
 /// Like [`clean`] but keeps newlines, for multi-line text shown in a paragraph (SNS messages).
@@ -61,6 +71,16 @@ mod tests {
     #[test]
     fn plain_text_is_unchanged() {
         assert_eq!(clean("prod-db-01 → 97.3 °C"), "prod-db-01 → 97.3 °C");
+        assert!(matches!(
+            cleaned("prod-db-01 → 97.3 °C"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        // 0xC2 leads printable characters too (`°`, `©`): only C1 ones are replaced.
+        assert!(matches!(
+            cleaned("© 97.3 °C"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(cleaned("a\u{85}b\u{7f}"), "a\u{FFFD}b\u{FFFD}");
     }
 
     #[test]

@@ -209,3 +209,64 @@ async fn readings_are_judged_and_rejects_kept_for_inspection() {
         "the hot reading was not reported: {anomalies:?}"
     );
 }
+
+/// `process stream`: the processor (the sink) decodes and judges every record; the consumer
+/// beside it only counts what the sink reports and sends no readings of its own, so no record
+/// is judged twice.
+#[tokio::test(start_paused = true)]
+async fn with_a_sink_the_consumer_counts_and_does_not_judge_again() {
+    use watchband::process::stream::{ProcessorSink, StreamProcessorConfig};
+    let cloud = sim(FaultProfile::None);
+    let topic = cloud
+        .create_topic(watchband::originals::TEMPERATURE_TOPIC, None)
+        .await
+        .unwrap();
+    let sink = Arc::new(ProcessorSink::new(
+        cloud.clone(),
+        StreamProcessorConfig::new(&topic),
+    ));
+    let dyn_cloud: Arc<dyn Cloud> = cloud.clone();
+    let mut events =
+        watchband::pipeline::spawn_stream_consumer(dyn_cloud, None, stream_config(), sink.clone());
+    let mut seen = Vec::new();
+    let mut drain = async |seen: &mut Vec<Event>, d: Duration| {
+        let deadline = tokio::time::Instant::now() + d;
+        while let Ok(Some(e)) = tokio::time::timeout_at(deadline, events.recv()).await {
+            seen.push(e);
+        }
+    };
+    drain(&mut seen, Duration::from_secs(2)).await;
+    for _ in 0..6 {
+        cloud.advance(Duration::from_secs(10 * 60));
+        drain(&mut seen, Duration::from_secs(3)).await;
+    }
+    drain(&mut seen, Duration::from_secs(10)).await;
+
+    let totals = sink.totals();
+    assert!(totals.readings > 10_000, "the sink handled {totals:?}");
+    assert!(totals.rejected > 0, "no malformed record reached the sink");
+    let judged_by_consumer = seen
+        .iter()
+        .filter(|e| matches!(e, Event::Temperatures(_) | Event::TemperatureAnomalies(_)))
+        .count();
+    assert_eq!(
+        judged_by_consumer, 0,
+        "the consumer judged the sink's records again"
+    );
+    let stats = seen
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Event::Stream(s) => Some(s.clone()),
+            _ => None,
+        })
+        .expect("stream stats");
+    let counted: u64 = stats.shards.iter().map(|s| s.records_total).sum();
+    let rejected: u64 = stats.shards.iter().map(|s| s.rejected_total).sum();
+    assert_eq!(counted, totals.records, "records counted by the consumer");
+    assert_eq!(rejected, totals.rejected, "rejects reported by the sink");
+    assert!(
+        stats.shards.iter().flat_map(|s| &s.last_rejected).count() > 0,
+        "the sink's rejects are kept for inspection"
+    );
+}

@@ -4,7 +4,9 @@
 //!   configured start (TRIM_HORIZON / LATEST) when there is none, and loops on GetRecords at
 //!   most five calls per second, slowing down at the tip of the shard.
 //! - Each batch is decoded and judged ([`super::temperature`]), sent to the app, and only then
-//!   checkpointed, so a restart neither loses nor repeats a record.
+//!   checkpointed, so a restart neither loses nor repeats a record. With a [`StreamSink`] (the
+//!   stream processor) the sink decodes and judges instead, and the consumer only counts what
+//!   the sink reports: a record is judged once.
 //! - An expired iterator (or any failure that outlived its retries) is re-opened from the
 //!   checkpoint, which is safe for the same reason.
 //! - Resharding: a child shard is read only once its parents were read to their end (GetRecords
@@ -30,8 +32,9 @@ const RATE_WINDOW: Duration = Duration::from_secs(5);
 const RELIST_EVERY: Duration = Duration::from_secs(30);
 
 /// A consumer of stream batches that must be done before a record is checkpointed (the
-/// stream processor). It handles the records in order and returns how many it handled: fewer
+/// stream processor). It handles the records in order and says how many it handled: fewer
 /// than all means the rest is read again, from the checkpoint after the last handled one.
+/// The sink owns the decoding and judging; the consumer does neither again.
 #[async_trait::async_trait]
 pub trait StreamSink: Send + Sync {
     async fn handle(
@@ -39,7 +42,16 @@ pub trait StreamSink: Send + Sync {
         stream: &str,
         shard: &str,
         records: &[crate::cloud::StreamRecord],
-    ) -> usize;
+    ) -> SinkOutcome;
+}
+
+/// What a [`StreamSink`] did with a batch.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SinkOutcome {
+    /// Records handled, counted from the first of the batch.
+    pub handled: usize,
+    /// Those of the handled records that did not decode (the shard's counters keep them).
+    pub rejected: Vec<RejectedRecord>,
 }
 
 /// Checkpoints per (stream, shard): the store when there is one, memory otherwise.
@@ -80,7 +92,8 @@ impl Checkpoints {
 /// What the readers of one stream share.
 struct StreamShared {
     stream: String,
-    judge: Mutex<DeviceJudge>,
+    /// `None` when a sink judges the records.
+    judge: Option<Mutex<DeviceJudge>>,
     stats: Mutex<BTreeMap<String, ShardStats>>,
 }
 
@@ -111,7 +124,10 @@ pub(crate) async fn run(ctx: Arc<Ctx>, stream: String) {
     let wake = ctx.refresh.subscribe();
     let shared = Arc::new(StreamShared {
         stream: stream.clone(),
-        judge: Mutex::new(DeviceJudge::new(ctx.config.band_width)),
+        judge: ctx
+            .stream_sink
+            .is_none()
+            .then(|| Mutex::new(DeviceJudge::new(ctx.config.band_width))),
         stats: Mutex::new(BTreeMap::new()),
     });
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<String>();
@@ -265,14 +281,15 @@ async fn read_shard(
         let mut n = batch.records.len();
         let mut complete = true;
         if let Some(sink) = &ctx.stream_sink {
-            let handled = sink.handle(&stream, &shard, &batch.records).await.min(n);
+            let outcome = sink.handle(&stream, &shard, &batch.records).await;
+            let handled = outcome.handled.min(n);
             complete = handled == n;
             n = handled;
-        }
-        let records = &batch.records[..n];
-        if !handle_batch(&ctx, &shared, &shard, records).await {
+            count_batch(&shared, &shard, n, outcome.rejected);
+        } else if !handle_batch(&ctx, &shared, &shard, &batch.records).await {
             return;
         }
+        let records = &batch.records[..n];
         if let Some(last) = records.last()
             && let Err(e) = ctx
                 .checkpoints
@@ -374,6 +391,9 @@ async fn handle_batch(
     shard: &str,
     records: &[crate::cloud::StreamRecord],
 ) -> bool {
+    let Some(judge) = &shared.judge else {
+        return true;
+    };
     if records.is_empty() {
         return true;
     }
@@ -381,7 +401,7 @@ async fn handle_batch(
     let mut anomalies = Vec::new();
     let mut rejected: Vec<RejectedRecord> = Vec::new();
     {
-        let mut judge = shared.judge.lock().unwrap_or_else(|e| e.into_inner());
+        let mut judge = judge.lock().unwrap_or_else(|e| e.into_inner());
         for r in records {
             match judge.judge(&shared.stream, shard, r) {
                 Judged::Reading { point, anomaly } => {
@@ -392,13 +412,7 @@ async fn handle_batch(
             }
         }
     }
-    shared.update(shard, |s| {
-        s.records_total += records.len() as u64;
-        s.rejected_total += rejected.len() as u64;
-        s.last_rejected.extend(rejected.iter().cloned());
-        let excess = s.last_rejected.len().saturating_sub(KEEP_REJECTED);
-        s.last_rejected.drain(..excess);
-    });
+    count_batch(shared, shard, records.len(), rejected);
     if !points.is_empty() && !ctx.emit(Event::Temperatures(points)).await {
         return false;
     }
@@ -406,4 +420,15 @@ async fn handle_batch(
         return false;
     }
     true
+}
+
+/// Adds a batch to its shard's counters and keeps the newest rejects for inspection.
+fn count_batch(shared: &StreamShared, shard: &str, records: usize, rejected: Vec<RejectedRecord>) {
+    shared.update(shard, |s| {
+        s.records_total += records as u64;
+        s.rejected_total += rejected.len() as u64;
+        s.last_rejected.extend(rejected);
+        let excess = s.last_rejected.len().saturating_sub(KEEP_REJECTED);
+        s.last_rejected.drain(..excess);
+    });
 }

@@ -12,9 +12,11 @@
 use super::events::{RejectedRecord, TemperatureAnomaly, TemperaturePoint};
 use crate::cloud::{StreamRecord, Time};
 use crate::detect::persist::{Confirm, ConfirmConfig, Finding};
-use crate::detect::rules::temperature_class;
-use crate::detect::{Algo, AnyDetector, BandConfig, Detector, DetectorConfig, Seasonality};
-use crate::originals::{TemperatureReading, decode_reading};
+use crate::detect::rules::{TempClass, temperature_class};
+use crate::detect::{
+    Algo, AnyDetector, BandConfig, Detector, DetectorConfig, Seasonality, Verdict,
+};
+use crate::originals::{DecodeError, ReadingRef, TemperatureReading, decode_reading_ref};
 use crate::sanitize::{clean, printable_bytes};
 use std::collections::HashMap;
 
@@ -47,6 +49,51 @@ pub enum Judged {
     Rejected(RejectedRecord),
 }
 
+/// One reading judged, borrowed from its record: the hot path's answer, which allocates
+/// nothing. [`Classified::anomaly`] makes the owned table row when there is one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Classified<'a> {
+    /// The decoded payload, already sanitised.
+    pub reading: ReadingRef<'a>,
+    /// The reading's own timestamp when it parses, else the record's arrival.
+    pub time: Time,
+    /// Seed 003's rule as intended.
+    pub class: Option<TempClass>,
+    /// The device's statistical detector.
+    pub verdict: Verdict,
+    /// "Hot"/"Cold" for a rule hit, else [`UNUSUAL`] or [`STUCK`] for a confirmed finding.
+    pub anomaly_type: Option<&'static str>,
+}
+
+impl Classified<'_> {
+    /// The `m03p02_anomaly_data` row of an anomalous reading.
+    pub fn anomaly(&self) -> Option<TemperatureAnomaly> {
+        self.anomaly_type.map(|t| TemperatureAnomaly {
+            deviceid: self.reading.deviceid.to_string(),
+            anomaly_date: self.reading.date.to_string(),
+            timestamp: self.reading.timestamp.to_string(),
+            value: self.reading.value,
+            anomaly_type: t.to_string(),
+        })
+    }
+
+    /// The point the UI plots (without its stream, shard and sequence number).
+    fn point(&self) -> TemperaturePoint {
+        TemperaturePoint {
+            stream: String::new(),
+            shard_id: String::new(),
+            sequence_number: String::new(),
+            device: self.reading.deviceid.to_string(),
+            time: self.time,
+            value: self.reading.value,
+            lowest: self.reading.lowest_temp,
+            highest: self.reading.highest_temp,
+            class: self.class,
+            verdict: self.verdict,
+        }
+    }
+}
+
 impl DeviceJudge {
     /// `width` is the band width in standard deviations.
     pub fn new(width: f64) -> Self {
@@ -75,30 +122,29 @@ impl DeviceJudge {
 
     /// Decodes and judges one record; a record that does not decode is kept as rejected.
     pub fn judge(&mut self, stream: &str, shard_id: &str, record: &StreamRecord) -> Judged {
-        let reading = match decode_reading(&record.data) {
-            Ok(r) => r,
-            Err(e) => {
-                return Judged::Rejected(RejectedRecord {
+        match self.classify(record) {
+            Ok(c) => Judged::Reading {
+                point: TemperaturePoint {
+                    stream: stream.to_string(),
                     shard_id: shard_id.to_string(),
                     sequence_number: clean(&record.sequence_number),
-                    partition_key: clean(&record.partition_key),
-                    arrival: record.arrival,
-                    error: clean(&e.to_string()),
-                    raw: printable_bytes(&record.data),
-                });
-            }
-        };
-        let time = reading_time(&reading.timestamp).unwrap_or(record.arrival);
-        let (point, anomaly) = self.judge_reading(&reading, time);
-        Judged::Reading {
-            point: TemperaturePoint {
-                stream: stream.to_string(),
-                shard_id: shard_id.to_string(),
-                sequence_number: clean(&record.sequence_number),
-                ..point
+                    ..c.point()
+                },
+                anomaly: c.anomaly(),
             },
-            anomaly,
+            Err(e) => Judged::Rejected(rejected(shard_id, record, &e)),
         }
+    }
+
+    /// Decodes and judges one record without copying anything out of it: the hot path of the
+    /// stream processor, which needs only the anomalies.
+    pub fn classify<'r>(
+        &mut self,
+        record: &'r StreamRecord,
+    ) -> Result<Classified<'r>, DecodeError> {
+        let reading = decode_reading_ref(&record.data)?;
+        let time = reading_time(&reading.timestamp).unwrap_or(record.arrival);
+        Ok(self.classify_reading(reading, time))
     }
 
     /// Judges a decoded reading taken at `time`.
@@ -107,18 +153,23 @@ impl DeviceJudge {
         reading: &TemperatureReading,
         time: Time,
     ) -> (TemperaturePoint, Option<TemperatureAnomaly>) {
+        let c = self.classify_reading(reading.as_ref(), time);
+        (c.point(), c.anomaly())
+    }
+
+    fn classify_reading<'a>(&mut self, reading: ReadingRef<'a>, time: Time) -> Classified<'a> {
         let class = temperature_class(reading.value, reading.lowest_temp, reading.highest_temp);
-        // Looked up by reference first: a device is new once, and this runs per record.
-        if !self.devices.contains_key(&reading.deviceid) {
+        // Looked up by reference: a device is new once, and this runs per record.
+        if !self.devices.contains_key(reading.deviceid.as_ref()) {
             let fresh = Device {
                 detector: AnyDetector::new(&self.config).expect("the width was checked in new()"),
                 confirm: Confirm::default(),
             };
-            self.devices.insert(reading.deviceid.clone(), fresh);
+            self.devices.insert(reading.deviceid.to_string(), fresh);
         }
         let device = self
             .devices
-            .get_mut(&reading.deviceid)
+            .get_mut(reading.deviceid.as_ref())
             .expect("inserted above");
         let verdict = device
             .detector
@@ -131,34 +182,74 @@ impl DeviceJudge {
             (None, Some(Finding::Stuck)) => Some(STUCK),
             (None, None) => None,
         };
-        let anomaly = anomaly_type.map(|t| TemperatureAnomaly {
-            deviceid: reading.deviceid.clone(),
-            anomaly_date: reading.date.clone(),
-            timestamp: reading.timestamp.clone(),
-            value: reading.value,
-            anomaly_type: t.to_string(),
-        });
-        let point = TemperaturePoint {
-            stream: String::new(),
-            shard_id: String::new(),
-            sequence_number: String::new(),
-            device: reading.deviceid.clone(),
+        Classified {
+            reading,
             time,
-            value: reading.value,
-            lowest: reading.lowest_temp,
-            highest: reading.highest_temp,
             class,
             verdict,
-        };
-        (point, anomaly)
+            anomaly_type,
+        }
+    }
+}
+
+/// A record that did not decode, kept for inspection with its reason and printable bytes.
+pub fn rejected(shard_id: &str, record: &StreamRecord, error: &DecodeError) -> RejectedRecord {
+    RejectedRecord {
+        shard_id: shard_id.to_string(),
+        sequence_number: clean(&record.sequence_number),
+        partition_key: clean(&record.partition_key),
+        arrival: record.arrival,
+        error: clean(&error.to_string()),
+        raw: printable_bytes(&record.data),
     }
 }
 
 /// Seed 003's timestamp (`2024-05-01 10:00:00.123456`, UTC) as a time.
 pub fn reading_time(s: &str) -> Option<Time> {
-    chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%d %H:%M:%S%.f")
-        .ok()
-        .map(|t| t.and_utc())
+    // The generator's exact layout is read field by field (chrono re-reads the format string
+    // on every call, which costs more than the rest of a record's decoding); any other layout
+    // goes to chrono, so both paths accept the same strings.
+    reading_time_fixed(s.as_bytes()).or_else(|| {
+        chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%d %H:%M:%S%.f")
+            .ok()
+            .map(|t| t.and_utc())
+    })
+}
+
+/// `YYYY-MM-DD HH:MM:SS` with an optional `.` and 1–9 fraction digits, nothing else.
+fn reading_time_fixed(b: &[u8]) -> Option<Time> {
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b' '
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let nanos = match &b[19..] {
+        [] => 0,
+        [b'.', frac @ ..] if (1..=9).contains(&frac.len()) => {
+            let n = digits(20..b.len())?;
+            n * 10u32.pow(9 - frac.len() as u32)
+        }
+        _ => return None,
+    };
+    let date =
+        chrono::NaiveDate::from_ymd_opt(digits(0..4)? as i32, digits(5..7)?, digits(8..10)?)?;
+    // Seconds stop at 59 here; a leap second (60) is left to chrono.
+    let time = chrono::NaiveTime::from_hms_nano_opt(
+        digits(11..13)?,
+        digits(14..16)?,
+        digits(17..19).filter(|s| *s < 60)?,
+        nanos,
+    )?;
+    Some(date.and_time(time).and_utc())
 }
 
 #[cfg(test)]
@@ -268,6 +359,65 @@ mod tests {
         }
         // i = 99 reads 97.0 + 1×0.1 = 97.1; the run of 97.2 starts at 100, the 60th is 159.
         assert_eq!(found, vec![(159, STUCK.to_string())]);
+    }
+
+    #[test]
+    fn the_fixed_layout_reads_timestamps_exactly_as_chrono_does() {
+        let chrono_time = |s: &str| {
+            chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%d %H:%M:%S%.f")
+                .ok()
+                .map(|t| t.and_utc())
+        };
+        for s in [
+            "2024-05-01 10:00:00.123456",
+            "2024-05-01 10:00:00",
+            "2024-05-01 23:59:59.9",
+            "2024-05-01 23:59:59.999999999",
+            "2024-02-29 00:00:00.000001",
+            "2023-02-29 00:00:00.000001",
+            "2024-13-01 00:00:00",
+            "2024-05-01 24:00:00",
+            "2024-05-01 10:60:00",
+            "2024-05-01 10:00:60",
+            "2024-05-01 10:00:00.",
+            "2024-05-01 10:00:00.1234567890",
+            "2024-05-01T10:00:00",
+            " 2024-05-01 10:00:00 ",
+            "2024-5-01 10:00:00",
+            "+2024-05-01 10:00:0",
+            "2024-05-01 10:00:00.12a",
+            "",
+        ] {
+            assert_eq!(reading_time(s), chrono_time(s), "{s:?}");
+            if let Some(t) = reading_time_fixed(s.as_bytes()) {
+                assert_eq!(Some(t), chrono_time(s), "fixed layout on {s:?}");
+            }
+        }
+        assert!(reading_time_fixed(b"2024-05-01 10:00:00.123456").is_some());
+    }
+
+    #[test]
+    fn classify_borrows_and_judge_agrees_with_it() {
+        let mut a = DeviceJudge::new(2.0);
+        let mut b = DeviceJudge::new(2.0);
+        for i in 0..100u32 {
+            let v = if i == 80 {
+                102.0
+            } else {
+                97.0 + (i % 3) as f64 * 0.1
+            };
+            let r = record(i, &payload(v, i));
+            let c = a.classify(&r).unwrap();
+            assert!(matches!(c.reading.deviceid, std::borrow::Cow::Borrowed(_)));
+            let Judged::Reading { point, anomaly } = b.judge("s", "0", &r) else {
+                panic!()
+            };
+            assert_eq!(c.anomaly(), anomaly);
+            assert_eq!(
+                (c.time, c.verdict, c.class),
+                (point.time, point.verdict, point.class)
+            );
+        }
     }
 
     #[test]

@@ -10,11 +10,11 @@
 
 use crate::cloud::{Cloud, CloudError, StreamRecord};
 use crate::originals::{
-    TEMPERATURE_TABLE, temperature_alert_message, temperature_alert_subject,
+    DecodeError, TEMPERATURE_TABLE, temperature_alert_message, temperature_alert_subject,
     temperature_anomaly_row,
 };
 use crate::pipeline::events::{RejectedRecord, TemperatureAnomaly};
-use crate::pipeline::temperature::{DeviceJudge, Judged};
+use crate::pipeline::temperature::{Classified, DeviceJudge, rejected};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -65,12 +65,22 @@ impl StreamProcessor {
         }
     }
 
+    /// Decodes and classifies one record (the rule and the device's detector), storing and
+    /// announcing nothing: the CPU-bound part of [`Self::handle_batch`], which allocates
+    /// nothing for a normal reading.
+    pub fn classify<'r>(
+        &mut self,
+        record: &'r StreamRecord,
+    ) -> Result<Classified<'r>, DecodeError> {
+        self.judge.classify(record)
+    }
+
     /// Handles records in order; stops at the first record whose anomaly could not be stored
-    /// or announced.
+    /// or announced. (`_stream` is the caller's name for the source; records do not need it.)
     pub async fn handle_batch(
         &mut self,
         cloud: &dyn Cloud,
-        stream: &str,
+        _stream: &str,
         shard_id: &str,
         records: &[StreamRecord],
     ) -> BatchReport {
@@ -79,19 +89,21 @@ impl StreamProcessor {
             ..BatchReport::default()
         };
         for record in records {
-            match self.judge.judge(stream, shard_id, record) {
-                Judged::Rejected(r) => report.rejected.push(r),
-                Judged::Reading { anomaly, .. } => {
-                    report.readings += 1;
-                    if let Some(a) = anomaly {
-                        if let Err(e) = self.store_and_alert(cloud, &a).await {
-                            report.failed.push(record.sequence_number.clone());
-                            report.error = Some(e);
-                            break;
-                        }
-                        report.anomalies.push(a);
-                    }
+            let anomaly = match self.classify(record) {
+                Err(e) => {
+                    report.rejected.push(rejected(shard_id, record, &e));
+                    continue;
                 }
+                Ok(c) => c.anomaly(),
+            };
+            report.readings += 1;
+            if let Some(a) = anomaly {
+                if let Err(e) = self.store_and_alert(cloud, &a).await {
+                    report.failed.push(record.sequence_number.clone());
+                    report.error = Some(e);
+                    break;
+                }
+                report.anomalies.push(a);
             }
         }
         report.anomaly_count = report.anomalies.len();
@@ -175,7 +187,12 @@ impl ProcessorSink {
 
 #[async_trait::async_trait]
 impl crate::pipeline::streams::StreamSink for ProcessorSink {
-    async fn handle(&self, stream: &str, shard: &str, records: &[StreamRecord]) -> usize {
+    async fn handle(
+        &self,
+        stream: &str,
+        shard: &str,
+        records: &[StreamRecord],
+    ) -> crate::pipeline::streams::SinkOutcome {
         let report = self
             .processor
             .lock()
@@ -201,7 +218,10 @@ impl crate::pipeline::streams::StreamSink for ProcessorSink {
         t.anomalies += report.anomaly_count as u64;
         t.rejected += report.rejected_count as u64;
         t.interrupted += u64::from(handled < records.len());
-        handled
+        crate::pipeline::streams::SinkOutcome {
+            handled,
+            rejected: report.rejected,
+        }
     }
 }
 
