@@ -51,6 +51,8 @@ fn records() -> Vec<StreamRecord> {
     let cloud = SimCloud::new(SimOptions {
         seed: 7,
         paused: true,
+        // Generating the records, not reading them like a consumer: no per-shard read limit.
+        kinesis_read_limit: false,
         ..SimOptions::default()
     });
     let mut out = rt.block_on(async {
