@@ -53,11 +53,12 @@ fn dialog_block<'a>(title: &str, state: &AppState) -> Block<'a> {
         ))
 }
 
-fn render_help(f: &mut Frame, area: Rect, state: &AppState, query: &str, scroll: usize) {
+/// A dialog whose first line is a search field: draws the frame and the field, and returns
+/// the area left for the list.
+fn search_dialog(f: &mut Frame, r: Rect, state: &AppState, title: &str, query: &str) -> Rect {
     let theme = &state.theme;
-    let r = centered(area, 86, area.height.saturating_sub(2));
     f.render_widget(Clear, r);
-    let outer = dialog_block("Help — type to search, Esc closes", state);
+    let outer = dialog_block(title, state);
     let inner = outer.inner(r);
     f.render_widget(outer, r);
     let [search, list] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
@@ -68,6 +69,13 @@ fn render_help(f: &mut Frame, area: Rect, state: &AppState, query: &str, scroll:
         ])),
         search,
     );
+    list
+}
+
+fn render_help(f: &mut Frame, area: Rect, state: &AppState, query: &str, scroll: usize) {
+    let theme = &state.theme;
+    let r = centered(area, 86, area.height.saturating_sub(2));
+    let list = search_dialog(f, r, state, "Help — type to search, Esc closes", query);
     let q = query.to_lowercase();
     let mut lines: Vec<Line> = visible_bindings(state.read_only, state.demo.is_some())
         .filter(|b| {
@@ -264,20 +272,12 @@ fn render_metric_browser(
 ) {
     let theme = &state.theme;
     let r = centered(area, 90, area.height.saturating_sub(4));
-    f.render_widget(Clear, r);
-    let outer = dialog_block(
-        "Pick a metric (ListMetrics) — type to search, Enter watch",
+    let list = search_dialog(
+        f,
+        r,
         state,
-    );
-    let inner = outer.inner(r);
-    f.render_widget(outer, r);
-    let [search, list] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
-    f.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::styled("search: ", theme.style(Role::Dim)),
-            Span::styled(format!("{query}▏"), theme.style(Role::Input)),
-        ])),
-        search,
+        "Pick a metric (ListMetrics) — type to search, Enter watch",
+        query,
     );
     let q = query.to_lowercase();
     let matches: Vec<String> = state
