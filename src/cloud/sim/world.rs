@@ -424,20 +424,14 @@ impl World {
             .iter()
             .find(|j| j.volume == Some(v) && j.outcome == Ok(s.seq))
             .map(|j| j.id.clone())
+            // AWS Backup's job ids are upper-case UUIDs.
             .unwrap_or_else(|| {
-                let h = hash(&[self.seed, 0x10b, u64::from(v), u64::from(s.seq)]);
-                format!(
-                    "{:08X}-{:04X}-{:04X}-{:04X}-{:012X}",
-                    h >> 32,
-                    (h >> 16) & 0xffff,
-                    h & 0xffff,
-                    (h >> 48) & 0xffff,
-                    h & 0xffff_ffff_ffff
-                )
+                Rng::new(hash(&[self.seed, 0x10b, u64::from(v), u64::from(s.seq)]))
+                    .uuid()
+                    .to_uppercase()
             });
-        let time = chrono::DateTime::from_timestamp_millis(s.completed)
-            .unwrap_or_default()
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let time =
+            super::clock::to_time(s.completed).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         originals::backup_event_json(
             ACCOUNT,
             REGION,
