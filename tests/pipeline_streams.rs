@@ -139,26 +139,7 @@ async fn readings_are_judged_and_rejects_kept_for_inspection() {
     // A hot reading (seed 003's rule: above highest_temp) put by a producer among the world's,
     // a minute after the consumer started from LATEST.
     cloud.advance(Duration::from_secs(60));
-    let now = cloud.now();
-    let hot = watchband::originals::TemperatureReading {
-        timestamp: now.format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
-        datatype: "Temperature".into(),
-        value: 104.2,
-        deviceid: "DHT_001".into(),
-        date: now.format("%Y-%m-%d").to_string(),
-        lowest_temp: 96.0,
-        highest_temp: 101.0,
-    };
-    cloud
-        .put_records(
-            TEMPERATURE_STREAM,
-            vec![watchband::cloud::PutRecord {
-                partition_key: "DHT_001".into(),
-                data: hot.to_json().into_bytes(),
-            }],
-        )
-        .await
-        .unwrap();
+    put_reading(cloud.as_ref(), "DHT_001", 104.2).await;
     run_for(&cloud, &mut run, 2 * HOUR, Duration::from_secs(10 * 60)).await;
     let points: Vec<_> = run
         .seen

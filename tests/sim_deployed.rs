@@ -6,6 +6,8 @@
 //! The tokio clock is paused and the account runs at 3,600×, so a test second is a simulated
 //! hour and `sleep` moves both.
 
+mod pipeline_support;
+
 use std::sync::Arc;
 use std::time::Duration;
 use watchband::cloud::sim::{SimCloud, SimOptions};
@@ -166,26 +168,7 @@ async fn stream_function_stores_and_announces_the_anomalies_it_reads() {
     );
     // A producer's hot reading among the world's, a simulated hour after the mapping started.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let now = cloud.now();
-    let hot = originals::TemperatureReading {
-        timestamp: now.format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
-        datatype: "Temperature".into(),
-        value: 104.2,
-        deviceid: "DHT_002".into(),
-        date: now.format("%Y-%m-%d").to_string(),
-        lowest_temp: 96.0,
-        highest_temp: 101.0,
-    };
-    cloud
-        .put_records(
-            originals::TEMPERATURE_STREAM,
-            vec![watchband::cloud::PutRecord {
-                partition_key: "DHT_002".into(),
-                data: hot.to_json().into_bytes(),
-            }],
-        )
-        .await
-        .unwrap();
+    let hot = pipeline_support::put_reading(cloud.as_ref(), "DHT_002", 104.2).await;
     // Three simulated hours of four devices at 1 Hz in all.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let stats = functions.stats();

@@ -4,10 +4,12 @@
 //! Hot/Cold readings and one "Stuck", not a stream of statistical false alarms (a lone 3σ
 //! reading per device every six minutes, before confirmation).
 
+mod pipeline_support;
+
+use pipeline_support::read_stream;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use watchband::cloud::sim::{SimCloud, SimOptions};
-use watchband::cloud::{Cloud, ErrorKind, ShardPosition};
 use watchband::originals::TEMPERATURE_STREAM;
 use watchband::pipeline::temperature::{DeviceJudge, Judged, STUCK, UNUSUAL};
 
@@ -26,49 +28,20 @@ async fn sixteen_hours_of_the_demo_stream_give_the_stuck_sensor_once_and_no_nois
     let mut judge = DeviceJudge::new(2.0);
     let mut found: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     let mut readings = 0u64;
-    let mut shards = sim.list_shards(TEMPERATURE_STREAM).await.unwrap();
-    shards.sort_by(|a, b| a.id.cmp(&b.id));
-    for shard in shards {
-        let mut it = sim
-            .get_shard_iterator(
-                TEMPERATURE_STREAM,
-                &shard.id,
-                ShardPosition::AtTimestamp(from),
-            )
-            .await
-            .unwrap();
-        'reading: loop {
-            let batch = match sim.get_records(&it, Some(10_000)).await {
-                Ok(b) => b,
-                // Kinesis allows five reads per second per shard.
-                Err(e) if e.kind == ErrorKind::Throttling => {
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    continue;
-                }
-                Err(e) => panic!("{e}"),
-            };
-            for r in &batch.records {
-                if r.arrival >= to {
-                    break 'reading;
-                }
-                if let Judged::Reading {
-                    point,
-                    anomaly: Some(a),
-                } = judge.judge(TEMPERATURE_STREAM, &shard.id, r)
-                {
-                    found
-                        .entry((point.device.clone(), a.anomaly_type.clone()))
-                        .or_default()
-                        .push(a.timestamp.clone());
-                }
-                readings += 1;
-            }
-            match batch.next_iterator {
-                Some(next) if !batch.records.is_empty() => it = next,
-                _ => break,
-            }
+    read_stream(&sim, from, Some(to), |shard, r| {
+        if let Judged::Reading {
+            point,
+            anomaly: Some(a),
+        } = judge.judge(TEMPERATURE_STREAM, shard, r)
+        {
+            found
+                .entry((point.device.clone(), a.anomaly_type.clone()))
+                .or_default()
+                .push(a.timestamp.clone());
         }
-    }
+        readings += 1;
+    })
+    .await;
     let count = |device: &str, kind: &str| {
         found
             .get(&(device.to_string(), kind.to_string()))

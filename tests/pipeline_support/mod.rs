@@ -8,8 +8,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use watchband::cloud::Cloud;
 use watchband::cloud::sim::{FaultProfile, SimCloud, SimOptions};
-use watchband::cloud::{ShardPosition, Time};
-use watchband::originals::{TEMPERATURE_STREAM, decode_reading};
+use watchband::cloud::{ErrorKind, PutRecord, ShardPosition, StreamRecord, Time};
+use watchband::originals::{TEMPERATURE_STREAM, TemperatureReading, decode_reading};
 use watchband::pipeline::{Command, Event, PipelineConfig, PollIntervals};
 use watchband::store::Store;
 
@@ -114,11 +114,18 @@ fn last(seen: &[Event]) -> Vec<String> {
         .collect()
 }
 
-/// Every record of the stream that arrived after `after`, per shard: (decodable seqs, rejected).
-pub async fn direct_read(cloud: &SimCloud, after: Time) -> (BTreeSet<(String, String)>, usize) {
-    let mut good = BTreeSet::new();
-    let mut bad = 0;
-    for shard in cloud.list_shards(TEMPERATURE_STREAM).await.unwrap() {
+/// Reads every record of the temperature stream that arrived after `after` (and before
+/// `until`, if given), shard by shard in id order, as a consumer does: a throttled read (five
+/// per second per shard) waits and is tried again.
+pub async fn read_stream(
+    cloud: &SimCloud,
+    after: Time,
+    until: Option<Time>,
+    mut each: impl FnMut(&str, &StreamRecord),
+) {
+    let mut shards = cloud.list_shards(TEMPERATURE_STREAM).await.unwrap();
+    shards.sort_by(|a, b| a.id.cmp(&b.id));
+    for shard in shards {
         let mut it = Some(
             cloud
                 .get_shard_iterator(
@@ -129,21 +136,68 @@ pub async fn direct_read(cloud: &SimCloud, after: Time) -> (BTreeSet<(String, St
                 .await
                 .unwrap(),
         );
-        while let Some(i) = it.take() {
-            let batch = cloud.get_records(&i, Some(10_000)).await.unwrap();
+        'shard: while let Some(i) = it.take() {
+            let batch = match cloud.get_records(&i, Some(10_000)).await {
+                Ok(b) => b,
+                Err(e) if e.kind == ErrorKind::Throttling => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    it = Some(i);
+                    continue;
+                }
+                Err(e) => panic!("{e}"),
+            };
             let empty = batch.records.is_empty();
             for r in batch.records.iter().filter(|r| r.arrival > after) {
-                match decode_reading(&r.data) {
-                    Ok(_) => {
-                        good.insert((shard.id.clone(), r.sequence_number.clone()));
-                    }
-                    Err(_) => bad += 1,
+                if until.is_some_and(|u| r.arrival >= u) {
+                    break 'shard;
                 }
+                each(&shard.id, r);
             }
             if !(empty && batch.millis_behind_latest == 0) {
                 it = batch.next_iterator;
             }
         }
     }
+}
+
+/// Every record of the stream that arrived after `after`, per shard: (decodable seqs, rejected).
+pub async fn direct_read(cloud: &SimCloud, after: Time) -> (BTreeSet<(String, String)>, usize) {
+    let mut good = BTreeSet::new();
+    let mut bad = 0;
+    read_stream(cloud, after, None, |shard, r| {
+        match decode_reading(&r.data) {
+            Ok(_) => {
+                good.insert((shard.to_string(), r.sequence_number.clone()));
+            }
+            Err(_) => bad += 1,
+        }
+    })
+    .await;
     (good, bad)
+}
+
+/// Puts one reading of `device` at `value` on the temperature stream, timestamped now, as a
+/// producer beside the world's devices would.
+pub async fn put_reading(cloud: &dyn Cloud, device: &str, value: f64) -> TemperatureReading {
+    let now = cloud.now();
+    let reading = TemperatureReading {
+        timestamp: now.format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
+        datatype: "Temperature".into(),
+        value,
+        deviceid: device.into(),
+        date: now.format("%Y-%m-%d").to_string(),
+        lowest_temp: 96.0,
+        highest_temp: 101.0,
+    };
+    cloud
+        .put_records(
+            TEMPERATURE_STREAM,
+            vec![PutRecord {
+                partition_key: device.into(),
+                data: reading.to_json().into_bytes(),
+            }],
+        )
+        .await
+        .unwrap();
+    reading
 }
