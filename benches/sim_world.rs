@@ -17,8 +17,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use watchband::cloud::sim::{SimCloud, SimOptions, WorldSize};
 use watchband::cloud::{
-    AlarmFilter, Cloud, GetMetricData, ListChangedBlocks, MetricQuery, MetricQueryKind,
-    ShardPosition, StreamRecord, collect_pages,
+    AlarmFilter, Cloud, GetMetricData, ListChangedBlocks, MetricQuery, ShardPosition, StreamRecord,
+    collect_pages,
 };
 use watchband::detect::{Algo, AnyDetector, BandConfig, Detector, DetectorConfig, Seasonality};
 use watchband::originals::decode_reading_ref;
@@ -109,16 +109,7 @@ async fn dashboard_pass_timed(
     for m in cloud.list_metrics(Some("AWS/EC2"), None).await.unwrap() {
         let r = cloud
             .get_metric_data(GetMetricData {
-                queries: vec![MetricQuery {
-                    id: "m1".into(),
-                    kind: MetricQueryKind::Stat {
-                        metric: m,
-                        period: 300,
-                        stat: "Average".into(),
-                    },
-                    label: None,
-                    return_data: true,
-                }],
+                queries: vec![MetricQuery::stat("m1", m, 300, "Average")],
                 start: now - chrono::Duration::days(1),
                 end: now,
             })

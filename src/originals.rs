@@ -9,7 +9,7 @@
 
 use crate::cloud::{
     AlarmDefinition, AlarmMetric, AttrValue, ComparisonOperator, Item, MetricId, MetricQuery,
-    MetricQueryKind, TreatMissingData,
+    TreatMissingData,
 };
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -93,22 +93,8 @@ pub fn anomaly_alarm_definition(
         ok_actions: vec![],
         insufficient_data_actions: vec![],
         metric: AlarmMetric::Queries(vec![
-            MetricQuery {
-                id: "m1".into(),
-                kind: MetricQueryKind::Stat {
-                    metric,
-                    period,
-                    stat: stat.to_string(),
-                },
-                label: None,
-                return_data: true,
-            },
-            MetricQuery {
-                id: "ad1".into(),
-                kind: MetricQueryKind::Expression(band_expression("m1", band_width)),
-                label: None,
-                return_data: true,
-            },
+            MetricQuery::stat("m1", metric, period, stat),
+            MetricQuery::expression("ad1", band_expression("m1", band_width)),
         ]),
         comparison: ComparisonOperator::GreaterThanUpperThreshold,
         threshold: None,
@@ -489,6 +475,7 @@ pub fn format_number(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cloud::MetricQueryKind;
 
     #[test]
     fn band_expressions_round_trip() {

@@ -422,16 +422,12 @@ async fn a_backup_alarm_appears_with_the_seed_001_definition_and_acks_are_publis
     assert_eq!(metrics, vec![originals::backup_metric(volume)]);
     let series = cloud
         .get_metric_data(GetMetricData {
-            queries: vec![MetricQuery {
-                id: "m1".into(),
-                kind: MetricQueryKind::Stat {
-                    metric: originals::backup_metric(volume),
-                    period: 60,
-                    stat: "Maximum".into(),
-                },
-                label: None,
-                return_data: true,
-            }],
+            queries: vec![MetricQuery::stat(
+                "m1",
+                originals::backup_metric(volume),
+                60,
+                "Maximum",
+            )],
             start: t0 - chrono::Duration::minutes(1),
             end: t0 + chrono::Duration::minutes(10),
         })

@@ -9,8 +9,7 @@ use aws_sdk_dynamodb::types::{
 use std::sync::Arc;
 use support::Moto;
 use watchband::cloud::{
-    AlarmFilter, AttrValue, Cloud, GetMetricData, Item, MetricDatum, MetricQuery, MetricQueryKind,
-    Time,
+    AlarmFilter, AttrValue, Cloud, GetMetricData, Item, MetricDatum, MetricQuery, Time,
 };
 use watchband::originals;
 use watchband::pipeline::changes::ChangeCounter;
@@ -77,16 +76,12 @@ async fn put_backup_event(
 async fn sample_count(cloud: &dyn Cloud, volume_arn: &str, around: Time) -> Vec<f64> {
     let results = cloud
         .get_metric_data(GetMetricData {
-            queries: vec![MetricQuery {
-                id: "m1".into(),
-                kind: MetricQueryKind::Stat {
-                    metric: originals::backup_metric(volume_arn),
-                    period: 60,
-                    stat: "SampleCount".into(),
-                },
-                label: None,
-                return_data: true,
-            }],
+            queries: vec![MetricQuery::stat(
+                "m1",
+                originals::backup_metric(volume_arn),
+                60,
+                "SampleCount",
+            )],
             start: around - chrono::Duration::minutes(5),
             end: around + chrono::Duration::minutes(5),
         })
@@ -327,16 +322,7 @@ async fn the_metric_scorer_writes_indicators_exactly_where_the_cutoff_says() {
     let indicator = originals::indicator_metric(&metric);
     let results = cloud
         .get_metric_data(GetMetricData {
-            queries: vec![MetricQuery {
-                id: "i".into(),
-                kind: MetricQueryKind::Stat {
-                    metric: indicator,
-                    period: 300,
-                    stat: "Maximum".into(),
-                },
-                label: None,
-                return_data: true,
-            }],
+            queries: vec![MetricQuery::stat("i", indicator, 300, "Maximum")],
             // Period-aligned, as the scorer writes its points.
             start: Time::from_timestamp(score_from - score_from % 300, 0).unwrap(),
             end: now + chrono::Duration::minutes(5),

@@ -419,25 +419,11 @@ async fn seed_001s_alarms_have_their_detectors() {
 }
 
 fn bands_request(metric: &MetricId, stat: &str, now: Time) -> watchband::cloud::GetMetricData {
-    use watchband::cloud::{GetMetricData, MetricQuery, MetricQueryKind};
+    use watchband::cloud::{GetMetricData, MetricQuery};
     GetMetricData {
         queries: vec![
-            MetricQuery {
-                id: "m1".into(),
-                kind: MetricQueryKind::Stat {
-                    metric: metric.clone(),
-                    period: 300,
-                    stat: stat.into(),
-                },
-                label: None,
-                return_data: true,
-            },
-            MetricQuery {
-                id: "ad1".into(),
-                kind: MetricQueryKind::Expression(originals::band_expression("m1", 2.0)),
-                label: None,
-                return_data: true,
-            },
+            MetricQuery::stat("m1", metric.clone(), 300, stat),
+            MetricQuery::expression("ad1", originals::band_expression("m1", 2.0)),
         ],
         start: now - chrono::Duration::days(1),
         end: now,

@@ -5,7 +5,6 @@ use std::time::Duration;
 use watchband::cloud::sim::{SimCloud, SimOptions};
 use watchband::cloud::{
     AlarmFilter, AlarmState, Cloud, ErrorKind, GetMetricData, MetricDatum, MetricId, MetricQuery,
-    MetricQueryKind,
 };
 use watchband::originals;
 
@@ -136,22 +135,8 @@ async fn get_metric_data_returns_series_and_an_anomaly_band() {
     let now = cloud.now();
     let req = GetMetricData {
         queries: vec![
-            MetricQuery {
-                id: "m1".into(),
-                kind: MetricQueryKind::Stat {
-                    metric: metric.clone(),
-                    period: 60,
-                    stat: "Maximum".into(),
-                },
-                label: None,
-                return_data: true,
-            },
-            MetricQuery {
-                id: "ad1".into(),
-                kind: MetricQueryKind::Expression(originals::band_expression("m1", 2.0)),
-                label: None,
-                return_data: true,
-            },
+            MetricQuery::stat("m1", metric.clone(), 60, "Maximum"),
+            MetricQuery::expression("ad1", originals::band_expression("m1", 2.0)),
         ],
         start: now - chrono::Duration::days(30),
         end: now,

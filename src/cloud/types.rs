@@ -255,6 +255,37 @@ pub struct MetricQuery {
     pub return_data: bool,
 }
 
+impl MetricQuery {
+    /// A returned query of one statistic of a metric over `period` seconds.
+    pub fn stat(
+        id: impl Into<String>,
+        metric: MetricId,
+        period: i32,
+        stat: impl Into<String>,
+    ) -> Self {
+        MetricQuery {
+            id: id.into(),
+            kind: MetricQueryKind::Stat {
+                metric,
+                period,
+                stat: stat.into(),
+            },
+            label: None,
+            return_data: true,
+        }
+    }
+
+    /// A returned metric math expression (`ANOMALY_DETECTION_BAND(m1, 2)`).
+    pub fn expression(id: impl Into<String>, expression: impl Into<String>) -> Self {
+        MetricQuery {
+            id: id.into(),
+            kind: MetricQueryKind::Expression(expression.into()),
+            label: None,
+            return_data: true,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum MetricQueryKind {
     /// A metric with a statistic ("Average", "Maximum", "Sum", "p99") over a period in seconds.

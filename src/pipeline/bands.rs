@@ -6,7 +6,7 @@
 //! taken by order (upper first when its values are larger).
 
 use super::events::BandPoint;
-use crate::cloud::{GetMetricData, MetricDataResult, MetricId, MetricQuery, MetricQueryKind, Time};
+use crate::cloud::{GetMetricData, MetricDataResult, MetricId, MetricQuery, Time};
 use std::collections::BTreeMap;
 
 pub const VALUE_ID: &str = "m1";
@@ -23,24 +23,8 @@ pub fn band_request(
 ) -> GetMetricData {
     GetMetricData {
         queries: vec![
-            MetricQuery {
-                id: VALUE_ID.into(),
-                kind: MetricQueryKind::Stat {
-                    metric: metric.clone(),
-                    period,
-                    stat: stat.to_string(),
-                },
-                label: None,
-                return_data: true,
-            },
-            MetricQuery {
-                id: BAND_ID.into(),
-                kind: MetricQueryKind::Expression(crate::originals::band_expression(
-                    VALUE_ID, width,
-                )),
-                label: None,
-                return_data: true,
-            },
+            MetricQuery::stat(VALUE_ID, metric.clone(), period, stat),
+            MetricQuery::expression(BAND_ID, crate::originals::band_expression(VALUE_ID, width)),
         ],
         start,
         end,

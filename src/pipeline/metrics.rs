@@ -10,7 +10,7 @@
 use super::config::WatchedMetric;
 use super::events::{Event, MetricDetector, MetricSeries, Source};
 use super::{Ctx, bands, pause};
-use crate::cloud::{MetricId, MetricQuery, MetricQueryKind};
+use crate::cloud::{MetricId, MetricQuery};
 use crate::detect::{Algo, AnyDetector, BandConfig, Detector, DetectorConfig, ValueRange};
 use crate::originals;
 use std::collections::BTreeMap;
@@ -171,16 +171,12 @@ async fn fetch(ctx: &Ctx, m: &WatchedMetric) -> Option<Fetched> {
         // Asking for a band where there is no detector would make CloudWatch train one.
         request.queries.retain(|q| q.id != bands::BAND_ID);
     }
-    request.queries.push(MetricQuery {
-        id: INDICATOR_ID.into(),
-        kind: MetricQueryKind::Stat {
-            metric: originals::indicator_metric(&m.metric),
-            period: m.period,
-            stat: "Maximum".into(),
-        },
-        label: None,
-        return_data: true,
-    });
+    request.queries.push(MetricQuery::stat(
+        INDICATOR_ID,
+        originals::indicator_metric(&m.metric),
+        m.period,
+        "Maximum",
+    ));
     let results = ctx
         .call(Source::Metrics, || {
             ctx.cloud.get_metric_data(request.clone())

@@ -15,7 +15,7 @@
 
 use crate::cloud::{
     AttrValue, Cloud, CloudError, CloudResult, Condition, ErrorKind, GetMetricData, Item,
-    MetricDatum, MetricQuery, MetricQueryKind, Time,
+    MetricDatum, MetricQuery, Time,
 };
 use crate::detect::{Detector, Verdict};
 use crate::originals::{self, BackupJobEvent};
@@ -297,16 +297,7 @@ impl<'a> BackupProcessor<'a> {
         let results = self
             .cloud
             .get_metric_data(GetMetricData {
-                queries: vec![MetricQuery {
-                    id: "m1".into(),
-                    kind: MetricQueryKind::Stat {
-                        metric,
-                        period: 3600,
-                        stat: "Maximum".into(),
-                    },
-                    label: None,
-                    return_data: true,
-                }],
+                queries: vec![MetricQuery::stat("m1", metric, 3600, "Maximum")],
                 start: at - Duration::days(self.config.history_days),
                 end: at,
             })

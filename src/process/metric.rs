@@ -13,7 +13,7 @@
 use super::state::StateTable;
 use crate::cloud::{
     Cloud, CloudError, CloudResult, ErrorKind, GetMetricData, MetricDatum, MetricId, MetricQuery,
-    MetricQueryKind, Time,
+    Time,
 };
 use crate::detect::rcf::{RandomCutForest, RcfConfig, anomaly_indicators, batch_cutoff};
 use chrono::Duration;
@@ -192,16 +192,12 @@ async fn fetch(
         let start = (end - chunk).max(Time::from_timestamp(first_bucket, 0).unwrap_or(end - chunk));
         let results = cloud
             .get_metric_data(GetMetricData {
-                queries: vec![MetricQuery {
-                    id: "m1".into(),
-                    kind: MetricQueryKind::Stat {
-                        metric: config.metric.clone(),
-                        period: config.period,
-                        stat: config.stat.clone(),
-                    },
-                    label: None,
-                    return_data: true,
-                }],
+                queries: vec![MetricQuery::stat(
+                    "m1",
+                    config.metric.clone(),
+                    config.period,
+                    config.stat.clone(),
+                )],
                 start,
                 end,
             })
