@@ -5,7 +5,7 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use support::Moto;
+use support::{Moto, read_shard};
 use watchband::cloud::*;
 use watchband::originals;
 use watchband::pipeline::changes::ChangeCounter;
@@ -34,32 +34,6 @@ fn seed_003_readings(n: usize) -> Vec<originals::TemperatureReading> {
             }
         })
         .collect()
-}
-
-/// Reads a shard from `position` until a GetRecords comes back empty and caught up.
-async fn read_shard(
-    cloud: &dyn Cloud,
-    stream: &str,
-    shard: &str,
-    position: ShardPosition,
-) -> Vec<StreamRecord> {
-    let mut iterator = Some(
-        cloud
-            .get_shard_iterator(stream, shard, position)
-            .await
-            .unwrap(),
-    );
-    let mut out = Vec::new();
-    while let Some(it) = iterator {
-        let batch = cloud.get_records(&it, Some(7)).await.unwrap();
-        let empty = batch.records.is_empty();
-        out.extend(batch.records);
-        if empty && batch.millis_behind_latest == 0 {
-            break;
-        }
-        iterator = batch.next_iterator;
-    }
-    out
 }
 
 #[tokio::test]
@@ -107,7 +81,7 @@ async fn a_seed_003_stream_is_read_completely_and_resumes_from_checkpoints() {
     assert_eq!(shards.len(), 2);
     let mut got = Vec::new();
     for s in &shards {
-        got.extend(read_shard(&cloud, stream, &s.id, ShardPosition::TrimHorizon).await);
+        got.extend(read_shard(&cloud, stream, &s.id, ShardPosition::TrimHorizon, 7).await);
     }
     let decoded: Vec<_> = got
         .iter()
@@ -126,13 +100,20 @@ async fn a_seed_003_stream_is_read_completely_and_resumes_from_checkpoints() {
     // neither loses nor repeats a record.
     let store = Store::in_memory().unwrap();
     let shard = &shards[0].id;
-    let all = read_shard(&cloud, stream, shard, ShardPosition::TrimHorizon).await;
+    let all = read_shard(&cloud, stream, shard, ShardPosition::TrimHorizon, 7).await;
     assert!(all.len() > 3);
     store
         .set_checkpoint(stream, shard, &all[2].sequence_number)
         .unwrap();
     let resume = store.checkpoint(stream, shard).unwrap().unwrap();
-    let rest = read_shard(&cloud, stream, shard, ShardPosition::AfterSequence(resume)).await;
+    let rest = read_shard(
+        &cloud,
+        stream,
+        shard,
+        ShardPosition::AfterSequence(resume),
+        7,
+    )
+    .await;
     let seqs: Vec<_> = rest.iter().map(|r| r.sequence_number.clone()).collect();
     let expected: Vec<_> = all[3..].iter().map(|r| r.sequence_number.clone()).collect();
     assert_eq!(seqs, expected);

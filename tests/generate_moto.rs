@@ -5,7 +5,7 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use support::Moto;
+use support::{Moto, read_shard};
 use watchband::cli::GenerateArgs;
 use watchband::cli::generate::publish;
 use watchband::cloud::*;
@@ -47,21 +47,16 @@ async fn generate_puts_n_records_that_a_consumer_reads_back_exactly() {
     // Read every shard from the start until it is caught up.
     let mut read = Vec::new();
     for shard in cloud.list_shards(stream).await.unwrap() {
-        let mut it = Some(
-            cloud
-                .get_shard_iterator(stream, &shard.id, ShardPosition::TrimHorizon)
-                .await
-                .unwrap(),
+        read.extend(
+            read_shard(
+                cloud.as_ref(),
+                stream,
+                &shard.id,
+                ShardPosition::TrimHorizon,
+                50,
+            )
+            .await,
         );
-        while let Some(i) = it {
-            let batch = cloud.get_records(&i, Some(50)).await.unwrap();
-            let empty = batch.records.is_empty();
-            read.extend(batch.records);
-            if empty && batch.millis_behind_latest == 0 {
-                break;
-            }
-            it = batch.next_iterator;
-        }
     }
     assert_eq!(read.len(), 137, "every record read back once");
     let mut per_device: BTreeMap<String, usize> = BTreeMap::new();

@@ -154,3 +154,31 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("a free port on 127.0.0.1")
 }
+
+/// Reads a Kinesis shard from `position`, `limit` records per GetRecords, until a call comes
+/// back empty and caught up.
+pub async fn read_shard(
+    cloud: &dyn watchband::cloud::Cloud,
+    stream: &str,
+    shard: &str,
+    position: watchband::cloud::ShardPosition,
+    limit: i32,
+) -> Vec<watchband::cloud::StreamRecord> {
+    let mut iterator = Some(
+        cloud
+            .get_shard_iterator(stream, shard, position)
+            .await
+            .unwrap(),
+    );
+    let mut out = Vec::new();
+    while let Some(it) = iterator {
+        let batch = cloud.get_records(&it, Some(limit)).await.unwrap();
+        let empty = batch.records.is_empty();
+        out.extend(batch.records);
+        if empty && batch.millis_behind_latest == 0 {
+            break;
+        }
+        iterator = batch.next_iterator;
+    }
+    out
+}
