@@ -1,6 +1,6 @@
 //! Change counting over 1,000 snapshot pairs served by a local EBS endpoint that answers
 //! every ListChangedBlocks page after 20 ms, through the real SDK client: `ChangeCounter`
-//! (bounded concurrency) against a plain sequential loop, the originals' approach.
+//! (bounded concurrency) against a plain sequential loop, the patterns' approach.
 //!
 //! Every fourth pair has two pages, so the workload is 1.25 pages per pair. The API bound is
 //! `concurrency / (1.25 × 20 ms)` pairs per second; the sequential loop's is 40 pairs/s.
@@ -75,7 +75,7 @@ fn pairs(n: usize) -> Vec<SnapshotPair> {
         .collect()
 }
 
-/// The originals' loop: one pair after another, each paged to the end before the next.
+/// The patterns' loop: one pair after another, each paged to the end before the next.
 async fn sequential(cloud: &AwsCloud, pairs: &[SnapshotPair]) -> u64 {
     let mut total = 0;
     for p in pairs {

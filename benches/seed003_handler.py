@@ -1,7 +1,7 @@
-"""Seed 003's Lambda handler (anomaly_detection.py), timed on a Kinesis event file.
+"""The temperature pipeline's Lambda handler (anomaly_detection.py), timed on a Kinesis event file.
 
 The comparison side of benches/stream_processor.rs (issue 7: stream-processor throughput
-against a Python function written the way seed 003's is). The loop body is the original's,
+against a Python function written the way the temperature pipeline's is). The loop body is the original's,
 record by record: base64-decode `kinesis.data`, decode UTF-8, `json.loads`, the rule, the
 `m03p02_anomaly_data` item. What differs, and why:
 

@@ -2,10 +2,10 @@
 //! - building a world of 10,000 volumes × 365 daily snapshots and 100 streams, and answering a
 //!   complete dashboard pass over it (bar: under 10 s and under 500 MiB peak RSS);
 //! - GetRecords-to-verdict throughput for stream records (bar: ≥ 1 million records/s on one
-//!   core): `stream/decode_and_detect` decodes with `originals::decode_reading_ref` (borrowed,
+//!   core): `stream/decode_and_detect` decodes with `interop::decode_reading_ref` (borrowed,
 //!   no allocation) and scores with a per-device `detect::AnyDetector` looked up by `&str`;
 //!   `stream/judge_classify` runs the consumers' own `DeviceJudge::classify` (the same, plus
-//!   the reading's timestamp and seed 003's rule).
+//!   the reading's timestamp and the temperature pipeline's rule).
 //!
 //! Peak RSS is read from /proc/self/status (VmHWM) after one cold build + dashboard pass, before
 //! criterion's repetitions, and printed to stderr.
@@ -21,7 +21,7 @@ use watchband::cloud::{
     collect_pages,
 };
 use watchband::detect::{Algo, AnyDetector, BandConfig, Detector, DetectorConfig, Seasonality};
-use watchband::originals::decode_reading_ref;
+use watchband::interop::decode_reading_ref;
 use watchband::pipeline::temperature::DeviceJudge;
 
 fn big_world() -> Arc<SimCloud> {
@@ -181,7 +181,7 @@ fn stream_records() -> Vec<StreamRecord> {
         ..SimOptions::default()
     });
     rt.block_on(async {
-        let stream = watchband::originals::TEMPERATURE_STREAM;
+        let stream = watchband::interop::TEMPERATURE_STREAM;
         let mut out = Vec::new();
         for shard in cloud.list_shards(stream).await.unwrap() {
             let mut it = cloud
@@ -265,7 +265,7 @@ fn verdicts(c: &mut Criterion) {
             kinesis_read_limit: false,
             ..SimOptions::default()
         });
-        let stream = watchband::originals::TEMPERATURE_STREAM;
+        let stream = watchband::interop::TEMPERATURE_STREAM;
         let shard = rt.block_on(cloud.list_shards(stream)).unwrap().remove(0).id;
         b.iter(|| {
             rt.block_on(async {

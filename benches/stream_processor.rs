@@ -1,12 +1,12 @@
 //! Issue 7's benchmark: the stream processor's throughput (records/s, decode + classify)
-//! against a Python function written the way seed 003's is, on the same records in one run.
+//! against a Python function written the way the temperature pipeline's is, on the same records in one run.
 //!
 //! 100,000 records of the demo account's temperature stream (seed 7: diurnal drift, hot/cold
 //! excursions, a stuck sensor, its ~0.5 % malformed records) with every 200th record made
 //! malformed as well (≈ 1 % in all), wrapped in a Kinesis Lambda event (base64 `data`) and
 //! written to a temporary file. Then, in this order:
 //!
-//! 1. `python3 benches/seed003_handler.py FILE` times seed 003's loop (base64, UTF-8,
+//! 1. `python3 benches/seed003_handler.py FILE` times the temperature pipeline's loop (base64, UTF-8,
 //!    `json.loads`, the rule, the table item) on the parsed event, best of 5 passes;
 //! 2. the Rust processor is timed the same way (best of 5 passes) on the same parsed event:
 //!    `kinesis_records` (base64) then `StreamProcessor::classify` (decode, rule, per-device
@@ -26,9 +26,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 use watchband::cloud::sim::{SimCloud, SimOptions};
 use watchband::cloud::{Cloud, ShardPosition, StreamRecord};
-use watchband::originals::TEMPERATURE_STREAM;
-use watchband::process::lambda_events::kinesis_records;
-use watchband::process::stream::{StreamProcessor, StreamProcessorConfig};
+use watchband::interop::TEMPERATURE_STREAM;
+use watchband::processors::lambda_events::kinesis_records;
+use watchband::processors::stream::{StreamProcessor, StreamProcessorConfig};
 
 const RECORDS: usize = 100_000;
 const PASSES: usize = 5;
@@ -225,7 +225,7 @@ fn compare(records: &[StreamRecord], event: &Value) {
     let (rust_records, counts_records) = best_rate(|| from_records(records));
     assert_eq!(counts, counts_records);
     eprintln!(
-        "stream processor, {RECORDS} seed 003 records ({} malformed; {} Hot, {} Cold, {} Unusual), best of {PASSES} passes:",
+        "stream processor, {RECORDS} temperature records ({} malformed; {} Hot, {} Cold, {} Unusual), best of {PASSES} passes:",
         counts.rejected, counts.hot, counts.cold, counts.unusual
     );
     eprintln!(
@@ -247,7 +247,7 @@ fn compare(records: &[StreamRecord], event: &Value) {
                 "Python and Rust disagree on malformed or Hot/Cold records"
             );
             eprintln!(
-                "  python {}, seed 003 as written (minus AWS, pprint): {:>12.0} records/s",
+                "  python {}, the temperature pipeline's function as written (minus AWS, pprint): {:>12.0} records/s",
                 p.version, p.as_written
             );
             eprintln!(

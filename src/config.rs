@@ -2,13 +2,13 @@
 //! `--config FILE`), holding what the AWS configuration chain does not — the backup tag key,
 //! vault and role, the topics, streams, tables, metric list and namespaces to watch.
 //!
-//! Every key is optional and defaults to the originals' names, so an operator who runs seed
+//! Every key is optional and defaults to the patterns' names, so an operator who runs seed
 //! 001 or 003 as deployed needs no file at all. A file that does not parse, has an unknown key
 //! or a value out of range is refused with its path, the line and the reason.
 
 use crate::cloud::MetricId;
 use crate::cloud::aws::AwsOptions;
-use crate::originals;
+use crate::interop;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -60,9 +60,9 @@ fn default_period() -> i32 {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Topics {
-    /// Seed 001's alarm topic (name or ARN).
+    /// The changed-block pipeline's alarm topic (name or ARN).
     pub backup: String,
-    /// Seed 003's alert topic.
+    /// The temperature pipeline's alert topic.
     pub temperature: String,
     /// Where acknowledgements are published; the backup topic when absent.
     pub acknowledgements: Option<String>,
@@ -71,8 +71,8 @@ pub struct Topics {
 impl Default for Topics {
     fn default() -> Self {
         Topics {
-            backup: originals::BACKUP_TOPIC_NAME.into(),
-            temperature: originals::TEMPERATURE_TOPIC.into(),
+            backup: interop::BACKUP_TOPIC_NAME.into(),
+            temperature: interop::TEMPERATURE_TOPIC.into(),
             acknowledgements: None,
         }
     }
@@ -88,8 +88,8 @@ pub struct Tables {
 impl Default for Tables {
     fn default() -> Self {
         Tables {
-            backup: originals::BACKUP_TABLE.into(),
-            temperature: originals::TEMPERATURE_TABLE.into(),
+            backup: interop::BACKUP_TABLE.into(),
+            temperature: interop::TEMPERATURE_TABLE.into(),
         }
     }
 }
@@ -128,18 +128,31 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            tag_key: originals::DEFAULT_BACKUP_TAG_KEY.into(),
+            tag_key: interop::DEFAULT_BACKUP_TAG_KEY.into(),
             vault: "Default".into(),
             backup_role: None,
             band_width: 2.0,
             topics: Topics::default(),
             tables: Tables::default(),
-            streams: vec![originals::TEMPERATURE_STREAM.into()],
-            namespaces: vec![originals::BACKUP_NAMESPACE.into()],
+            streams: vec![interop::TEMPERATURE_STREAM.into()],
+            namespaces: vec![interop::BACKUP_NAMESPACE.into()],
             metrics: Vec::new(),
             aws: AwsSection::default(),
         }
     }
+}
+
+/// What the command line says over the configuration file: plain options, so that nothing
+/// below the command line depends on how arguments are parsed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overrides {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+    /// Refuse every mutating action.
+    pub read_only: bool,
+    /// Publish `BACKUP_CHANGED_BLOCKS` for volumes no function processes yet.
+    pub publish: bool,
 }
 
 impl Config {
@@ -235,20 +248,22 @@ impl Config {
 
     /// The connection options: command-line flags first, then this file's `[aws]` section;
     /// the SDK's own sources (environment, shared profile) fill in the rest.
-    pub fn aws_options(&self, args: &crate::cli::SourceArgs) -> AwsOptions {
-        let cli = AwsOptions::from_args(args);
+    pub fn aws_options(&self, overrides: &Overrides) -> AwsOptions {
         AwsOptions {
-            profile: cli.profile.or_else(|| self.aws.profile.clone()),
-            region: cli.region.or_else(|| self.aws.region.clone()),
-            endpoint_url: cli.endpoint_url.or_else(|| self.aws.endpoint_url.clone()),
+            profile: overrides
+                .profile
+                .clone()
+                .or_else(|| self.aws.profile.clone()),
+            region: overrides.region.clone().or_else(|| self.aws.region.clone()),
+            endpoint_url: overrides
+                .endpoint_url
+                .clone()
+                .or_else(|| self.aws.endpoint_url.clone()),
         }
     }
 
     /// What the pipeline watches and how, from this file and the command line.
-    pub fn pipeline_config(
-        &self,
-        args: &crate::cli::SourceArgs,
-    ) -> crate::pipeline::PipelineConfig {
+    pub fn pipeline_config(&self, overrides: &Overrides) -> crate::pipeline::PipelineConfig {
         let mut topics = vec![self.topics.temperature.clone()];
         if let Some(acks) = &self.topics.acknowledgements {
             topics.push(acks.clone());
@@ -270,8 +285,8 @@ impl Config {
                 })
                 .collect(),
             band_width: self.band_width,
-            publish: args.publish,
-            read_only: args.read_only,
+            publish: overrides.publish,
+            read_only: overrides.read_only,
             ..crate::pipeline::PipelineConfig::default()
         }
     }
@@ -310,7 +325,7 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_file_gives_the_originals_names() {
+    fn an_empty_file_gives_the_patterns_names() {
         let c = parse("").unwrap();
         assert_eq!(c, Config::default());
         assert_eq!(c.tag_key, "backup");
@@ -358,11 +373,11 @@ period = 60
             c.metrics[0].metric_id(),
             MetricId::new("AWS/EC2", "CPUUtilization", &[("InstanceId", "i-0abc")])
         );
-        let args = crate::cli::SourceArgs {
+        let overrides = Overrides {
             region: Some("us-east-2".into()),
             ..Default::default()
         };
-        let o = c.aws_options(&args);
+        let o = c.aws_options(&overrides);
         assert_eq!(o.region.as_deref(), Some("us-east-2"));
         assert_eq!(o.profile.as_deref(), Some("ops"));
     }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use support::Moto;
 use watchband::cloud::{AlarmFilter, AnomalyDetector, Cloud};
-use watchband::originals;
+use watchband::interop;
 use watchband::pipeline::{Command, PipelineConfig};
 
 const PUT_ANOMALY_DETECTOR: &str = r#"<PutAnomalyDetectorResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/">
@@ -35,13 +35,13 @@ async fn an_alarm_created_through_the_tui_action_path_has_the_seed_001_definitio
     let cloud: Arc<dyn Cloud> = Arc::new(watchband::cloud::aws::AwsCloud::from_sdk_config(&config));
     let topic = cloud
         .create_topic(
-            originals::BACKUP_TOPIC_NAME,
-            Some(originals::BACKUP_TOPIC_DISPLAY_NAME),
+            interop::BACKUP_TOPIC_NAME,
+            Some(interop::BACKUP_TOPIC_DISPLAY_NAME),
         )
         .await
         .unwrap();
     let volume = "arn:aws:ec2:us-east-1:123456789012:volume/vol-0123456789abcdef0";
-    let metric = originals::backup_metric(volume);
+    let metric = interop::backup_metric(volume);
     let (mut events, commands) = watchband::pipeline::spawn(
         cloud.clone(),
         None,
@@ -54,8 +54,8 @@ async fn an_alarm_created_through_the_tui_action_path_has_the_seed_001_definitio
     // evaluation period, the backup topic).
     commands
         .send(Command::CreateAlarm {
-            definition: Box::new(originals::anomaly_alarm_definition(
-                &originals::backup_alarm_name(volume),
+            definition: Box::new(interop::anomaly_alarm_definition(
+                &interop::backup_alarm_name(volume),
                 metric.clone(),
                 "Maximum",
                 60,
@@ -75,7 +75,7 @@ async fn an_alarm_created_through_the_tui_action_path_has_the_seed_001_definitio
         .await
         .unwrap();
 
-    let name = originals::backup_alarm_name(volume);
+    let name = interop::backup_alarm_name(volume);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     let alarm = loop {
         while events.try_recv().is_ok() {}
@@ -95,7 +95,7 @@ async fn an_alarm_created_through_the_tui_action_path_has_the_seed_001_definitio
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    let expected = originals::backup_alarm_definition(volume, &topic, 2.0);
+    let expected = interop::backup_alarm_definition(volume, &topic, 2.0);
     let got = alarm.definition;
     assert_eq!(got.name, expected.name);
     assert_eq!(got.description, expected.description);

@@ -7,13 +7,13 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use support::{Moto, read_shard};
 use watchband::cloud::*;
-use watchband::originals;
+use watchband::interop;
 use watchband::pipeline::changes::ChangeCounter;
 use watchband::store::Store;
 
 /// Seed 003's generator: one reading per second from device DHT_001, Normal(97, 2)-ish values
 /// (a fixed sequence here), with the original's bounds 96 and 101.
-fn seed_003_readings(n: usize) -> Vec<originals::TemperatureReading> {
+fn seed_003_readings(n: usize) -> Vec<interop::TemperatureReading> {
     (0..n)
         .map(|i| {
             // Deterministic spread around 97 with a few excursions beyond both bounds.
@@ -23,7 +23,7 @@ fn seed_003_readings(n: usize) -> Vec<originals::TemperatureReading> {
                 k => 95.5 + (k as f64) * 0.3,
             };
             let value = (value * 10.0f64).round() / 10.0;
-            originals::TemperatureReading {
+            interop::TemperatureReading {
                 timestamp: format!("2024-05-01 10:{:02}:{:02}.123456", i / 60, i % 60),
                 datatype: "Temperature".into(),
                 value,
@@ -41,7 +41,7 @@ async fn a_seed_003_stream_is_read_completely_and_resumes_from_checkpoints() {
     let Some(moto) = Moto::start() else { return };
     let cloud = moto.cloud().await;
     let kinesis = aws_sdk_kinesis::Client::new(&moto.sdk_config().await);
-    let stream = originals::TEMPERATURE_STREAM;
+    let stream = interop::TEMPERATURE_STREAM;
     kinesis
         .create_stream()
         .stream_name(stream)
@@ -85,7 +85,7 @@ async fn a_seed_003_stream_is_read_completely_and_resumes_from_checkpoints() {
     }
     let decoded: Vec<_> = got
         .iter()
-        .map(|r| originals::decode_reading(&r.data).unwrap())
+        .map(|r| interop::decode_reading(&r.data).unwrap())
         .collect();
     assert_eq!(
         decoded.len(),
@@ -128,7 +128,7 @@ async fn anomalies_are_written_to_the_table_and_alerts_published() {
         AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     };
     ddb.create_table()
-        .table_name(originals::TEMPERATURE_TABLE)
+        .table_name(interop::TEMPERATURE_TABLE)
         .attribute_definitions(
             AttributeDefinition::builder()
                 .attribute_name("deviceid")
@@ -163,7 +163,7 @@ async fn anomalies_are_written_to_the_table_and_alerts_published() {
         .unwrap();
 
     let topic = cloud
-        .create_topic(originals::TEMPERATURE_TOPIC, None)
+        .create_topic(interop::TEMPERATURE_TOPIC, None)
         .await
         .unwrap();
     let queue = cloud.create_queue("watchband-alerts").await.unwrap();
@@ -191,8 +191,8 @@ async fn anomalies_are_written_to_the_table_and_alerts_published() {
         let condition = Condition::AttributeNotExists("timestamp".into());
         cloud
             .put_item(
-                originals::TEMPERATURE_TABLE,
-                originals::temperature_anomaly_item(r, kind),
+                interop::TEMPERATURE_TABLE,
+                interop::temperature_anomaly_item(r, kind),
                 Some(condition.clone()),
             )
             .await
@@ -200,8 +200,8 @@ async fn anomalies_are_written_to_the_table_and_alerts_published() {
         // The same anomaly written twice is refused, not duplicated.
         let again = cloud
             .put_item(
-                originals::TEMPERATURE_TABLE,
-                originals::temperature_anomaly_item(r, kind),
+                interop::TEMPERATURE_TABLE,
+                interop::temperature_anomaly_item(r, kind),
                 Some(condition),
             )
             .await
@@ -210,8 +210,8 @@ async fn anomalies_are_written_to_the_table_and_alerts_published() {
         cloud
             .publish(
                 &topic,
-                Some(&originals::temperature_alert_subject(kind)),
-                &originals::temperature_alert_message(r.value, kind),
+                Some(&interop::temperature_alert_subject(kind)),
+                &interop::temperature_alert_message(r.value, kind),
             )
             .await
             .unwrap();
@@ -221,7 +221,7 @@ async fn anomalies_are_written_to_the_table_and_alerts_published() {
 
     let items = cloud
         .query(Query {
-            table: originals::TEMPERATURE_TABLE.into(),
+            table: interop::TEMPERATURE_TABLE.into(),
             hash_key: "deviceid".into(),
             hash_value: AttrValue::S("DHT_001".into()),
             limit: None,
@@ -245,17 +245,17 @@ async fn anomalies_are_written_to_the_table_and_alerts_published() {
     .into_iter()
     .collect();
     let stored = cloud
-        .get_item(originals::TEMPERATURE_TABLE, key)
+        .get_item(interop::TEMPERATURE_TABLE, key)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stored, originals::temperature_anomaly_item(first, kind));
+    assert_eq!(stored, interop::temperature_anomaly_item(first, kind));
 
     // Visible in moto's record of sent notifications...
     let data = moto.data();
     let sent = sent_notifications(&data, &topic);
     assert_eq!(sent.len(), anomalies.len());
-    let expected_msg = originals::temperature_alert_message(first.value, kind);
+    let expected_msg = interop::temperature_alert_message(first.value, kind);
     assert!(sent.iter().any(|m| m == &expected_msg), "{sent:?}");
     // ...and delivered through the SQS subscription.
     let mut bodies = Vec::new();
@@ -314,19 +314,19 @@ async fn a_backup_alarm_appears_with_the_seed_001_definition_and_acks_are_publis
 
     let topic = cloud
         .create_topic(
-            originals::BACKUP_TOPIC_NAME,
-            Some(originals::BACKUP_TOPIC_DISPLAY_NAME),
+            interop::BACKUP_TOPIC_NAME,
+            Some(interop::BACKUP_TOPIC_DISPLAY_NAME),
         )
         .await
         .unwrap();
     assert!(cloud.list_topics().await.unwrap().contains(&topic));
     let volume = "arn:aws:ec2:us-east-1:123456789012:volume/vol-0abc1234def567890";
-    let definition = originals::backup_alarm_definition(volume, &topic, 2.0);
+    let definition = interop::backup_alarm_definition(volume, &topic, 2.0);
     cloud.put_metric_alarm(definition.clone()).await.unwrap();
 
     let alarms = cloud
         .describe_alarms(AlarmFilter {
-            name_prefix: Some(originals::BACKUP_ALARM_PREFIX.into()),
+            name_prefix: Some(interop::BACKUP_ALARM_PREFIX.into()),
             names: vec![],
         })
         .await
@@ -334,7 +334,7 @@ async fn a_backup_alarm_appears_with_the_seed_001_definition_and_acks_are_publis
     assert_eq!(alarms.len(), 1);
     assert_eq!(alarms[0].definition, definition);
     assert_eq!(
-        originals::volume_arn_of_alarm(&alarms[0].definition.name),
+        interop::volume_arn_of_alarm(&alarms[0].definition.name),
         Some(volume)
     );
     let by_name = cloud
@@ -384,8 +384,8 @@ async fn a_backup_alarm_appears_with_the_seed_001_definition_and_acks_are_publis
     .unwrap();
     let data: Vec<MetricDatum> = (0..5)
         .map(|i| MetricDatum {
-            metric_name: originals::BACKUP_METRIC.into(),
-            dimensions: vec![(originals::BACKUP_DIMENSION.into(), volume.into())],
+            metric_name: interop::BACKUP_METRIC.into(),
+            dimensions: vec![(interop::BACKUP_DIMENSION.into(), volume.into())],
             timestamp: t0 + chrono::Duration::minutes(i),
             value: 100.0 + i as f64,
             unit: None,
@@ -393,19 +393,19 @@ async fn a_backup_alarm_appears_with_the_seed_001_definition_and_acks_are_publis
         })
         .collect();
     cloud
-        .put_metric_data(originals::BACKUP_NAMESPACE, data)
+        .put_metric_data(interop::BACKUP_NAMESPACE, data)
         .await
         .unwrap();
     let metrics = cloud
-        .list_metrics(Some(originals::BACKUP_NAMESPACE), None)
+        .list_metrics(Some(interop::BACKUP_NAMESPACE), None)
         .await
         .unwrap();
-    assert_eq!(metrics, vec![originals::backup_metric(volume)]);
+    assert_eq!(metrics, vec![interop::backup_metric(volume)]);
     let series = cloud
         .get_metric_data(GetMetricData {
             queries: vec![MetricQuery::stat(
                 "m1",
-                originals::backup_metric(volume),
+                interop::backup_metric(volume),
                 60,
                 "Maximum",
             )],

@@ -178,12 +178,12 @@ async fn anomaly_detectors_and_alarm_history_are_read_from_query_responses() {
     .await;
     let volume = "arn:aws:ec2:us-east-1:123456789012:volume/vol-0abc";
     let detectors = cloud
-        .describe_anomaly_detectors(Some(&watchband::originals::backup_metric(volume)))
+        .describe_anomaly_detectors(Some(&watchband::interop::backup_metric(volume)))
         .await
         .unwrap();
     assert_eq!(detectors.len(), 1);
     let d = &detectors[0];
-    assert_eq!(d.metric, watchband::originals::backup_metric(volume));
+    assert_eq!(d.metric, watchband::interop::backup_metric(volume));
     assert_eq!(d.stat, "Maximum");
     assert_eq!(d.state.as_deref(), Some("TRAINED"));
     assert!(d.periodic_spikes);

@@ -9,7 +9,7 @@ use support::{Moto, read_shard};
 use watchband::cli::GenerateArgs;
 use watchband::cli::generate::publish;
 use watchband::cloud::*;
-use watchband::originals;
+use watchband::interop;
 
 #[tokio::test]
 async fn generate_puts_n_records_that_a_consumer_reads_back_exactly() {
@@ -62,7 +62,7 @@ async fn generate_puts_n_records_that_a_consumer_reads_back_exactly() {
     let mut per_device: BTreeMap<String, usize> = BTreeMap::new();
     let mut anomalies = 0;
     for r in &read {
-        let reading = originals::decode_reading(&r.data).expect("seed 003 payload");
+        let reading = interop::decode_reading(&r.data).expect("seed 003 payload");
         assert_eq!(
             r.partition_key, reading.deviceid,
             "device id is the partition key"

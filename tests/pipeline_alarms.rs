@@ -68,7 +68,7 @@ async fn alarms_history_and_creation() {
         .await
         .unwrap();
     let metric: MetricId = cpu[0].clone();
-    let mut definition = watchband::originals::anomaly_alarm_definition(
+    let mut definition = watchband::interop::anomaly_alarm_definition(
         "watchband-cpu-band",
         metric.clone(),
         "Average",
@@ -102,7 +102,7 @@ async fn alarms_history_and_creation() {
         created.definition.comparison,
         ComparisonOperator::GreaterThanUpperThreshold
     );
-    assert!(created.definition.alarm_actions[0].ends_with(watchband::originals::BACKUP_TOPIC_NAME));
+    assert!(created.definition.alarm_actions[0].ends_with(watchband::interop::BACKUP_TOPIC_NAME));
     assert_eq!(
         cloud
             .describe_anomaly_detectors(Some(&metric))

@@ -180,10 +180,9 @@ async fn an_on_demand_backup_runs_to_completion_and_its_pair_is_counted() {
         percents.iter().any(|p| *p > 0.0 && *p < 100.0),
         "no progress shown: {percents:?}"
     );
-    let snapshot =
-        watchband::originals::snapshot_id_in(done.recovery_point_arn.as_deref().unwrap())
-            .unwrap()
-            .to_string();
+    let snapshot = watchband::interop::snapshot_id_in(done.recovery_point_arn.as_deref().unwrap())
+        .unwrap()
+        .to_string();
     run.until(
         Duration::from_secs(60),
         "the new pair in the series",

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use watchband::cloud::Cloud;
 use watchband::cloud::sim::FaultProfile;
-use watchband::originals::TEMPERATURE_STREAM;
+use watchband::interop::TEMPERATURE_STREAM;
 use watchband::pipeline::{
     Event, HealthState, PipelineConfig, Source, SourceHealth, StreamStart, VolumeSeries,
 };

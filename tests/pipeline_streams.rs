@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use watchband::cloud::Cloud;
 use watchband::cloud::sim::{FaultProfile, SimCloud};
-use watchband::originals::TEMPERATURE_STREAM;
+use watchband::interop::TEMPERATURE_STREAM;
 use watchband::pipeline::{Event, StreamStart};
 use watchband::store::Store;
 
@@ -196,10 +196,10 @@ async fn readings_are_judged_and_rejects_kept_for_inspection() {
 /// is judged twice.
 #[tokio::test(start_paused = true)]
 async fn with_a_sink_the_consumer_counts_and_does_not_judge_again() {
-    use watchband::process::stream::{ProcessorSink, StreamProcessorConfig};
+    use watchband::processors::stream::{ProcessorSink, StreamProcessorConfig};
     let cloud = sim(FaultProfile::None);
     let topic = cloud
-        .create_topic(watchband::originals::TEMPERATURE_TOPIC, None)
+        .create_topic(watchband::interop::TEMPERATURE_TOPIC, None)
         .await
         .unwrap();
     let sink = Arc::new(ProcessorSink::new(

@@ -11,9 +11,9 @@ use support::Moto;
 use watchband::cloud::{
     AlarmFilter, AttrValue, Cloud, GetMetricData, Item, MetricDatum, MetricQuery, Time,
 };
-use watchband::originals;
+use watchband::interop;
 use watchband::pipeline::changes::ChangeCounter;
-use watchband::process::backup::{
+use watchband::processors::changed_blocks::{
     BackupOutcome, BackupProcessor, BackupProcessorConfig, drain_queue,
 };
 
@@ -78,7 +78,7 @@ async fn sample_count(cloud: &dyn Cloud, volume_arn: &str, around: Time) -> Vec<
         .get_metric_data(GetMetricData {
             queries: vec![MetricQuery::stat(
                 "m1",
-                originals::backup_metric(volume_arn),
+                interop::backup_metric(volume_arn),
                 60,
                 "SampleCount",
             )],
@@ -96,11 +96,11 @@ async fn a_backup_event_on_eventbridge_is_counted_published_and_alarmed_once() {
     let proxy = support::ebs::moto_proxy(moto.port);
     let config = support::sdk_config_for(&proxy.endpoint()).await;
     let cloud: Arc<dyn Cloud> = Arc::new(watchband::cloud::aws::AwsCloud::from_sdk_config(&config));
-    create_table(&config, originals::BACKUP_TABLE, "arn").await;
+    create_table(&config, interop::BACKUP_TABLE, "arn").await;
     let topic = cloud
         .create_topic(
-            originals::BACKUP_TOPIC_NAME,
-            Some(originals::BACKUP_TOPIC_DISPLAY_NAME),
+            interop::BACKUP_TOPIC_NAME,
+            Some(interop::BACKUP_TOPIC_DISPLAY_NAME),
         )
         .await
         .unwrap();
@@ -162,7 +162,7 @@ async fn a_backup_event_on_eventbridge_is_counted_published_and_alarmed_once() {
             snapshot_id: first.clone()
         }
     );
-    let alarm_name = originals::backup_alarm_name(volume);
+    let alarm_name = interop::backup_alarm_name(volume);
     let alarms = cloud
         .describe_alarms(AlarmFilter {
             names: vec![alarm_name.clone()],
@@ -171,7 +171,7 @@ async fn a_backup_event_on_eventbridge_is_counted_published_and_alarmed_once() {
         .await
         .unwrap();
     assert_eq!(alarms.len(), 1, "the alarm was created on first sight");
-    let expected = originals::backup_alarm_definition(volume, &topic, 2.0);
+    let expected = interop::backup_alarm_definition(volume, &topic, 2.0);
     let got = &alarms[0].definition;
     assert_eq!(got.name, expected.name);
     assert_eq!(got.description, expected.description);
@@ -197,7 +197,7 @@ async fn a_backup_event_on_eventbridge_is_counted_published_and_alarmed_once() {
     let mut key = Item::new();
     key.insert("arn".into(), AttrValue::S(volume.into()));
     let item = cloud
-        .get_item(originals::BACKUP_TABLE, key.clone())
+        .get_item(interop::BACKUP_TABLE, key.clone())
         .await
         .unwrap()
         .unwrap();
@@ -222,7 +222,7 @@ async fn a_backup_event_on_eventbridge_is_counted_published_and_alarmed_once() {
         BackupOutcome::OutOfOrder { .. }
     ));
     let item = cloud
-        .get_item(originals::BACKUP_TABLE, key)
+        .get_item(interop::BACKUP_TABLE, key)
         .await
         .unwrap()
         .unwrap();
@@ -232,14 +232,14 @@ async fn a_backup_event_on_eventbridge_is_counted_published_and_alarmed_once() {
 #[tokio::test]
 async fn the_metric_scorer_writes_indicators_exactly_where_the_cutoff_says() {
     use watchband::detect::rcf::{RandomCutForest, RcfConfig, anomaly_indicators};
-    use watchband::process::metric::{MetricScorerConfig, run};
+    use watchband::processors::metric_scorer::{MetricScorerConfig, run};
 
     let Some(moto) = Moto::start() else { return };
     let config = moto.sdk_config().await;
     let cloud = moto.cloud().await;
     create_table(
         &config,
-        watchband::process::state::DEFAULT_STATE_TABLE,
+        watchband::processors::detector_state::DEFAULT_STATE_TABLE,
         "key",
     )
     .await;
@@ -319,7 +319,7 @@ async fn the_metric_scorer_writes_indicators_exactly_where_the_cutoff_says() {
     assert_eq!(report.anomalous_at, expected);
 
     // And CloudWatch holds the indicator series: 1.0 there, 0.0 everywhere else scored.
-    let indicator = originals::indicator_metric(&metric);
+    let indicator = interop::indicator_metric(&metric);
     let results = cloud
         .get_metric_data(GetMetricData {
             queries: vec![MetricQuery::stat("i", indicator, 300, "Maximum")],

@@ -13,9 +13,9 @@ use std::time::Duration;
 use support::Moto;
 use watchband::cli::generate::ReadingSource;
 use watchband::cloud::{AttrValue, Cloud, PutRecord, Query, Time};
-use watchband::originals;
+use watchband::interop;
 use watchband::pipeline::{PipelineConfig, StreamStart};
-use watchband::process::stream::{ProcessorSink, StreamProcessorConfig};
+use watchband::processors::stream::{ProcessorSink, StreamProcessorConfig};
 
 const RECORDS: usize = 10_000;
 
@@ -36,7 +36,7 @@ async fn create_anomaly_table(config: &aws_config::SdkConfig) {
     };
     aws_sdk_dynamodb::Client::new(config)
         .create_table()
-        .table_name(originals::TEMPERATURE_TABLE)
+        .table_name(interop::TEMPERATURE_TABLE)
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(attr("deviceid"))
         .attribute_definitions(attr("timestamp"))
@@ -55,13 +55,13 @@ async fn ten_thousand_records_every_anomaly_stored_and_alerted_none_lost() {
     create_anomaly_table(&config).await;
     aws_sdk_kinesis::Client::new(&config)
         .create_stream()
-        .stream_name(originals::TEMPERATURE_STREAM)
+        .stream_name(interop::TEMPERATURE_STREAM)
         .shard_count(2)
         .send()
         .await
         .unwrap();
     let topic = cloud
-        .create_topic(originals::TEMPERATURE_TOPIC, None)
+        .create_topic(interop::TEMPERATURE_TOPIC, None)
         .await
         .unwrap();
 
@@ -99,7 +99,7 @@ async fn ten_thousand_records_every_anomaly_stored_and_alerted_none_lost() {
     }
     for chunk in records.chunks(500) {
         let out = cloud
-            .put_records(originals::TEMPERATURE_STREAM, chunk.to_vec())
+            .put_records(interop::TEMPERATURE_STREAM, chunk.to_vec())
             .await
             .unwrap();
         assert_eq!(out.failed(), 0);
@@ -115,7 +115,7 @@ async fn ten_thousand_records_every_anomaly_stored_and_alerted_none_lost() {
         StreamProcessorConfig::new(&topic),
     ));
     let pipeline = PipelineConfig {
-        streams: vec![originals::TEMPERATURE_STREAM.into()],
+        streams: vec![interop::TEMPERATURE_STREAM.into()],
         stream_start: StreamStart::TrimHorizon,
         ..PipelineConfig::default()
     };
@@ -142,7 +142,7 @@ async fn ten_thousand_records_every_anomaly_stored_and_alerted_none_lost() {
         rows.extend(
             cloud
                 .query(Query {
-                    table: originals::TEMPERATURE_TABLE.into(),
+                    table: interop::TEMPERATURE_TABLE.into(),
                     hash_key: "deviceid".into(),
                     hash_value: AttrValue::S(format!("DHT_{d:03}")),
                     limit: None,

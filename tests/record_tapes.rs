@@ -4,9 +4,9 @@
 
 use std::num::NonZeroU16;
 use std::path::{Path, PathBuf};
-use watchband::record::asciicast::parse_cast;
-use watchband::record::runner::{TapeOptions, run_tape};
-use watchband::record::tape;
+use watchband::recording::asciicast::parse_cast;
+use watchband::recording::runner::{TapeOptions, run_tape};
+use watchband::recording::tape;
 
 const TAPES: &[&str] = &["backup-anomaly", "temperature-stream", "alarm-create"];
 

@@ -9,7 +9,7 @@ use watchband::cloud::{
     AlarmDefinition, AlarmFilter, AlarmMetric, AlarmState, Cloud, ComparisonOperator, MetricDatum,
     MetricId, Time, TreatMissingData,
 };
-use watchband::originals;
+use watchband::interop;
 
 const MINUTE: Duration = Duration::from_secs(60);
 const NS: &str = "Test";
@@ -295,7 +295,7 @@ async fn a_band_alarm_creates_its_anomaly_detector() {
             .is_empty()
     );
 
-    let def = originals::anomaly_alarm_definition(
+    let def = interop::anomaly_alarm_definition(
         "cpu-band-a",
         a.clone(),
         "Average",
@@ -350,7 +350,7 @@ async fn a_band_alarm_creates_its_anomaly_detector() {
     )];
     own.state = None;
     cloud.put_anomaly_detector(own).await.unwrap();
-    let def = originals::anomaly_alarm_definition(
+    let def = interop::anomaly_alarm_definition(
         "cpu-band-b",
         b.clone(),
         "Average",
@@ -393,7 +393,7 @@ async fn seed_001s_alarms_have_their_detectors() {
     let alarms = cloud
         .describe_alarms(AlarmFilter {
             names: vec![],
-            name_prefix: Some(originals::BACKUP_ALARM_PREFIX.into()),
+            name_prefix: Some(interop::BACKUP_ALARM_PREFIX.into()),
         })
         .await
         .unwrap();
@@ -423,7 +423,7 @@ fn bands_request(metric: &MetricId, stat: &str, now: Time) -> watchband::cloud::
     GetMetricData {
         queries: vec![
             MetricQuery::stat("m1", metric.clone(), 300, stat),
-            MetricQuery::expression("ad1", originals::band_expression("m1", 2.0)),
+            MetricQuery::expression("ad1", interop::band_expression("m1", 2.0)),
         ],
         start: now - chrono::Duration::days(1),
         end: now,

@@ -6,7 +6,7 @@ use watchband::cloud::sim::{SimCloud, SimOptions};
 use watchband::cloud::{
     AlarmFilter, AlarmState, Cloud, ErrorKind, GetMetricData, MetricDatum, MetricId, MetricQuery,
 };
-use watchband::originals;
+use watchband::interop;
 
 const HOUR: Duration = Duration::from_secs(3600);
 
@@ -108,7 +108,7 @@ async fn backup_alarms_exist_for_volumes_seen_before_the_start_and_are_trained()
     let cloud = paused(7);
     let all = cloud
         .describe_alarms(AlarmFilter {
-            name_prefix: Some(originals::BACKUP_ALARM_PREFIX.into()),
+            name_prefix: Some(interop::BACKUP_ALARM_PREFIX.into()),
             names: vec![],
         })
         .await
@@ -131,12 +131,12 @@ async fn backup_alarms_exist_for_volumes_seen_before_the_start_and_are_trained()
 async fn get_metric_data_returns_series_and_an_anomaly_band() {
     let cloud = paused(7);
     let arn = cloud.volume_arns()[0].clone();
-    let metric = originals::backup_metric(&arn);
+    let metric = interop::backup_metric(&arn);
     let now = cloud.now();
     let req = GetMetricData {
         queries: vec![
             MetricQuery::stat("m1", metric.clone(), 60, "Maximum"),
-            MetricQuery::expression("ad1", originals::band_expression("m1", 2.0)),
+            MetricQuery::expression("ad1", interop::band_expression("m1", 2.0)),
         ],
         start: now - chrono::Duration::days(30),
         end: now,

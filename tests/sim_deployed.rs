@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use watchband::cloud::sim::{SimCloud, SimOptions};
 use watchband::cloud::{AlarmFilter, AlarmState, AttrValue, Cloud, MetricId, Query};
-use watchband::originals;
-use watchband::process::deployed::{self, Deployment, Functions};
+use watchband::interop;
+use watchband::processors::deployed::{self, Deployment, Functions};
 
 fn account() -> (Arc<SimCloud>, Arc<dyn Cloud>) {
     let sim = SimCloud::new(SimOptions {
@@ -61,18 +61,18 @@ async fn alarm(cloud: &dyn Cloud, name: &str) -> Option<watchband::cloud::Alarm>
 async fn without_functions_backups_only_queue_their_events() {
     let (sim, cloud) = account();
     tokio::time::sleep(Duration::from_secs(40)).await;
-    let newest = originals::backup_alarm_name(sim.volume_arns().last().unwrap());
+    let newest = interop::backup_alarm_name(sim.volume_arns().last().unwrap());
     assert!(
         alarm(cloud.as_ref(), &newest).await.is_none(),
         "no function: nobody creates the alarm"
     );
     let queue = cloud
-        .create_queue(originals::BACKUP_EVENTS_QUEUE)
+        .create_queue(interop::BACKUP_EVENTS_QUEUE)
         .await
         .unwrap();
     let msgs = cloud.receive_messages(&queue, 10, 0).await.unwrap();
     assert!(!msgs.is_empty(), "the rule delivered the completed jobs");
-    let event = originals::parse_backup_event(&msgs[0].body)
+    let event = interop::parse_backup_event(&msgs[0].body)
         .unwrap()
         .expect("a Backup Job State Change event for a completed EBS job");
     assert!(sim.volume_arns().contains(&event.volume_arn));
@@ -100,7 +100,7 @@ async fn backup_function_creates_alarms_counts_and_catches_the_burst() {
 
     // The table keeps each volume's newest snapshot.
     let item = cloud
-        .get_item(originals::BACKUP_TABLE, {
+        .get_item(interop::BACKUP_TABLE, {
             let mut k = watchband::cloud::Item::new();
             k.insert("arn".into(), AttrValue::S(arns[0].clone()));
             k
@@ -113,7 +113,7 @@ async fn backup_function_creates_alarms_counts_and_catches_the_burst() {
     // The encryption burst's backup: counted, judged anomalous, announced, alarmed. (Seed
     // 001's band is 2σ wide, so ordinary days are sometimes flagged as well; the burst must be.)
     let (burst_arn, _) = sim.bursts()[0].clone();
-    let volume_id = originals::volume_id_in(&burst_arn).unwrap().to_string();
+    let volume_id = interop::volume_id_in(&burst_arn).unwrap().to_string();
     let verdict = |p: &watchband::cloud::sim::Publication| {
         p.subject
             .as_deref()
@@ -123,7 +123,7 @@ async fn backup_function_creates_alarms_counts_and_catches_the_burst() {
         sim.published_messages().iter().any(verdict)
     })
     .await;
-    let name = originals::backup_alarm_name(&burst_arn);
+    let name = interop::backup_alarm_name(&burst_arn);
     let mut state = AlarmState::InsufficientData;
     for _ in 0..20 {
         state = alarm(cloud.as_ref(), &name).await.unwrap().state;
@@ -182,7 +182,7 @@ async fn stream_function_stores_and_announces_the_anomalies_it_reads() {
     for d in 1..=4 {
         rows += cloud
             .query(Query {
-                table: originals::TEMPERATURE_TABLE.into(),
+                table: interop::TEMPERATURE_TABLE.into(),
                 hash_key: "deviceid".into(),
                 hash_value: AttrValue::S(format!("DHT_{d:03}")),
                 limit: None,
@@ -199,12 +199,12 @@ async fn stream_function_stores_and_announces_the_anomalies_it_reads() {
     let alerts = sim
         .published_messages()
         .iter()
-        .filter(|p| p.topic_arn.ends_with(originals::TEMPERATURE_TOPIC))
+        .filter(|p| p.topic_arn.ends_with(interop::TEMPERATURE_TOPIC))
         .count() as u64;
     assert_eq!(alerts, stats.stream.anomalies, "one alert per anomaly");
     let row = cloud
         .query(Query {
-            table: originals::TEMPERATURE_TABLE.into(),
+            table: interop::TEMPERATURE_TABLE.into(),
             hash_key: "deviceid".into(),
             hash_value: AttrValue::S("DHT_002".into()),
             limit: None,

@@ -9,7 +9,7 @@ use watchband::cloud::{
     AttrValue, Cloud, CloudError, CloudResult, Condition, ErrorKind, Item, Page, RecoveryPoint,
     ShardPosition,
 };
-use watchband::originals;
+use watchband::interop;
 
 fn world(faults: FaultProfile) -> std::sync::Arc<SimCloud> {
     SimCloud::new(SimOptions {
@@ -78,7 +78,7 @@ async fn exercise(profile: FaultProfile) -> (Vec<CloudError>, usize) {
         let cond = Condition::AttributeNotExists("arn".into());
         retry(&mut errors, || {
             cloud.put_item(
-                originals::BACKUP_TABLE,
+                interop::BACKUP_TABLE,
                 item(&format!("k{i}")),
                 Some(cond.clone()),
             )
@@ -98,14 +98,14 @@ async fn exercise(profile: FaultProfile) -> (Vec<CloudError>, usize) {
     }
     assert_eq!(cloud.published_messages().len() - before, 30);
     let shard = retry(&mut errors, || {
-        cloud.list_shards(originals::TEMPERATURE_STREAM)
+        cloud.list_shards(interop::TEMPERATURE_STREAM)
     })
     .await[0]
         .id
         .clone();
     for _ in 0..30 {
         let it = retry(&mut errors, || {
-            cloud.get_shard_iterator(originals::TEMPERATURE_STREAM, &shard, ShardPosition::Latest)
+            cloud.get_shard_iterator(interop::TEMPERATURE_STREAM, &shard, ShardPosition::Latest)
         })
         .await;
         // Within Kinesis's five GetRecords calls per second per shard, so the only errors are
@@ -191,7 +191,7 @@ async fn expired_profile_has_a_window_of_expired_credentials() {
 #[tokio::test]
 async fn dropped_profile_drops_stream_connections() {
     let cloud = world(FaultProfile::Dropped);
-    let stream = originals::TEMPERATURE_STREAM;
+    let stream = interop::TEMPERATURE_STREAM;
     cloud.advance(Duration::from_secs(5 * 3600 + 45 * 60));
     let e = cloud.list_shards(stream).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Network);

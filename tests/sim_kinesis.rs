@@ -7,7 +7,7 @@ use watchband::cloud::{
     AttrValue, Cloud, CloudResult, Condition, ErrorKind, PutRecord, Query, RecordBatch,
     ShardPosition,
 };
-use watchband::originals::{self, decode_reading};
+use watchband::interop::{self, decode_reading};
 
 fn paused(seed: u64) -> std::sync::Arc<SimCloud> {
     SimCloud::new(SimOptions {
@@ -29,10 +29,10 @@ async fn stream_carries_seed_003_readings_with_about_half_a_percent_malformed() 
     let cloud = paused(7);
     assert_eq!(
         cloud.list_streams().await.unwrap(),
-        vec![originals::TEMPERATURE_STREAM.to_string()]
+        vec![interop::TEMPERATURE_STREAM.to_string()]
     );
     let shards = cloud
-        .list_shards(originals::TEMPERATURE_STREAM)
+        .list_shards(interop::TEMPERATURE_STREAM)
         .await
         .unwrap();
     assert_eq!(shards.len(), 2);
@@ -40,7 +40,7 @@ async fn stream_carries_seed_003_readings_with_about_half_a_percent_malformed() 
     for s in &shards {
         let mut it = cloud
             .get_shard_iterator(
-                originals::TEMPERATURE_STREAM,
+                interop::TEMPERATURE_STREAM,
                 &s.id,
                 ShardPosition::TrimHorizon,
             )
@@ -72,7 +72,7 @@ async fn stream_carries_seed_003_readings_with_about_half_a_percent_malformed() 
 #[tokio::test(start_paused = true)]
 async fn iterators_follow_the_clock_and_the_split() {
     let cloud = paused(7);
-    let stream = originals::TEMPERATURE_STREAM;
+    let stream = interop::TEMPERATURE_STREAM;
     let shard = cloud.list_shards(stream).await.unwrap()[0].id.clone();
     // LATEST sees nothing until time passes, then about 1 record per device-second.
     let it = cloud
@@ -168,7 +168,7 @@ async fn iterators_follow_the_clock_and_the_split() {
 #[tokio::test(start_paused = true)]
 async fn put_records_are_read_back_in_order() {
     let cloud = paused(2);
-    let stream = originals::TEMPERATURE_STREAM;
+    let stream = interop::TEMPERATURE_STREAM;
     let recs: Vec<PutRecord> = (0..5)
         .map(|i| PutRecord {
             partition_key: format!("key-{i}"),
@@ -205,32 +205,28 @@ async fn tables_of_the_originals() {
     let mut key = watchband::cloud::Item::new();
     key.insert("arn".into(), AttrValue::S(arn.clone()));
     let row = cloud
-        .get_item(originals::BACKUP_TABLE, key)
+        .get_item(interop::BACKUP_TABLE, key)
         .await
         .unwrap()
         .unwrap();
     assert!(row["snapshot"].as_s().unwrap().starts_with("snap-"));
-    let item = originals::temperature_anomaly_item(
+    let item = interop::temperature_anomaly_item(
         &decode_reading(br#"{"timestamp": "2026-03-02 17:00:00.000001", "datatype": "Temperature", "value": 102.5, "deviceid": "DHT_001", "date": "2026-03-02", "lowest_temp": 96, "highest_temp": 101}"#).unwrap(),
         "Hot",
     );
     let cond = Condition::AttributeNotExists("deviceid".into());
     cloud
-        .put_item(
-            originals::TEMPERATURE_TABLE,
-            item.clone(),
-            Some(cond.clone()),
-        )
+        .put_item(interop::TEMPERATURE_TABLE, item.clone(), Some(cond.clone()))
         .await
         .unwrap();
     let e = cloud
-        .put_item(originals::TEMPERATURE_TABLE, item, Some(cond))
+        .put_item(interop::TEMPERATURE_TABLE, item, Some(cond))
         .await
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::ConditionFailed);
     let rows = cloud
         .query(Query {
-            table: originals::TEMPERATURE_TABLE.into(),
+            table: interop::TEMPERATURE_TABLE.into(),
             hash_key: "deviceid".into(),
             hash_value: AttrValue::S("DHT_001".into()),
             limit: None,
@@ -251,7 +247,7 @@ async fn same_seed_same_records_and_one_sensor_gets_stuck() {
     let read = |seed: u64| async move {
         let cloud = paused(seed);
         cloud.advance(Duration::from_secs(25 * 3600));
-        let stream = originals::TEMPERATURE_STREAM;
+        let stream = interop::TEMPERATURE_STREAM;
         let since = cloud.now() - chrono::Duration::hours(1);
         let mut all = Vec::new();
         for s in cloud.list_shards(stream).await.unwrap() {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use watchband::cloud::sim::{SimCloud, SimOptions};
 use watchband::cloud::{Cloud, ErrorKind, ShardPosition};
-use watchband::originals::TEMPERATURE_STREAM;
+use watchband::interop::TEMPERATURE_STREAM;
 use watchband::pipeline::{Event, PipelineConfig, StreamStart};
 
 fn sim(speed: f64, read_limit: bool) -> Arc<SimCloud> {

@@ -10,7 +10,7 @@ use pipeline_support::read_stream;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use watchband::cloud::sim::{SimCloud, SimOptions};
-use watchband::originals::TEMPERATURE_STREAM;
+use watchband::interop::TEMPERATURE_STREAM;
 use watchband::pipeline::temperature::{DeviceJudge, Judged, STUCK, UNUSUAL};
 
 #[tokio::test]

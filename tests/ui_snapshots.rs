@@ -136,7 +136,7 @@ fn the_band_is_a_background_fill_under_the_line() {
     key(&mut s, KeyCode::Enter);
     let mut t = Terminal::new(TestBackend::new(160, 48)).unwrap();
     t.draw(|f| watchband::ui::render(f, &s)).unwrap();
-    let band = s.theme.style(watchband::ui::theme::Role::Band).bg.unwrap();
+    let band = s.theme.style(watchband::theme::Role::Band).bg.unwrap();
     let buf = t.backend().buffer();
     let filled = buf.content().iter().filter(|c| c.bg == band).count();
     // Braille cells of the series line that keep the band as their background

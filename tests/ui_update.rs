@@ -6,7 +6,7 @@ use watchband::app::fixture;
 use watchband::app::state::{AppState, Modal, View};
 use watchband::app::{Effect, Input, update};
 use watchband::cloud::{AlarmState, MetricQueryKind};
-use watchband::pipeline::{AlarmView, Command, Event, Notification, VolumeInfo};
+use watchband::pipeline::{AlarmView, Command, Event, SnsNotification, VolumeInfo};
 
 fn key(s: &mut AppState, code: KeyCode) -> Vec<Effect> {
     update(s, Input::Key(KeyEvent::new(code, KeyModifiers::NONE)))
@@ -167,7 +167,7 @@ fn the_alarm_form_writes_a_seed_001_compatible_alarm() {
         panic!("{effects:?}")
     };
     assert_eq!(definition.name, format!("Backup-Anomaly-Alarm/{arn}"));
-    assert_eq!(detector.metric, watchband::originals::backup_metric(&arn));
+    assert_eq!(detector.metric, watchband::interop::backup_metric(&arn));
     let watchband::cloud::AlarmMetric::Queries(q) = &definition.metric else {
         panic!()
     };
@@ -213,7 +213,7 @@ fn hostile_text_is_cleaned_at_the_state_boundary() {
     update(&mut s, Input::Event(Event::Alarms(vec![alarm])));
     update(
         &mut s,
-        Input::Event(Event::Notification(Notification {
+        Input::Event(Event::Notification(SnsNotification {
             message_id: "1".into(),
             topic_arn: format!("arn:aws:sns:eu-west-1:1:t{evil}"),
             subject: Some(evil.into()),
@@ -369,7 +369,7 @@ fn an_event_that_changes_nothing_does_not_ask_for_a_frame() {
 /// Counts frames.
 struct Counting(usize, usize);
 
-impl watchband::ui::terminal::Screen for Counting {
+impl watchband::app::runtime::Screen for Counting {
     fn draw(&mut self, _: &AppState) -> std::io::Result<()> {
         self.0 += 1;
         Ok(())

@@ -475,7 +475,7 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
             state.metric_catalog = list;
         }
         Event::Notification(n) => {
-            let n = Notification {
+            let n = NotificationRow {
                 at: n.time,
                 topic: clean(&n.topic_arn),
                 subject: n.subject.as_deref().map(clean).unwrap_or_default(),
@@ -520,6 +520,6 @@ fn alarm_state_of_volume(alarms: &[AlarmRow], v: &Volume) -> Option<AlarmState> 
     let name = v
         .alarm_name
         .clone()
-        .unwrap_or_else(|| crate::originals::backup_alarm_name(&v.arn));
+        .unwrap_or_else(|| crate::interop::backup_alarm_name(&v.arn));
     alarms.iter().find(|a| a.name == name).map(|a| a.state)
 }

@@ -10,7 +10,7 @@ use super::update::{Input, update};
 use crate::cloud::*;
 use crate::detect::{Band, Verdict};
 use crate::pipeline::*;
-use crate::ui::theme::Theme;
+use crate::theme::Theme;
 use chrono::{Duration, TimeZone, Utc};
 
 /// How big the estate is.
@@ -187,7 +187,7 @@ pub fn state_with(size: FixtureSize, theme: &str) -> AppState {
             size_gib: Some(size_gib),
             last_backup: points.last().map(|p| p.time),
             last_snapshot: points.last().map(|p| p.second_snapshot.clone()),
-            alarm_name: (v < 6).then(|| crate::originals::backup_alarm_name(&arn)),
+            alarm_name: (v < 6).then(|| crate::interop::backup_alarm_name(&arn)),
         });
         series.push(VolumeSeries {
             volume_arn: arn,
@@ -201,7 +201,7 @@ pub fn state_with(size: FixtureSize, theme: &str) -> AppState {
     let topic = "arn:aws:sns:eu-west-1:123456789012:backup-anomaly-alerts";
     let mut alarms = Vec::new();
     for (i, arn) in volume_arns.iter().take(6).enumerate() {
-        let def = crate::originals::backup_alarm_definition(arn, topic, 2.0);
+        let def = crate::interop::backup_alarm_definition(arn, topic, 2.0);
         let (state, reason) = match i {
             1 => (
                 AlarmState::Alarm,
@@ -240,7 +240,7 @@ pub fn state_with(size: FixtureSize, theme: &str) -> AppState {
             volume_arn: Some(arn.clone()),
         });
     }
-    let mut cpu = crate::originals::anomaly_alarm_definition(
+    let mut cpu = crate::interop::anomaly_alarm_definition(
         "cpu-high-web-01",
         MetricId::new("AWS/EC2", "CPUUtilization", &[("InstanceId", "i-0abc1234")]),
         "Average",
@@ -249,7 +249,7 @@ pub fn state_with(size: FixtureSize, theme: &str) -> AppState {
         3,
         topic,
     );
-    cpu.description = Some("seed 004: static threshold".into());
+    cpu.description = Some("the static CloudWatch alarm: static threshold".into());
     alarms.push(AlarmView {
         arn: "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:cpu-high-web-01".into(),
         definition: cpu,
@@ -267,9 +267,9 @@ pub fn state_with(size: FixtureSize, theme: &str) -> AppState {
     }
     if let Some(first) = volume_arns.first() {
         events.push(Event::AlarmHistory {
-            alarm_name: crate::originals::backup_alarm_name(first),
+            alarm_name: crate::interop::backup_alarm_name(first),
             items: vec![AlarmHistoryItem {
-                alarm_name: crate::originals::backup_alarm_name(first),
+                alarm_name: crate::interop::backup_alarm_name(first),
                 timestamp: now - Duration::minutes(17),
                 item_type: "StateUpdate".into(),
                 summary: "Alarm updated from INSUFFICIENT_DATA to OK".into(),
@@ -278,7 +278,7 @@ pub fn state_with(size: FixtureSize, theme: &str) -> AppState {
     }
 
     // ---------------------------------------------------------------- streams
-    let stream = crate::originals::TEMPERATURE_STREAM.to_string();
+    let stream = crate::interop::TEMPERATURE_STREAM.to_string();
     events.push(Event::Stream(StreamStats {
         stream: stream.clone(),
         shards: (0..2)
@@ -383,7 +383,7 @@ pub fn state_with(size: FixtureSize, theme: &str) -> AppState {
     events.push(Event::MetricList(vec![
         cpu_id,
         MetricId::new("AWS/EC2", "NetworkIn", &[("InstanceId", "i-0abc1234")]),
-        crate::originals::backup_metric(&volume_arns[0]),
+        crate::interop::backup_metric(&volume_arns[0]),
     ]));
 
     // ---------------------------------------------------------------- notifications
@@ -397,12 +397,12 @@ pub fn state_with(size: FixtureSize, theme: &str) -> AppState {
     .iter()
     .enumerate()
     {
-        events.push(Event::Notification(Notification {
+        events.push(Event::Notification(crate::pipeline::SnsNotification {
             message_id: format!("m-{k}"),
             topic_arn: if k == 0 {
                 topic.into()
             } else {
-                format!("arn:aws:sns:eu-west-1:123456789012:{}", crate::originals::TEMPERATURE_TOPIC)
+                format!("arn:aws:sns:eu-west-1:123456789012:{}", crate::interop::TEMPERATURE_TOPIC)
             },
             subject: Some(subject.to_string()),
             message: message.to_string(),

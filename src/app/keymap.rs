@@ -1,6 +1,7 @@
 //! Keys: what each key does in the normal mode, and the binding table the `?` help shows.
 //! One table feeds both, so the help can never disagree with the keys.
 
+use super::state::View;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// What a key asks for, before the state decides whether it can be done.
@@ -96,7 +97,9 @@ pub fn action_for(key: KeyEvent) -> Option<Action> {
         _ if ctrl => return None,
         KeyCode::Tab => Action::NextView,
         KeyCode::BackTab => Action::PrevView,
-        KeyCode::Char(c @ '1'..='6') => Action::GoView(c as usize - '1' as usize),
+        KeyCode::Char(c @ '1'..='9') if (c as usize - '1' as usize) < View::COUNT => {
+            Action::GoView(c as usize - '1' as usize)
+        }
         KeyCode::Char('j') | KeyCode::Down => Action::Down,
         KeyCode::Char('k') | KeyCode::Up => Action::Up,
         KeyCode::Char('g') | KeyCode::Home => Action::Top,

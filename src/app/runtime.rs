@@ -8,8 +8,10 @@ use super::state::{AppState, DemoState};
 use super::update::{Effect, Input, update};
 use crate::cloud::Cloud;
 use crate::pipeline::{Command, Event};
-use crate::ui::terminal::{Screen, osc52};
-use crate::ui::theme::Theme;
+use crate::theme::Theme;
+use base64::Engine;
+use ratatui::layout::Size;
+use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -19,6 +21,22 @@ use tokio::time::Instant;
 pub const FRAME: Duration = Duration::from_millis(33);
 /// Pipeline events handled before the loop looks at the keyboard and the frame again.
 const BATCH: usize = 256;
+
+/// Where the runtime draws: the real terminal here, a recording backend in the tape recorder.
+pub trait Screen {
+    /// Draws one frame of the state.
+    fn draw(&mut self, state: &AppState) -> io::Result<()>;
+    /// Writes bytes that are not a frame (an OSC 52 clipboard sequence).
+    fn write_raw(&mut self, bytes: &[u8]) -> io::Result<()>;
+    fn size(&self) -> io::Result<Size>;
+}
+
+/// The OSC 52 sequence that puts `text` on the clipboard of the terminal the user sits at
+/// (it travels over SSH and through tmux with `set-clipboard on`).
+pub fn osc52(text: &str) -> Vec<u8> {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+    format!("\x1b]52;c;{b64}\x07").into_bytes()
+}
 
 /// The loop's inputs, each on its own channel.
 pub struct Inputs {
@@ -174,4 +192,14 @@ pub fn spawn_ticks(cloud: Arc<dyn Cloud>, every: Duration) -> mpsc::Receiver<Inp
         }
     });
     rx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn osc52_encodes_the_text() {
+        assert_eq!(osc52("arn:x"), b"\x1b]52;c;YXJuOng=\x07".to_vec());
+    }
 }

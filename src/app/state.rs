@@ -4,7 +4,7 @@
 
 use crate::cloud::{AlarmDefinition, AlarmHistoryItem, AlarmState, Identity, MetricId, Time};
 use crate::pipeline::MetricDetector;
-use crate::ui::theme::Theme;
+use crate::theme::Theme;
 use std::collections::VecDeque;
 
 /// Points kept per live series (a temperature device, a metric): enough for hours at 1 Hz.
@@ -24,7 +24,9 @@ pub enum View {
 }
 
 impl View {
-    pub const ALL: [View; 6] = [
+    /// How many views there are (the tabs, the keys `1`… and the per-view selections).
+    pub const COUNT: usize = 6;
+    pub const ALL: [View; View::COUNT] = [
         View::Overview,
         View::Backups,
         View::Streams,
@@ -149,31 +151,31 @@ impl Volume {
     }
 
     /// "anomalous", "normal" or "learning" (the detector has no band yet).
-    pub fn verdict(&self) -> Verdict {
+    pub fn verdict(&self) -> VolumeVerdict {
         match self.changes.last() {
-            None => Verdict::NoData,
-            Some(p) if p.anomalous => Verdict::Anomalous,
-            Some(p) if p.band.is_none() => Verdict::Learning,
-            Some(_) => Verdict::Normal,
+            None => VolumeVerdict::NoData,
+            Some(p) if p.anomalous => VolumeVerdict::Anomalous,
+            Some(p) if p.band.is_none() => VolumeVerdict::Learning,
+            Some(_) => VolumeVerdict::Normal,
         }
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub enum VolumeVerdict {
     NoData,
     Learning,
     Normal,
     Anomalous,
 }
 
-impl Verdict {
+impl VolumeVerdict {
     pub fn label(self) -> &'static str {
         match self {
-            Verdict::NoData => "no data",
-            Verdict::Learning => "learning",
-            Verdict::Normal => "normal",
-            Verdict::Anomalous => "ANOMALY",
+            VolumeVerdict::NoData => "no data",
+            VolumeVerdict::Learning => "learning",
+            VolumeVerdict::Normal => "normal",
+            VolumeVerdict::Anomalous => "ANOMALY",
         }
     }
 }
@@ -208,7 +210,7 @@ pub struct Device {
     pub cold: f64,
 }
 
-/// A detected stream anomaly, shaped like seed 003's `m03p02_anomaly_data` items.
+/// A detected stream anomaly, shaped like the temperature pipeline's `m03p02_anomaly_data` items.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamAnomaly {
     pub deviceid: String,
@@ -258,13 +260,13 @@ pub struct MetricView {
     pub period: i32,
     /// Scored by the pipeline with the local detector ([`AppState::metric_algo`]).
     pub scored: Series,
-    /// Timestamps where seed 002's `<Metric>AnomalyIndicator` is 1.
+    /// Timestamps where the RCF metric scorer's `<Metric>AnomalyIndicator` is 1.
     pub indicator: Vec<i64>,
 }
 
 /// A message sent to an SNS topic.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Notification {
+pub struct NotificationRow {
     pub at: Time,
     pub topic: String,
     pub subject: String,
@@ -402,13 +404,13 @@ pub struct AppState {
     pub metric_algo: MetricDetector,
     /// ListMetrics' answer for the `:metric` browser.
     pub metric_catalog: Vec<MetricId>,
-    pub notifications: VecDeque<Notification>,
+    pub notifications: VecDeque<NotificationRow>,
     pub events: VecDeque<LogEvent>,
     pub health: Vec<crate::pipeline::SourceHealth>,
     pub jobs: Vec<BackupJobView>,
 
     /// Selected row per view (index into the filtered list).
-    pub selected: [usize; 6],
+    pub selected: [usize; View::COUNT],
     /// Volume detail (Backups) or alarm detail (Alarms) is open.
     pub detail: bool,
     /// Selected row inside the open detail (a snapshot, a history line).
@@ -423,6 +425,32 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The state the TUI starts from on an account: the actions' defaults from what the
+    /// pipeline watches, and the demo's controls when the account is the demo. The live TUI
+    /// and the tape player both start here.
+    pub fn for_account(
+        cloud: &dyn crate::cloud::Cloud,
+        read_only: bool,
+        theme: Theme,
+        user: String,
+        config: &crate::pipeline::PipelineConfig,
+    ) -> AppState {
+        let mut state = AppState::new(cloud.now(), cloud.kind(), read_only, theme);
+        state.user = user;
+        state.actions = ActionConfig {
+            vault: config.vault.clone(),
+            backup_role_arn: config.backup_role.clone(),
+            topic: config.backup_topic.clone(),
+        };
+        if let Some(d) = cloud.demo() {
+            state.demo = Some(DemoState {
+                paused: d.is_paused(),
+                speed: d.speed(),
+            });
+        }
+        state
+    }
+
     pub fn new(now: Time, cloud_kind: &str, read_only: bool, theme: Theme) -> AppState {
         AppState {
             now,
@@ -436,7 +464,7 @@ impl AppState {
             actions: ActionConfig {
                 vault: "Default".into(),
                 backup_role_arn: String::new(),
-                topic: crate::originals::BACKUP_TOPIC_NAME.into(),
+                topic: crate::interop::BACKUP_TOPIC_NAME.into(),
             },
             volumes: Vec::new(),
             shards: Vec::new(),
@@ -451,7 +479,7 @@ impl AppState {
             events: VecDeque::new(),
             health: Vec::new(),
             jobs: Vec::new(),
-            selected: [0; 6],
+            selected: [0; View::COUNT],
             detail: false,
             detail_row: 0,
             modal: None,
@@ -483,7 +511,7 @@ impl AppState {
             .filter(|&i| {
                 let name = &self.alarms[i].name;
                 self.matches(name)
-                    || crate::originals::volume_arn_of_alarm(name)
+                    || crate::interop::volume_arn_of_alarm(name)
                         .and_then(|arn| self.volumes.iter().find(|v| v.arn == arn))
                         .is_some_and(|v| self.matches(&v.name))
             })
@@ -572,7 +600,7 @@ impl AppState {
 
     /// The alarm that watches a volume (`Backup-Anomaly-Alarm/<arn>`).
     pub fn alarm_for_volume(&self, arn: &str) -> Option<&AlarmRow> {
-        let name = crate::originals::backup_alarm_name(arn);
+        let name = crate::interop::backup_alarm_name(arn);
         self.alarms.iter().find(|a| a.name == name)
     }
 

@@ -10,7 +10,7 @@ use super::state::*;
 use crate::cloud::{AnomalyDetector, MetricId, Time};
 use crate::detect::{Algo, AnyDetector, BandConfig, Detector, DetectorConfig};
 use crate::pipeline::{Command, Event, MetricDetector};
-use crate::ui::theme::{Theme, next_builtin};
+use crate::theme::{Theme, next_builtin};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 /// Everything that can happen to the app.
@@ -90,7 +90,7 @@ pub fn update(state: &mut AppState, input: Input) -> Vec<Effect> {
 
 impl AppState {
     /// A cheap fingerprint of what keys change (for the revision counter).
-    fn clone_marker(&self) -> (usize, bool, bool, [usize; 6], usize) {
+    fn clone_marker(&self) -> (usize, bool, bool, [usize; View::COUNT], usize) {
         (
             self.view.index(),
             self.detail,
@@ -158,8 +158,11 @@ pub fn on_action(state: &mut AppState, action: Action, effects: &mut Vec<Effect>
         }
     };
     match action {
-        Action::NextView => switch_view(state, (state.view.index() + 1) % 6),
-        Action::PrevView => switch_view(state, (state.view.index() + 5) % 6),
+        Action::NextView => switch_view(state, (state.view.index() + 1) % View::ALL.len()),
+        Action::PrevView => switch_view(
+            state,
+            (state.view.index() + View::ALL.len() - 1) % View::ALL.len(),
+        ),
         Action::GoView(i) => switch_view(state, i),
         Action::Down => set_row(state, row + 1),
         Action::Up => set_row(state, row.saturating_sub(1)),
@@ -293,7 +296,7 @@ pub fn on_action(state: &mut AppState, action: Action, effects: &mut Vec<Effect>
 }
 
 fn switch_view(state: &mut AppState, i: usize) {
-    state.view = View::ALL[i % 6];
+    state.view = View::ALL[i % View::ALL.len()];
     state.detail = false;
     state.filter.clear();
     state.filter_editing = false;
@@ -345,7 +348,7 @@ fn alarm_target(state: &AppState) -> Option<AlarmTarget> {
             let v = state.selected_volume()?;
             let data = v.changes.points.iter().map(|p| (p.t, p.value)).collect();
             Some((
-                crate::originals::backup_metric(&v.arn),
+                crate::interop::backup_metric(&v.arn),
                 "Maximum".into(),
                 60,
                 data,
@@ -450,13 +453,13 @@ fn submit_alarm_form(form: &AlarmForm) -> Result<Effect, String> {
         .metric
         .dimensions
         .iter()
-        .find(|(k, _)| k == crate::originals::BACKUP_DIMENSION)
+        .find(|(k, _)| k == crate::interop::BACKUP_DIMENSION)
         .map(|(_, v)| v.clone());
     let name = match &volume {
-        Some(arn) => crate::originals::backup_alarm_name(arn),
+        Some(arn) => crate::interop::backup_alarm_name(arn),
         None => format!("watchband/{}", form.metric.display()),
     };
-    let alarm = crate::originals::anomaly_alarm_definition(
+    let alarm = crate::interop::anomaly_alarm_definition(
         &name,
         form.metric.clone(),
         stat,
@@ -646,7 +649,7 @@ fn run_command(state: &mut AppState, line: &str, effects: &mut Vec<Effect>) {
         }
         "theme" if arg.is_empty() => state.refuse(format!(
             "usage: :theme NAME|PATH (built-in: {})",
-            crate::ui::theme::BUILTIN.map(|(n, _)| n).join(", ")
+            crate::theme::BUILTIN.map(|(n, _)| n).join(", ")
         )),
         "theme" => effects.push(Effect::LoadTheme(arg.to_string())),
         "metric" | "metrics" if cmd == "metric" || !arg.is_empty() => {

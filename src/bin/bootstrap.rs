@@ -3,5 +3,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    watchband::process::lambda::run().await
+    watchband::processors::lambda::run().await
 }

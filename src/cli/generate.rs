@@ -1,17 +1,17 @@
-//! `watchband generate`: the replacement for seed 003's `dummy_temp_data.py`.
+//! `watchband generate`: the replacement for the temperature pipeline's `dummy_temp_data.py`.
 //!
-//! Publishes seed 003's exact JSON payload to a Kinesis stream (AWS or the demo account) with
+//! Publishes the temperature pipeline's exact JSON payload to a Kinesis stream (AWS or the demo account) with
 //! the device id as partition key, at a steady rate, with a progress line, and stops cleanly on
 //! Ctrl-C (or after `--count` records) saying how many records were sent.
 
 use crate::cli::GenerateArgs;
 use crate::cloud::{Cloud, CloudError, PutRecord};
-use crate::originals::TemperatureReading;
+use crate::interop::TemperatureReading;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Seed 003's thresholds and distribution: Normal(97, 2) rounded to 0.1, bounds 96/101.
+/// The temperature pipeline's thresholds and distribution: Normal(97, 2) rounded to 0.1, bounds 96/101.
 pub const LOWEST_TEMP: f64 = 96.0;
 pub const HIGHEST_TEMP: f64 = 101.0;
 const MEAN: f64 = 97.0;
@@ -29,7 +29,7 @@ pub struct Summary {
     pub anomalies: u64,
 }
 
-/// Makes seed 003 readings; deterministic for a seed.
+/// Makes temperature readings; deterministic for a seed.
 pub struct ReadingSource {
     state: u64,
     devices: u32,
@@ -180,14 +180,10 @@ pub fn run_cli(
     if !(0.0..=1.0).contains(&args.anomalies) {
         anyhow::bail!("--anomalies is a probability from 0 to 1");
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let rt = crate::session::runtime()?;
     let summary = rt.block_on(async {
         let config = crate::config::Config::load(source.config.as_deref())?;
-        let cloud = crate::app::open_cloud(source, &config).await?;
+        let cloud = crate::session::open_cloud(&source.options(), &config).await?;
         let stop = async {
             // If the handler cannot be installed, run until --count instead.
             if tokio::signal::ctrl_c().await.is_err() {
@@ -246,7 +242,7 @@ async fn put_with_resends(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::originals::decode_reading;
+    use crate::interop::decode_reading;
 
     #[test]
     fn readings_are_seed_003_payloads() {

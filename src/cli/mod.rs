@@ -65,6 +65,26 @@ pub struct SourceArgs {
     pub publish: bool,
 }
 
+impl SourceArgs {
+    /// The plain options the rest of watchband takes.
+    pub fn options(&self) -> crate::session::SourceOptions {
+        crate::session::SourceOptions {
+            demo: self.demo,
+            seed: self.seed,
+            speed: self.speed,
+            faults: self.faults.clone(),
+            config: self.config.clone(),
+            overrides: crate::config::Overrides {
+                profile: self.profile.clone(),
+                region: self.region.clone(),
+                endpoint_url: self.endpoint_url.clone(),
+                read_only: self.read_only,
+                publish: self.publish,
+            },
+        }
+    }
+}
+
 /// How the TUI looks and behaves.
 #[derive(Debug, Clone, Args, Default)]
 pub struct UiArgs {
@@ -79,6 +99,17 @@ pub struct UiArgs {
     pub record: Option<PathBuf>,
 }
 
+impl UiArgs {
+    /// The plain options the TUI takes.
+    pub fn options(&self) -> crate::session::TuiOptions {
+        crate::session::TuiOptions {
+            theme: self.theme.clone(),
+            mouse: self.mouse,
+            record: self.record.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Score a CSV series (timestamp,value) or a whole NAB-layout tree with the detection core.
@@ -89,7 +120,7 @@ pub enum Command {
                       JSON output: docs/scan.schema.json."
     )]
     Scan(ScanArgs),
-    /// Publish seed 003 temperature records to a Kinesis stream.
+    /// Publish temperature records to a Kinesis stream.
     #[command(
         after_help = "Stops on Ctrl-C or after --count records and prints how many were sent.\n\
                       Exit codes: 0 every record sent, 1 error or records that could not be sent."
@@ -101,7 +132,7 @@ pub enum Command {
                       Exit codes: 0 written, 1 error (a bad tape names its line)."
     )]
     Tape(TapeArgs),
-    /// Run one of the originals' processors locally.
+    /// Run one of the patterns' processors locally.
     #[command(subcommand)]
     Process(ProcessCommand),
 }
@@ -139,7 +170,7 @@ pub struct ScanArgs {
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
     /// Kinesis stream to publish to.
-    #[arg(long, default_value = crate::originals::TEMPERATURE_STREAM)]
+    #[arg(long, default_value = crate::interop::TEMPERATURE_STREAM)]
     pub stream: String,
     /// Records per second.
     #[arg(long, default_value_t = 1.0)]
@@ -170,7 +201,7 @@ pub enum ProcessCommand {
     },
     /// Stream processor over a Kinesis stream.
     Stream {
-        #[arg(long, default_value = crate::originals::TEMPERATURE_STREAM)]
+        #[arg(long, default_value = crate::interop::TEMPERATURE_STREAM)]
         stream: String,
     },
     /// Metric scorer (Random Cut Forest) writing <Metric>AnomalyIndicator.
@@ -189,7 +220,8 @@ pub enum ProcessCommand {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => crate::app::run(&cli.source, &cli.ui),
+        None => crate::session::run_tui(&cli.source.options(), &cli.ui.options())
+            .map(|()| ExitCode::SUCCESS),
         Some(Command::Detect(args)) => detect::run(&args),
         Some(Command::Process(command)) => process::run(&cli.source, &command),
         Some(Command::Tape(args)) => tape::run(&args, &cli.source),

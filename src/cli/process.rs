@@ -1,4 +1,4 @@
-//! `watchband process ...`: the originals' processors as local processes, on the same code the
+//! `watchband process ...`: the patterns' processors as local processes, on the same code the
 //! Lambda handlers and the demo account run.
 //!
 //! - `process backups --queue URL`: handles the `Backup Job State Change` events an EventBridge
@@ -12,21 +12,17 @@ use super::{ProcessCommand, SourceArgs};
 use crate::cloud::{Cloud, MetricId};
 use crate::config::Config;
 use crate::pipeline::changes::ChangeCounter;
-use crate::process::backup::{BackupProcessor, BackupProcessorConfig, drain_queue};
-use crate::process::metric::MetricScorerConfig;
+use crate::processors::changed_blocks::{BackupProcessor, BackupProcessorConfig, drain_queue};
+use crate::processors::metric_scorer::MetricScorerConfig;
 use anyhow::Context;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 pub fn run(source: &SourceArgs, command: &ProcessCommand) -> anyhow::Result<ExitCode> {
     let config = Config::load(source.config.as_deref())?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let rt = crate::session::runtime()?;
     let code = rt.block_on(async {
-        let cloud = crate::app::open_cloud(source, &config).await?;
+        let cloud = crate::session::open_cloud(&source.options(), &config).await?;
         match command {
             ProcessCommand::Backups { queue } => backups(cloud, &config, queue).await,
             ProcessCommand::Metric {
@@ -35,7 +31,7 @@ pub fn run(source: &SourceArgs, command: &ProcessCommand) -> anyhow::Result<Exit
                 dimension,
             } => metric_run(cloud.as_ref(), namespace, metric, dimension).await,
             ProcessCommand::Stream { stream } => {
-                crate::process::stream::run_stream(cloud, &config, stream).await
+                crate::processors::stream::run_stream(cloud, &config, stream).await
             }
         }
     })?;
@@ -43,16 +39,8 @@ pub fn run(source: &SourceArgs, command: &ProcessCommand) -> anyhow::Result<Exit
     Ok(code)
 }
 
-/// A topic given by name is created (idempotent) to learn its ARN; an ARN is used as it is.
-pub async fn topic_arn(cloud: &dyn Cloud, name_or_arn: &str) -> anyhow::Result<String> {
-    if name_or_arn.starts_with("arn:") {
-        return Ok(name_or_arn.to_string());
-    }
-    Ok(cloud.create_topic(name_or_arn, None).await?)
-}
-
 async fn backups(cloud: Arc<dyn Cloud>, config: &Config, queue: &str) -> anyhow::Result<ExitCode> {
-    let topic = topic_arn(cloud.as_ref(), &config.topics.backup).await?;
+    let topic = crate::processors::topic_arn(cloud.as_ref(), &config.topics.backup).await?;
     let store = crate::store::Store::default_path()
         .map(crate::store::Store::open)
         .transpose()
@@ -119,7 +107,8 @@ async fn metric_run(
     let dims = parse_dimensions(dimensions)?;
     let dims_ref: Vec<(&str, &str)> = dims.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let metric = MetricId::new(namespace, name, &dims_ref);
-    let report = crate::process::metric::run(cloud, &MetricScorerConfig::new(metric)).await?;
+    let report =
+        crate::processors::metric_scorer::run(cloud, &MetricScorerConfig::new(metric)).await?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(ExitCode::SUCCESS)
 }

@@ -11,7 +11,7 @@
 use crate::cli::{ScanArgs, SourceArgs};
 use crate::cloud::{AlarmState, Cloud, Time};
 use crate::pipeline::{Event, PipelineConfig};
-use anyhow::Context;
+use crate::session;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
@@ -87,19 +87,15 @@ pub fn exit_code(report: &ScanReport) -> ExitCode {
 
 pub fn run(args: &ScanArgs, source: &SourceArgs) -> anyhow::Result<ExitCode> {
     let file = crate::config::Config::load(source.config.as_deref())?;
-    let mut source = source.clone();
-    if crate::app::wants_demo(&source, &file) {
+    let mut source = source.options();
+    if session::wants_demo(&source, &file) {
         // Real time in the demo, so "the last minute" is a minute.
         source.speed = 1.0;
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let rt = session::runtime()?;
     let report = rt.block_on(async {
-        let cloud = crate::app::open_cloud(&source, &file).await?;
-        scan(cloud, file.pipeline_config(&source), PASS_TIMEOUT).await
+        let cloud = session::open_cloud(&source, &file).await?;
+        scan(cloud, file.pipeline_config(&source.overrides), PASS_TIMEOUT).await
     })?;
     rt.shutdown_timeout(Duration::from_millis(200));
     if args.json {

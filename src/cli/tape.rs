@@ -2,7 +2,7 @@
 //! writes the recording and screenshots the tape names.
 
 use crate::cli::{SourceArgs, TapeArgs};
-use crate::record::runner::{TapeOptions, run_file};
+use crate::recording::runner::{TapeOptions, run_file};
 use std::process::ExitCode;
 
 pub fn run(args: &TapeArgs, source: &SourceArgs) -> anyhow::Result<ExitCode> {

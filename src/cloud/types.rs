@@ -57,7 +57,7 @@ pub struct RecoveryPoint {
 impl RecoveryPoint {
     /// The EBS snapshot id (`snap-...`) at the end of the recovery point ARN, if it is one.
     pub fn snapshot_id(&self) -> Option<&str> {
-        crate::originals::snapshot_id_in(&self.arn)
+        crate::interop::snapshot_id_in(&self.arn)
     }
 }
 
@@ -575,7 +575,7 @@ impl PutRecordsOutcome {
 
 // ---------------------------------------------------------------- DynamoDB
 
-/// A DynamoDB attribute value (the subset the originals' tables use).
+/// A DynamoDB attribute value (the subset the patterns' tables use).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum AttrValue {
     S(String),

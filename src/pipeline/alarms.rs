@@ -1,12 +1,12 @@
-//! Alarm sync: every alarm of the account (seed 001's `Backup-Anomaly-Alarm/<arn>` ones, seed
+//! Alarm sync: every alarm of the account (the changed-block pipeline's `Backup-Anomaly-Alarm/<arn>` ones, seed
 //! 004's static threshold, anything else) with its state, reason, time in state, the
 //! acknowledgement of its current ALARM episode and its history; and alarm creation (anomaly
-//! detector first, then the alarm, as seed 001's function does).
+//! detector first, then the alarm, as the changed-block pipeline's function does).
 
 use super::events::{AlarmView, Event, Source};
 use super::{Ctx, pause};
 use crate::cloud::{Alarm, AlarmDefinition, AlarmFilter, AnomalyDetector, Time};
-use crate::originals;
+use crate::interop;
 use crate::sanitize::clean;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -78,7 +78,7 @@ fn view(ctx: &Ctx, a: &Alarm) -> AlarmView {
     definition.description = definition.description.as_deref().map(clean);
     AlarmView {
         arn: clean(&a.arn),
-        volume_arn: originals::volume_arn_of_alarm(&a.definition.name).map(clean),
+        volume_arn: interop::volume_arn_of_alarm(&a.definition.name).map(clean),
         state: a.state,
         reason: clean(&a.state_reason),
         state_updated: a.state_updated,
@@ -116,7 +116,7 @@ pub(crate) async fn history(ctx: &Ctx, alarm_name: &str) -> bool {
 }
 
 /// The `a` key: writes the anomaly detector, then the alarm. An alarm without actions gets
-/// the backup topic (created if needed, with seed 001's display name), as seed 001 does.
+/// the backup topic (created if needed, with the changed-block pipeline's display name), as the changed-block pipeline does.
 pub(crate) async fn create(
     ctx: &Arc<Ctx>,
     mut definition: AlarmDefinition,
@@ -129,7 +129,7 @@ pub(crate) async fn create(
         match ctx
             .call(Source::Alarms, || {
                 ctx.cloud
-                    .create_topic(&topic, Some(originals::BACKUP_TOPIC_DISPLAY_NAME))
+                    .create_topic(&topic, Some(interop::BACKUP_TOPIC_DISPLAY_NAME))
             })
             .await
         {

@@ -1,12 +1,12 @@
 //! The backups collector: protected EBS volumes carrying the configured tag key, their
 //! completed recovery points, the changed blocks between consecutive snapshots and the
-//! detector's verdict on each — the seed 000/001 pipeline, computed above the seam.
+//! detector's verdict on each — the AWS Backup changed-block pipeline, computed above the seam.
 //!
 //! New backups are noticed by polling recovery points (the EventBridge-equivalent): a volume's
 //! points are re-listed when its `last_backup` moved. Pair counts come from the
 //! [`ChangeCounter`](super::changes::ChangeCounter), cached in the store, so a restart recounts
 //! nothing. With `publish` on, `BACKUP/BACKUP_CHANGED_BLOCKS` is written for volumes whose
-//! metric does not exist yet (no seed 001 function processes them); CloudWatch's own band is
+//! metric does not exist yet (no the changed-block pipeline function processes them); CloudWatch's own band is
 //! read back when the metric has an anomaly detector.
 
 use super::changes::SnapshotPair;
@@ -16,7 +16,7 @@ use crate::cloud::{MetricDatum, ProtectedResource, RecoveryPoint, Time, collect_
 use crate::detect::{
     Algo, AnyDetector, BandConfig, Detector, DetectorConfig, Seasonality, ValueRange,
 };
-use crate::originals;
+use crate::interop;
 use crate::sanitize::clean;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -90,7 +90,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>) {
 }
 
 /// The vault and role for on-demand backups: the configuration's, else those of the backup
-/// plan that selects volumes by the tag key (seed 001's), else the plan's first.
+/// plan that selects volumes by the tag key (the changed-block pipeline's), else the plan's first.
 async fn backup_setup(ctx: &Ctx) -> (String, Option<String>) {
     let mut vault = ctx.config.vault.clone();
     let mut role = (!ctx.config.backup_role.is_empty()).then(|| ctx.config.backup_role.clone());
@@ -144,10 +144,10 @@ async fn poll(ctx: &Arc<Ctx>, volumes: &mut BTreeMap<String, VolumeState>) -> bo
     };
     let resources: Vec<ProtectedResource> = resources
         .into_iter()
-        .filter(|r| r.resource_type == "EBS" && originals::volume_id_in(&r.arn).is_some())
+        .filter(|r| r.resource_type == "EBS" && interop::volume_id_in(&r.arn).is_some())
         .collect();
 
-    // Tags are read once per volume: seed 001 selects by tag key, and names live in tags.
+    // Tags are read once per volume: the changed-block pipeline selects by tag key, and names live in tags.
     for r in &resources {
         if volumes.contains_key(&r.arn) {
             continue;
@@ -162,7 +162,7 @@ async fn poll(ctx: &Arc<Ctx>, volumes: &mut BTreeMap<String, VolumeState>) -> bo
         if !tags.contains_key(&ctx.config.tag_key) {
             continue;
         }
-        let volume_id = originals::volume_id_in(&r.arn)
+        let volume_id = interop::volume_id_in(&r.arn)
             .unwrap_or_default()
             .to_string();
         let name = tags
@@ -218,7 +218,7 @@ async fn poll(ctx: &Arc<Ctx>, volumes: &mut BTreeMap<String, VolumeState>) -> bo
             continue;
         };
         state.info.last_backup = r.last_backup;
-        let alarm = originals::backup_alarm_name(&r.arn);
+        let alarm = interop::backup_alarm_name(&r.arn);
         state.info.alarm_name = alarms.contains(&alarm).then_some(alarm);
         if let Some(published) = &published
             && state.published_until.is_none()
@@ -367,8 +367,8 @@ async fn published_volumes(ctx: &Arc<Ctx>) -> Option<BTreeSet<String>> {
     let metrics = ctx
         .call(Source::Backups, || {
             ctx.cloud.list_metrics(
-                Some(originals::BACKUP_NAMESPACE),
-                Some(originals::BACKUP_METRIC),
+                Some(interop::BACKUP_NAMESPACE),
+                Some(interop::BACKUP_METRIC),
             )
         })
         .await
@@ -377,7 +377,7 @@ async fn published_volumes(ctx: &Arc<Ctx>) -> Option<BTreeSet<String>> {
         metrics
             .into_iter()
             .flat_map(|m| m.dimensions)
-            .filter(|(k, _)| k == originals::BACKUP_DIMENSION)
+            .filter(|(k, _)| k == interop::BACKUP_DIMENSION)
             .map(|(_, v)| v)
             .collect(),
     )
@@ -391,8 +391,8 @@ async fn publish(ctx: &Arc<Ctx>, state: &mut VolumeState) {
         .iter()
         .filter(|p| p.time > oldest && state.published_until.is_none_or(|u| p.time > u))
         .map(|p| MetricDatum {
-            metric_name: originals::BACKUP_METRIC.into(),
-            dimensions: vec![(originals::BACKUP_DIMENSION.into(), state.info.arn.clone())],
+            metric_name: interop::BACKUP_METRIC.into(),
+            dimensions: vec![(interop::BACKUP_DIMENSION.into(), state.info.arn.clone())],
             timestamp: p.time,
             value: p.changed_blocks as f64,
             unit: None,
@@ -408,7 +408,7 @@ async fn publish(ctx: &Arc<Ctx>, state: &mut VolumeState) {
         let sent = ctx
             .call(Source::Backups, || {
                 ctx.cloud
-                    .put_metric_data(originals::BACKUP_NAMESPACE, chunk.to_vec())
+                    .put_metric_data(interop::BACKUP_NAMESPACE, chunk.to_vec())
             })
             .await;
         if sent.is_err() {
@@ -422,7 +422,7 @@ async fn publish(ctx: &Arc<Ctx>, state: &mut VolumeState) {
 async fn cloudwatch_band(ctx: &Arc<Ctx>, state: &VolumeState) -> Option<Vec<BandPoint>> {
     let first = state.points.first()?.time;
     let last = state.points.last()?.time;
-    let metric = originals::backup_metric(&state.info.arn);
+    let metric = interop::backup_metric(&state.info.arn);
     let detectors = ctx
         .call(Source::Backups, || {
             ctx.cloud.describe_anomaly_detectors(Some(&metric))

@@ -24,7 +24,7 @@ pub fn band_request(
     GetMetricData {
         queries: vec![
             MetricQuery::stat(VALUE_ID, metric.clone(), period, stat),
-            MetricQuery::expression(BAND_ID, crate::originals::band_expression(VALUE_ID, width)),
+            MetricQuery::expression(BAND_ID, crate::interop::band_expression(VALUE_ID, width)),
         ],
         start,
         end,

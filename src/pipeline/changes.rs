@@ -1,4 +1,4 @@
-//! Counting changed blocks between two EBS snapshots — the number seed 001 publishes as
+//! Counting changed blocks between two EBS snapshots — the number the changed-block pipeline publishes as
 //! `BACKUP_CHANGED_BLOCKS` — through the `Cloud` seam, so it runs the same on AWS and on the
 //! simulated account.
 //!

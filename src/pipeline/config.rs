@@ -1,8 +1,8 @@
 //! What the pipeline watches and how often: [`PipelineConfig`], filled by the CLI and the
-//! config file, with defaults that match the originals' names.
+//! config file, with defaults that match the patterns' names.
 
 use crate::cloud::MetricId;
-use crate::originals;
+use crate::interop;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -54,13 +54,13 @@ pub struct WatchedMetric {
     pub metric: MetricId,
     /// "Average", "Maximum", ...
     pub stat: String,
-    /// Seconds (seed 002 uses 300).
+    /// Seconds (the RCF metric scorer uses 300).
     pub period: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PipelineConfig {
-    /// Only volumes carrying this tag key are watched (value ignored), as seed 001 selects them.
+    /// Only volumes carrying this tag key are watched (value ignored), as the changed-block pipeline selects them.
     pub tag_key: String,
     /// Vault for on-demand backups and the recovery-point listing.
     pub vault: String,
@@ -97,12 +97,12 @@ pub struct PipelineConfig {
 impl Default for PipelineConfig {
     fn default() -> Self {
         PipelineConfig {
-            tag_key: originals::DEFAULT_BACKUP_TAG_KEY.into(),
+            tag_key: interop::DEFAULT_BACKUP_TAG_KEY.into(),
             vault: "Default".into(),
             backup_role: String::new(),
-            backup_topic: originals::BACKUP_TOPIC_NAME.into(),
-            topics: vec![originals::TEMPERATURE_TOPIC.into()],
-            streams: vec![originals::TEMPERATURE_STREAM.into()],
+            backup_topic: interop::BACKUP_TOPIC_NAME.into(),
+            topics: vec![interop::TEMPERATURE_TOPIC.into()],
+            streams: vec![interop::TEMPERATURE_STREAM.into()],
             stream_start: StreamStart::default(),
             metrics: Vec::new(),
             band_width: 2.0,

@@ -229,7 +229,7 @@ pub struct TemperaturePoint {
     pub lowest: f64,
     /// Hot threshold (`highest_temp` of the record).
     pub highest: f64,
-    /// Seed 003's rule as intended.
+    /// The temperature pipeline's rule as intended.
     pub class: Option<TempClass>,
     /// The statistical detector's verdict (band included).
     pub verdict: Verdict,
@@ -244,7 +244,7 @@ pub struct TemperatureAnomaly {
     /// The reading's timestamp string as the generator wrote it (the table's range key).
     pub timestamp: String,
     pub value: f64,
-    /// `anomalyType`: "Hot", "Cold" (seed 003's rule) or "Unusual" (statistical only).
+    /// `anomalyType`: "Hot", "Cold" (the temperature pipeline's rule) or "Unusual" (statistical only).
     pub anomaly_type: String,
 }
 
@@ -269,7 +269,7 @@ pub struct MetricSeries {
     pub points: Vec<Verdict>,
     /// CloudWatch's band; empty when the metric has no anomaly detector.
     pub cloudwatch_band: Vec<BandPoint>,
-    /// Seed 002's `<Metric>AnomalyIndicator` points (1.0 anomalous, 0.0 not); empty when absent.
+    /// The RCF metric scorer's `<Metric>AnomalyIndicator` points (1.0 anomalous, 0.0 not); empty when absent.
     pub indicator: Vec<(Time, f64)>,
 }
 
@@ -277,7 +277,7 @@ pub struct MetricSeries {
 
 /// An SNS message delivered to watchband's queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Notification {
+pub struct SnsNotification {
     pub message_id: String,
     pub topic_arn: String,
     pub subject: Option<String>,
@@ -298,7 +298,7 @@ pub enum Event {
     /// One volume's change series (replaces that volume's series).
     VolumeSeries(VolumeSeries),
     /// What the `b` dialog proposes: the vault and the role for on-demand backups, from the
-    /// configuration or, when it names none, from seed 001's backup plan and selection.
+    /// configuration or, when it names none, from the changed-block pipeline's backup plan and selection.
     BackupSetup {
         vault: String,
         iam_role_arn: Option<String>,
@@ -325,7 +325,7 @@ pub enum Event {
     /// ListMetrics' answer for the `:metric` browser.
     MetricList(Vec<MetricId>),
     /// A new SNS message (append).
-    Notification(Notification),
+    Notification(SnsNotification),
     /// The outcome of a command, for the status line.
     Outcome(Outcome),
 }
@@ -344,14 +344,14 @@ pub struct Outcome {
 pub enum Command {
     /// Poll every source now instead of waiting for the next interval.
     Refresh,
-    /// An on-demand backup (seed 000's walkthrough); progress arrives as [`Event::Job`].
+    /// An on-demand backup (the changed-block pipeline's walkthrough); progress arrives as [`Event::Job`].
     StartBackup {
         volume_arn: String,
         vault: String,
         iam_role_arn: String,
     },
-    /// Writes the anomaly detector, then the alarm (seed 001-compatible definitions come from
-    /// `crate::originals::anomaly_alarm_definition`).
+    /// Writes the anomaly detector, then the alarm (the changed-block pipeline-compatible definitions come from
+    /// `crate::interop::anomaly_alarm_definition`).
     CreateAlarm {
         definition: Box<AlarmDefinition>,
         detector: AnomalyDetector,

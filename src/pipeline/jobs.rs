@@ -1,4 +1,4 @@
-//! On-demand backups (seed 000's walkthrough): StartBackupJob, then DescribeBackupJob polling
+//! On-demand backups (the changed-block pipeline's walkthrough): StartBackupJob, then DescribeBackupJob polling
 //! that reports progress until the job is terminal; a completed job wakes the backups
 //! collector so the new snapshot pair is counted right away.
 
@@ -17,7 +17,7 @@ pub(crate) async fn start_backup(ctx: &Arc<Ctx>, volume_arn: String, vault: Stri
         // One token per request: a start retried after a lost answer does not start twice.
         idempotency_token: Some(format!(
             "watchband-{}-{}",
-            crate::originals::volume_id_in(&volume_arn).unwrap_or("resource"),
+            crate::interop::volume_id_in(&volume_arn).unwrap_or("resource"),
             ctx.cloud.now().timestamp_millis()
         )),
     };

@@ -1,18 +1,18 @@
-//! Metric series for the Metrics view (seed 002's case): the history of each watched metric
+//! Metric series for the Metrics view (the RCF metric scorer's case): the history of each watched metric
 //! from GetMetricData, the local detector's verdicts (band or Random Cut Forest, switchable),
-//! CloudWatch's band when the metric has an anomaly detector, and seed 002's
+//! CloudWatch's band when the metric has an anomaly detector, and the RCF metric scorer's
 //! `<Metric>AnomalyIndicator` points when that series exists.
 //!
 //! With nothing configured, `AWS/EC2 CPUUtilization` of every instance ListMetrics finds is
-//! watched (Average over 300 s, as seed 002 reads it), and the `BACKUP_CHANGED_BLOCKS` metrics
-//! (Maximum over 60 s, as seed 001's alarm reads them).
+//! watched (Average over 300 s, as the RCF metric scorer reads it), and the `BACKUP_CHANGED_BLOCKS` metrics
+//! (Maximum over 60 s, as the changed-block pipeline's alarm reads them).
 
 use super::config::WatchedMetric;
 use super::events::{Event, MetricDetector, MetricSeries, Source};
 use super::{Ctx, bands, pause};
 use crate::cloud::{MetricId, MetricQuery};
 use crate::detect::{Algo, AnyDetector, BandConfig, Detector, DetectorConfig, ValueRange};
-use crate::originals;
+use crate::interop;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -118,8 +118,8 @@ async fn discovered(ctx: &Ctx) -> Option<Vec<WatchedMetric>> {
     let backup = ctx
         .call(Source::Metrics, || {
             ctx.cloud.list_metrics(
-                Some(originals::BACKUP_NAMESPACE),
-                Some(originals::BACKUP_METRIC),
+                Some(interop::BACKUP_NAMESPACE),
+                Some(interop::BACKUP_METRIC),
             )
         })
         .await
@@ -173,7 +173,7 @@ async fn fetch(ctx: &Ctx, m: &WatchedMetric) -> Option<Fetched> {
     }
     request.queries.push(MetricQuery::stat(
         INDICATOR_ID,
-        originals::indicator_metric(&m.metric),
+        interop::indicator_metric(&m.metric),
         m.period,
         "Maximum",
     ));
@@ -194,7 +194,7 @@ async fn fetch(ctx: &Ctx, m: &WatchedMetric) -> Option<Fetched> {
 fn series(ctx: &Ctx, m: &WatchedMetric, f: &Fetched, detector: MetricDetector) -> MetricSeries {
     let range = if m.metric.name.contains("Utilization") {
         ValueRange::Percent
-    } else if m.metric.namespace == originals::BACKUP_NAMESPACE {
+    } else if m.metric.namespace == interop::BACKUP_NAMESPACE {
         ValueRange::NonNegative
     } else {
         ValueRange::Unbounded

@@ -1,10 +1,10 @@
 //! SNS notifications as the operator's mailbox: watchband subscribes its own SQS queue
 //! (`watchband-notifications-<id>`, stable across restarts) to the watched topics — the backup
-//! topic, seed 003's `m03p02_anomaly_alerts`, any configured topic and every alarm's action
+//! topic, the temperature pipeline's `m03p02_anomaly_alerts`, any configured topic and every alarm's action
 //! topics — then receives, shows and deletes what SNS delivers. The same calls on the
 //! simulated account and on AWS.
 
-use super::events::{Event, Notification, Source};
+use super::events::{Event, SnsNotification, Source};
 use super::{Ctx, pause};
 use crate::cloud::Time;
 use crate::sanitize::{clean, clean_multiline};
@@ -174,7 +174,7 @@ async fn subscribe_all(
 
 /// Reads SNS's JSON envelope (`Type`, `MessageId`, `TopicArn`, `Subject`, `Message`,
 /// `Timestamp`); a body that is not one (raw message delivery) is shown as it is.
-pub fn parse_envelope(sqs_message_id: &str, body: &str, received: Time) -> Notification {
+pub fn parse_envelope(sqs_message_id: &str, body: &str, received: Time) -> SnsNotification {
     let v: Option<serde_json::Value> = serde_json::from_str(body).ok();
     let field = |k: &str| {
         v.as_ref()
@@ -183,7 +183,7 @@ pub fn parse_envelope(sqs_message_id: &str, body: &str, received: Time) -> Notif
             .map(str::to_string)
     };
     match field("Message") {
-        Some(message) if field("TopicArn").is_some() => Notification {
+        Some(message) if field("TopicArn").is_some() => SnsNotification {
             message_id: clean(&field("MessageId").unwrap_or_else(|| sqs_message_id.into())),
             topic_arn: clean(&field("TopicArn").unwrap_or_default()),
             subject: field("Subject")
@@ -195,7 +195,7 @@ pub fn parse_envelope(sqs_message_id: &str, body: &str, received: Time) -> Notif
                 .map(|t| t.with_timezone(&chrono::Utc))
                 .unwrap_or(received),
         },
-        _ => Notification {
+        _ => SnsNotification {
             message_id: clean(sqs_message_id),
             topic_arn: String::new(),
             subject: None,

@@ -1,7 +1,7 @@
-//! Seed 003's temperature records, decoded and judged per device — pure and synchronous, so
+//! The temperature pipeline's temperature records, decoded and judged per device — pure and synchronous, so
 //! the stream consumer here and the stream processor (`process/`) share it.
 //!
-//! A reading is judged twice: by seed 003's rule as intended (Cold below the record's
+//! A reading is judged twice: by the temperature pipeline's rule as intended (Cold below the record's
 //! `lowest_temp`, Hot above its `highest_temp`), reported for every reading that breaks it as
 //! the original does, and by a per-device statistical detector that catches what the
 //! thresholds miss. Its per-reading verdicts are confirmed first (`detect::persist`): a drift
@@ -16,7 +16,7 @@ use crate::detect::rules::{TempClass, temperature_class};
 use crate::detect::{
     Algo, AnyDetector, BandConfig, Detector, DetectorConfig, Seasonality, Verdict,
 };
-use crate::originals::{DecodeError, ReadingRef, TemperatureReading, decode_reading_ref};
+use crate::interop::{DecodeError, ReadingRef, TemperatureReading, decode_reading_ref};
 use crate::sanitize::{clean, printable_bytes};
 use std::collections::HashMap;
 
@@ -57,7 +57,7 @@ pub struct Classified<'a> {
     pub reading: ReadingRef<'a>,
     /// The reading's own timestamp when it parses, else the record's arrival.
     pub time: Time,
-    /// Seed 003's rule as intended.
+    /// The temperature pipeline's rule as intended.
     pub class: Option<TempClass>,
     /// The device's statistical detector.
     pub verdict: Verdict,
@@ -204,7 +204,7 @@ pub fn rejected(shard_id: &str, record: &StreamRecord, error: &DecodeError) -> R
     }
 }
 
-/// Seed 003's timestamp (`2024-05-01 10:00:00.123456`, UTC) as a time.
+/// The temperature pipeline's timestamp (`2024-05-01 10:00:00.123456`, UTC) as a time.
 pub fn reading_time(s: &str) -> Option<Time> {
     // The generator's exact layout is read field by field (chrono re-reads the format string
     // on every call, which costs more than the rest of a record's decoding); any other layout

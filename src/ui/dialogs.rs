@@ -2,11 +2,11 @@
 //! with its band preview, the acknowledgement with a note, the `:` command line and the
 //! `:metric` browser.
 
-use super::theme::Role;
 use super::widgets::band_chart::{self, BandChart};
 use super::{scroll_offset, truncate};
 use crate::app::keymap::visible_bindings;
 use crate::app::state::{AlarmForm, AppState, Modal};
+use crate::theme::Role;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};

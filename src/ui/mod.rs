@@ -5,17 +5,16 @@
 pub mod dialogs;
 pub mod status;
 pub mod terminal;
-pub mod theme;
 pub mod views;
 pub mod widgets;
 
 use crate::app::state::{AppState, View};
+use crate::theme::Role;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
-use theme::Role;
 
 /// Below this the screen says so instead of drawing a squashed layout.
 pub const MIN_WIDTH: u16 = 64;
@@ -173,16 +172,14 @@ pub fn alarm_label(s: crate::cloud::AlarmState) -> &'static str {
 /// An alarm name as a table shows it: `Backup-Anomaly-Alarm/<arn>` becomes
 /// `Backup-Anomaly-Alarm/…/vol-… (name)` so the part that differs stays visible.
 pub fn alarm_display_name(state: &AppState, name: &str) -> String {
-    let Some(arn) = crate::originals::volume_arn_of_alarm(name) else {
+    let Some(arn) = crate::interop::volume_arn_of_alarm(name) else {
         return name.to_string();
     };
-    let id = crate::originals::volume_id_in(arn).unwrap_or(arn);
+    let id = crate::interop::volume_id_in(arn).unwrap_or(arn);
     match state.volumes.iter().find(|v| v.arn == arn) {
-        Some(v) if v.name != v.id => format!(
-            "{} {} ({id})",
-            crate::originals::BACKUP_ALARM_PREFIX,
-            v.name
-        ),
-        _ => format!("{}{id}", crate::originals::BACKUP_ALARM_PREFIX),
+        Some(v) if v.name != v.id => {
+            format!("{} {} ({id})", crate::interop::BACKUP_ALARM_PREFIX, v.name)
+        }
+        _ => format!("{}{id}", crate::interop::BACKUP_ALARM_PREFIX),
     }
 }

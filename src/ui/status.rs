@@ -1,9 +1,9 @@
 //! The two bottom lines: the message / input line, and the status bar with the caller identity,
 //! the account kind, the sources' health and the account clock.
 
-use super::theme::Role;
 use crate::app::state::AppState;
 use crate::pipeline::HealthState;
+use crate::theme::Role;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};

@@ -1,8 +1,7 @@
 //! The real terminal: raw mode and the alternate screen on the way in, and the way out on quit,
-//! on error and on panic; frames wrapped in synchronized updates; OSC 52 for the clipboard;
+//! on error and on panic; frames wrapped in synchronized updates;
 //! a byte counter so "how much do we write" is a measurement, not a guess.
 
-use base64::Engine;
 use crossterm::{
     cursor, event,
     terminal::{self, BeginSynchronizedUpdate, EndSynchronizedUpdate},
@@ -18,6 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::app::AppState;
+use crate::app::runtime::Screen;
 
 /// Counts the bytes that reach the terminal.
 pub struct CountingWriter<W> {
@@ -48,15 +48,6 @@ impl<W: Write> Write for CountingWriter<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }
-}
-
-/// Where the runtime draws: the real terminal here, a recording backend in the tape recorder.
-pub trait Screen {
-    /// Draws one frame of the state.
-    fn draw(&mut self, state: &AppState) -> io::Result<()>;
-    /// Writes bytes that are not a frame (an OSC 52 clipboard sequence).
-    fn write_raw(&mut self, bytes: &[u8]) -> io::Result<()>;
-    fn size(&self) -> io::Result<Size>;
 }
 
 /// Puts the terminal back as we found it. Safe to call more than once.
@@ -160,21 +151,9 @@ impl Screen for TerminalScreen {
     }
 }
 
-/// The OSC 52 sequence that puts `text` on the clipboard of the terminal the user sits at
-/// (it travels over SSH and through tmux with `set-clipboard on`).
-pub fn osc52(text: &str) -> Vec<u8> {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
-    format!("\x1b]52;c;{b64}\x07").into_bytes()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn osc52_encodes_the_text() {
-        assert_eq!(osc52("arn:x"), b"\x1b]52;c;YXJuOng=\x07".to_vec());
-    }
 
     #[test]
     fn the_counting_writer_counts() {

@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use watchband::cloud::Cloud;
 use watchband::cloud::sim::{FaultProfile, SimCloud, SimOptions};
 use watchband::cloud::{ErrorKind, PutRecord, ShardPosition, StreamRecord, Time};
-use watchband::originals::{TEMPERATURE_STREAM, TemperatureReading, decode_reading};
+use watchband::interop::{TEMPERATURE_STREAM, TemperatureReading, decode_reading};
 use watchband::pipeline::{Command, Event, PipelineConfig, PollIntervals};
 use watchband::store::Store;
 

@@ -20,16 +20,6 @@ pub struct AwsOptions {
     pub endpoint_url: Option<String>,
 }
 
-impl AwsOptions {
-    pub fn from_args(args: &crate::cli::SourceArgs) -> Self {
-        AwsOptions {
-            profile: args.profile.clone(),
-            region: args.region.clone(),
-            endpoint_url: args.endpoint_url.clone(),
-        }
-    }
-}
-
 /// Connect timeout and per-attempt timeout. The attempt timeout stays above SQS's longest
 /// long poll (20 s) so a receive that waits is not cut off.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

@@ -1,4 +1,4 @@
-//! DynamoDB: the originals' tables (`anomaly-detection`, `m03p02_anomaly_data`). Conditions
+//! DynamoDB: the patterns' tables (`anomaly-detection`, `m03p02_anomaly_data`). Conditions
 //! arrive as structure ([`Condition`]) and are rendered here to a ConditionExpression with
 //! placeholder names and values, so no attribute name or value is ever spliced into the
 //! expression text.
@@ -20,7 +20,7 @@ pub fn to_sdk(v: &AttrValue) -> AttributeValue {
     }
 }
 
-/// The seam keeps the scalar types the originals use; anything richer is shown as text.
+/// The seam keeps the scalar types the patterns use; anything richer is shown as text.
 pub fn from_sdk(v: &AttributeValue) -> AttrValue {
     match v {
         AttributeValue::S(s) => AttrValue::S(crate::sanitize::clean(s)),

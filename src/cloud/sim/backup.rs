@@ -1,5 +1,5 @@
 //! AWS Backup in the simulated account: the EBS volumes, their recovery points (daily at 05:00
-//! UTC by seed 001's plan, plus on-demand jobs), backup jobs and the plan/selection.
+//! UTC by the changed-block pipeline's plan, plus on-demand jobs), backup jobs and the plan/selection.
 //!
 //! Recovery points are not stored: a volume's scheduled snapshots are a function of its
 //! parameters and the clock, and only on-demand snapshots and injected bursts are kept, so
@@ -159,7 +159,7 @@ impl BackupState {
     }
 
     pub fn volume_by_arn(&self, arn: &str) -> Option<&Volume> {
-        let id = crate::originals::volume_id_in(arn)?;
+        let id = crate::interop::volume_id_in(arn)?;
         // Volume ids are unique; a linear scan is fine for the default world and the id index
         // below keeps big worlds fast.
         self.volume_index(id).map(|i| &self.volumes[i])

@@ -106,7 +106,7 @@ pub struct Sources<'a> {
     pub cpu: &'a CpuFleet,
     pub stored: &'a BTreeMap<MetricId, Vec<(i64, f64)>>,
     /// `BACKUP_CHANGED_BLOCKS` is derived from the volume model for backups completed up to
-    /// here (what seed 001's function published before the demo began); later points exist
+    /// here (what the changed-block pipeline's function published before the demo began); later points exist
     /// only if a processor publishes them, as in AWS.
     pub derived_until: i64,
     pub now: i64,
@@ -114,7 +114,7 @@ pub struct Sources<'a> {
 
 impl Sources<'_> {
     fn backup_volume(&self, m: &MetricId) -> Option<u32> {
-        use crate::originals::{BACKUP_DIMENSION, BACKUP_METRIC, BACKUP_NAMESPACE};
+        use crate::interop::{BACKUP_DIMENSION, BACKUP_METRIC, BACKUP_NAMESPACE};
         if m.namespace != BACKUP_NAMESPACE || m.name != BACKUP_METRIC || m.dimensions.len() != 1 {
             return None;
         }
@@ -182,7 +182,7 @@ impl Sources<'_> {
         let mut s: BTreeSet<MetricId> = self.stored.keys().cloned().collect();
         for v in &self.backup.volumes {
             if v.seen {
-                s.insert(crate::originals::backup_metric(&v.arn));
+                s.insert(crate::interop::backup_metric(&v.arn));
             }
         }
         for i in 0..self.cpu.instances.len() {
@@ -262,7 +262,7 @@ pub fn stat_is_valid(stat: &str) -> bool {
 
 /// The value range a metric's band is clamped to.
 pub fn value_range(m: &MetricId) -> ValueRange {
-    if m.namespace == crate::originals::BACKUP_NAMESPACE {
+    if m.namespace == crate::interop::BACKUP_NAMESPACE {
         ValueRange::NonNegative
     } else if m.name.contains("Utilization") || m.name.ends_with("Percent") {
         ValueRange::Percent
@@ -420,7 +420,7 @@ pub fn watch_of(def: &AlarmDefinition) -> Result<Watch, String> {
             let MetricQueryKind::Expression(expr) = &band_q.kind else {
                 return Err(format!("query {tid} is not an expression"));
             };
-            let (mid, width) = crate::originals::parse_band_expression(expr)
+            let (mid, width) = crate::interop::parse_band_expression(expr)
                 .ok_or_else(|| format!("unsupported expression {expr:?}"))?;
             let mq = qs
                 .iter()
@@ -493,7 +493,7 @@ pub fn evaluation_range_periods(evaluation_periods: i32) -> i64 {
 
 /// A state change that the world turns into SNS publications.
 #[derive(Debug, Clone)]
-pub struct Notification {
+pub struct AlarmPublication {
     pub topics: Vec<String>,
     pub subject: String,
     pub message: String,
@@ -528,7 +528,7 @@ impl AlarmRec {
         at: i64,
         account: &str,
         region: &str,
-    ) -> Option<Notification> {
+    ) -> Option<AlarmPublication> {
         if state == self.state {
             return None;
         }
@@ -553,7 +553,7 @@ impl AlarmRec {
         for t in &topics {
             self.push_history(at, "Action", format!("Successfully executed action {t}"));
         }
-        Some(Notification {
+        Some(AlarmPublication {
             subject: alarm_subject(&self.def.name, state),
             message: self.notification_json(old, account, region),
             topics,
@@ -736,7 +736,7 @@ impl Alarms {
         detectors: &BTreeMap<(MetricId, String), AnomalyDetector>,
         account: &str,
         region: &str,
-    ) -> Vec<Notification> {
+    ) -> Vec<AlarmPublication> {
         let now = src.now;
         let mut out = Vec::new();
         for rec in self.map.values_mut() {
@@ -943,7 +943,7 @@ fn evaluate_one(
     detectors: &BTreeMap<(MetricId, String), AnomalyDetector>,
     account: &str,
     region: &str,
-) -> Vec<Notification> {
+) -> Vec<AlarmPublication> {
     let now = src.now;
     let p = rec.watch.period_ms;
     let range = rec.range_ms();

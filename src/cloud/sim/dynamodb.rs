@@ -1,4 +1,4 @@
-//! DynamoDB in the simulated account: the originals' two tables with their key schemas,
+//! DynamoDB in the simulated account: the patterns' two tables with their key schemas,
 //! GetItem, PutItem honouring a [`Condition`], and Query on the hash key.
 
 use crate::cloud::{AttrValue, Condition, Item, Query};

@@ -1,4 +1,4 @@
-//! Kinesis in the simulated account: streams of seed 003 temperature records generated lazily
+//! Kinesis in the simulated account: streams of temperature records generated lazily
 //! from the clock, shards with hash-key ranges (records routed by the MD5 of the partition key,
 //! as Kinesis does), a split of one shard, iterators of every type, 24 h retention.
 //!
@@ -10,7 +10,7 @@ use super::clock::{DAY_MS, HOUR_MS, to_time};
 use super::md5::hash_key;
 use super::rng::{Rng, hash, unit};
 use crate::cloud::{RecordBatch, Shard, StreamRecord};
-use crate::originals::TemperatureReading;
+use crate::interop::TemperatureReading;
 use base64::Engine;
 use std::collections::BTreeMap;
 
@@ -277,9 +277,9 @@ impl Stream {
     fn temperature_free(&self, seed: u64, d: usize, s: i64, dev: &Device) -> f64 {
         let mut r = Rng::new(hash(&[seed, 0x7e, u64::from(self.idx), d as u64, s as u64]));
         let hod = s.rem_euclid(86_400) as f64 / 86_400.0;
-        // Centred between seed 003's thresholds (96 and 101): with the drift and 0.35° of noise
+        // Centred between the temperature pipeline's thresholds (96 and 101): with the drift and 0.35° of noise
         // a normal reading stays over 4σ inside them, so Hot and Cold are the excursions.
-        // (Seed 003's own generator draws Normal(97, 2): a third of its readings are "Cold".)
+        // (The temperature pipeline's own generator draws Normal(97, 2): a third of its readings are "Cold".)
         let mut v = 98.5 + dev.bias + 0.8 * (std::f64::consts::TAU * (hod - dev.phase)).sin();
         v += 0.35 * r.normal();
         // Rare excursions: about 1 % of device-hours have a few hot or cold minutes.

@@ -2,12 +2,12 @@
 //! advance that runs before every call (backups complete and their `Backup Job State Change`
 //! events reach the EventBridge rule's queue, alarms evaluate and notify). Nothing runs in the
 //! background: the deployed functions that act on the events, the stream and the metrics are
-//! watchband's own processors (`crate::process::deployed`), running against this account
+//! watchband's own processors (`crate::processors::deployed`), running against this account
 //! through the `Cloud` seam like any client.
 
 use super::backup::{BackupState, Volume};
 use super::clock::{DAY_MS, HOUR_MS, MINUTE_MS};
-use super::cloudwatch::{Alarms, CpuFleet, Instance, Notification, Sources, Watch, watch_of};
+use super::cloudwatch::{AlarmPublication, Alarms, CpuFleet, Instance, Sources, Watch, watch_of};
 use super::dynamodb::{Dynamo, Table};
 use super::kinesis::{Kinesis, Stream};
 use super::messaging::Messaging;
@@ -15,7 +15,7 @@ use super::rng::{Rng, hash};
 use crate::cloud::{
     AlarmDefinition, AlarmMetric, AnomalyDetector, ComparisonOperator, MetricId, TreatMissingData,
 };
-use crate::originals;
+use crate::interop;
 use std::collections::BTreeMap;
 
 pub const ACCOUNT: &str = "123456789012";
@@ -30,7 +30,7 @@ pub struct WorldSize {
     pub volumes: Option<usize>,
     /// Days of daily backups before the start.
     pub history_days: u32,
-    /// Kinesis streams (the first is seed 003's).
+    /// Kinesis streams (the first is the temperature pipeline's).
     pub streams: usize,
 }
 
@@ -131,7 +131,7 @@ impl World {
             let mut first_day = day0;
             if size.volumes.is_none() && i + 1 == n {
                 // The newest volume: first backed up during the demo, so its alarm is created
-                // on first sight and trains from nothing (seed 000's walkthrough).
+                // on first sight and trains from nothing (the changed-block pipeline's walkthrough).
                 first_day = start_day + 1;
             }
             let vol = Volume {
@@ -165,16 +165,16 @@ impl World {
         let mut msg = Messaging::new(ACCOUNT, REGION, seed);
         let backup_topic = msg
             .create_topic(
-                originals::BACKUP_TOPIC_NAME,
-                Some(originals::BACKUP_TOPIC_DISPLAY_NAME),
+                interop::BACKUP_TOPIC_NAME,
+                Some(interop::BACKUP_TOPIC_DISPLAY_NAME),
             )
             .unwrap_or_default();
         let temp_topic = msg
-            .create_topic(originals::TEMPERATURE_TOPIC, None)
+            .create_topic(interop::TEMPERATURE_TOPIC, None)
             .unwrap_or_default();
         let cpu_topic = msg.create_topic(CPU_TOPIC, None).unwrap_or_default();
         let backup_events = msg
-            .create_queue(originals::BACKUP_EVENTS_QUEUE)
+            .create_queue(interop::BACKUP_EVENTS_QUEUE)
             .unwrap_or_default();
         for t in [&backup_topic, &temp_topic, &cpu_topic] {
             let _ = msg.subscribe(t, "email", OPS_EMAIL);
@@ -203,7 +203,7 @@ impl World {
                 Stream::new(
                     seed,
                     0,
-                    originals::TEMPERATURE_STREAM,
+                    interop::TEMPERATURE_STREAM,
                     4,
                     start - 30 * DAY_MS,
                     Some(start + 40 * HOUR_MS),
@@ -225,9 +225,9 @@ impl World {
 
         let mut ddb = Dynamo::default();
         for t in [
-            Table::new(originals::BACKUP_TABLE, "arn", None),
-            Table::new(originals::TEMPERATURE_TABLE, "deviceid", Some("timestamp")),
-            Table::new(originals::DETECTOR_STATE_TABLE, "key", None),
+            Table::new(interop::BACKUP_TABLE, "arn", None),
+            Table::new(interop::TEMPERATURE_TABLE, "deviceid", Some("timestamp")),
+            Table::new(interop::DETECTOR_STATE_TABLE, "key", None),
         ] {
             ddb.tables.insert(t.name.clone(), t);
         }
@@ -259,7 +259,7 @@ impl World {
         world
     }
 
-    /// What seed 001's function has done before the start: each volume seen has its alarm
+    /// What the changed-block pipeline's function has done before the start: each volume seen has its alarm
     /// (evaluated on its latest datapoint at the first call), its table row and its metric
     /// series (derived from the volume model up to the start, see `Sources::derived_until`).
     /// From the start on, the deployed backup processor does this work through the seam.
@@ -274,9 +274,9 @@ impl World {
             let id = self.backup.snapshot_id(v, last.seq);
             let _ = self
                 .ddb
-                .table_mut(originals::BACKUP_TABLE)
-                .map(|t| t.put(originals::backup_table_item(&arn, &id), None));
-            let def = originals::backup_alarm_definition(&arn, &self.backup_topic, 2.0);
+                .table_mut(interop::BACKUP_TABLE)
+                .map(|t| t.put(interop::backup_table_item(&arn, &id), None));
+            let def = interop::backup_alarm_definition(&arn, &self.backup_topic, 2.0);
             let name = def.name.clone();
             self.put_alarm_internal(def, first.completed);
             if let Some(rec) = self.alarms.map.get_mut(&name) {
@@ -383,7 +383,7 @@ impl World {
         }
     }
 
-    pub fn deliver(&mut self, notes: Vec<Notification>, now: i64, real: i64) {
+    pub fn deliver(&mut self, notes: Vec<AlarmPublication>, now: i64, real: i64) {
         for n in notes {
             for t in &n.topics {
                 let _ = self.msg.publish(t, Some(&n.subject), &n.message, now, real);
@@ -432,7 +432,7 @@ impl World {
             });
         let time =
             super::clock::to_time(s.completed).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        originals::backup_event_json(
+        interop::backup_event_json(
             ACCOUNT,
             REGION,
             &job_id,

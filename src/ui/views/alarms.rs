@@ -3,7 +3,7 @@
 
 use crate::app::state::{AppState, View};
 use crate::cloud::{AlarmMetric, MetricQueryKind};
-use crate::ui::theme::Role;
+use crate::theme::Role;
 use crate::ui::{
     age, alarm_display_name, alarm_label, alarm_style, block, scroll_offset, truncate, when,
 };

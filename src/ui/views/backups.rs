@@ -1,8 +1,8 @@
 //! Backups: the protected volumes with their last change, a sparkline of recent changes, the
 //! verdict and the alarm state; running on-demand backups with their progress below.
 
-use crate::app::state::{AppState, Verdict};
-use crate::ui::theme::Role;
+use crate::app::state::{AppState, VolumeVerdict};
+use crate::theme::Role;
 use crate::ui::widgets::sparkline;
 use crate::ui::{age, alarm_label, alarm_style, block, scroll_offset, truncate};
 use ratatui::Frame;
@@ -51,8 +51,8 @@ fn render_table(f: &mut Frame, area: Rect, state: &AppState) {
             };
             let verdict = v.verdict();
             let verdict_style = match verdict {
-                Verdict::Anomalous => theme.style(Role::Anomaly),
-                Verdict::Normal => theme.style(Role::AlarmOk),
+                VolumeVerdict::Anomalous => theme.style(Role::Anomaly),
+                VolumeVerdict::Normal => theme.style(Role::AlarmOk),
                 _ => theme.style(Role::Dim),
             };
             let alarm = match v.alarm {

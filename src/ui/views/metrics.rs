@@ -1,10 +1,10 @@
 //! Metrics: any CloudWatch metric charted with the local detector's band (band or RCF, `s`
-//! switches) and CloudWatch's own band when the account has one; seed 002's
+//! switches) and CloudWatch's own band when the account has one; the RCF metric scorer's
 //! `<Metric>AnomalyIndicator` points marked when present.
 
 use crate::app::state::{AppState, View};
 use crate::pipeline::MetricDetector;
-use crate::ui::theme::Role;
+use crate::theme::Role;
 use crate::ui::widgets::band_chart::{self, BandChart};
 use crate::ui::{block, scroll_offset, truncate};
 use ratatui::Frame;
@@ -125,7 +125,7 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
     render_indicator_marks(f, plot, state, m);
 }
 
-/// Seed 002's indicator points, as ▲ on the time axis row under the chart.
+/// The RCF metric scorer's indicator points, as ▲ on the time axis row under the chart.
 fn render_indicator_marks(
     f: &mut Frame,
     plot: Rect,

@@ -1,7 +1,7 @@
 //! Notifications: the SNS messages sent (time, topic, subject), the selected one in full.
 
 use crate::app::state::{AppState, View};
-use crate::ui::theme::Role;
+use crate::theme::Role;
 use crate::ui::{block, scroll_offset, truncate, when};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};

@@ -3,7 +3,7 @@
 
 use crate::app::state::{AppState, EventKind};
 use crate::pipeline::HealthState;
-use crate::ui::theme::Role;
+use crate::theme::Role;
 use crate::ui::{age, block, scroll_offset, truncate};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};

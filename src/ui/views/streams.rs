@@ -3,7 +3,7 @@
 //! anomaly markers; the detected anomalies shaped like `m03p02_anomaly_data`.
 
 use crate::app::state::{AppState, View};
-use crate::ui::theme::Role;
+use crate::theme::Role;
 use crate::ui::widgets::band_chart::{self, BandChart};
 use crate::ui::{block, scroll_offset, truncate};
 use ratatui::Frame;

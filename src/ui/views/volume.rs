@@ -2,7 +2,7 @@
 //! when the account has one), and the volume's snapshots with the change between each pair.
 
 use crate::app::state::AppState;
-use crate::ui::theme::Role;
+use crate::theme::Role;
 use crate::ui::widgets::band_chart::{self, BandChart};
 use crate::ui::{alarm_style, block, scroll_offset, when};
 use ratatui::Frame;
@@ -43,7 +43,7 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
     let verdict = v.verdict();
     spans.push(Span::styled(
         verdict.label(),
-        if verdict == crate::app::state::Verdict::Anomalous {
+        if verdict == crate::app::state::VolumeVerdict::Anomalous {
             theme.style(Role::Anomaly)
         } else {
             theme.style(Role::Text)

@@ -8,7 +8,7 @@
 //! points plus one over the columns, whatever the terminal size.
 
 use crate::app::state::Series;
-use crate::ui::theme::{Role, Theme};
+use crate::theme::{Role, Theme};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};

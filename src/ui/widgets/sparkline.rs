@@ -2,7 +2,7 @@
 //! range, the anomalous samples in the anomaly style.
 
 use crate::app::state::Series;
-use crate::ui::theme::{Role, Theme};
+use crate::theme::{Role, Theme};
 use ratatui::text::{Line, Span};
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];

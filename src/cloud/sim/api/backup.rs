@@ -64,7 +64,7 @@ pub(crate) async fn list_recovery_points_by_resource(
         let from = offset_token("rp:", next_token.as_deref())
             .map_err(|_| invalid("backup", OP, resource_arn, "invalid NextToken"))?;
         let Some(v) = w.backup.volume_by_arn(resource_arn).map(|v| v.idx) else {
-            if crate::originals::volume_id_in(resource_arn).is_none() {
+            if crate::interop::volume_id_in(resource_arn).is_none() {
                 return Err(invalid("backup", OP, resource_arn, "Invalid resource ARN"));
             }
             return Ok(Page {
@@ -149,7 +149,7 @@ pub(crate) async fn start_backup_job(
     const OP: &str = "StartBackupJob";
     sim.gate("backup", OP, Some(&request.resource_arn)).await?;
     sim.with(|w, now, _| {
-        if crate::originals::volume_id_in(&request.resource_arn).is_none() {
+        if crate::interop::volume_id_in(&request.resource_arn).is_none() {
             return Err(err(
                 ErrorKind::InvalidRequest,
                 "backup",
@@ -211,7 +211,7 @@ pub(crate) async fn describe_backup_job(sim: &SimCloud, job_id: &str) -> CloudRe
 pub(crate) async fn list_backup_plans(sim: &SimCloud) -> CloudResult<Vec<BackupPlan>> {
     sim.gate("backup", "ListBackupPlans", None).await?;
     sim.with(|w, _, _| {
-        // No lifecycle: seed 001 sets none, and the world keeps every daily point (60+ days
+        // No lifecycle: the changed-block pipeline sets none, and the world keeps every daily point (60+ days
         // by default, 365 at scale), which a DeleteAfterDays would contradict on AWS.
         Ok(vec![BackupPlan {
             id: w.backup.plan_id.clone(),
@@ -219,13 +219,13 @@ pub(crate) async fn list_backup_plans(sim: &SimCloud) -> CloudResult<Vec<BackupP
             rules: vec![
                 BackupRule {
                     name: "daily".into(),
-                    schedule: crate::originals::DAILY_BACKUP_SCHEDULE.into(),
+                    schedule: crate::interop::DAILY_BACKUP_SCHEDULE.into(),
                     vault: DEFAULT_VAULT.into(),
                     delete_after_days: None,
                 },
                 BackupRule {
                     name: "monthly".into(),
-                    schedule: crate::originals::MONTHLY_BACKUP_SCHEDULE.into(),
+                    schedule: crate::interop::MONTHLY_BACKUP_SCHEDULE.into(),
                     vault: DEFAULT_VAULT.into(),
                     delete_after_days: None,
                 },
@@ -255,7 +255,7 @@ pub(crate) async fn list_backup_selections(
             name: "tagged-ebs-volumes".into(),
             iam_role_arn: w.backup.role_arn(),
             resources: vec!["arn:aws:ec2:*:*:volume/*".into()],
-            tag_keys: vec![crate::originals::DEFAULT_BACKUP_TAG_KEY.into()],
+            tag_keys: vec![crate::interop::DEFAULT_BACKUP_TAG_KEY.into()],
         }])
     })
 }
@@ -278,7 +278,7 @@ pub(crate) async fn list_tags(
         let mut tags = BTreeMap::new();
         tags.insert("Name".to_string(), vol.name.clone());
         tags.insert(
-            crate::originals::DEFAULT_BACKUP_TAG_KEY.to_string(),
+            crate::interop::DEFAULT_BACKUP_TAG_KEY.to_string(),
             "daily".to_string(),
         );
         Ok(tags)

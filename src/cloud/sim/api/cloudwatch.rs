@@ -124,7 +124,7 @@ pub(crate) async fn get_metric_data(
                     }
                 }
                 MetricQueryKind::Expression(expr) => {
-                    let (mid, width) = crate::originals::parse_band_expression(expr)
+                    let (mid, width) = crate::interop::parse_band_expression(expr)
                         .ok_or_else(|| bad(format!("Unsupported expression {expr:?}: the demo account evaluates ANOMALY_DETECTION_BAND(id, N)")))?;
                     let base = request
                         .queries

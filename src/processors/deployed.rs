@@ -3,7 +3,7 @@
 //! alarms, anomaly table, alerts and indicator series come from the same code as production.
 //!
 //! - backup: long-polls the queue the EventBridge rule for completed backup jobs targets
-//!   ([`originals::BACKUP_EVENTS_QUEUE`]) and hands each event to [`BackupProcessor`]; a
+//!   ([`interop::BACKUP_EVENTS_QUEUE`]) and hands each event to [`BackupProcessor`]; a
 //!   failed event stays on the queue and comes back after its visibility timeout, as with an
 //!   SQS-triggered Lambda function.
 //! - stream: the shared Kinesis consumer with the [`ProcessorSink`], from `LATEST` (an event
@@ -13,11 +13,11 @@
 //! Nothing is printed: the tasks run under the TUI. What they did is kept in
 //! [`DeployedStats`], and their errors in it too (Lambda would write them to its log).
 
-use super::backup::{BackupOutcome, BackupProcessor, BackupProcessorConfig, drain_queue};
-use super::metric::MetricScorerConfig;
+use super::changed_blocks::{BackupOutcome, BackupProcessor, BackupProcessorConfig, drain_queue};
+use super::metric_scorer::MetricScorerConfig;
 use super::stream::{ProcessorSink, StreamProcessorConfig, StreamTotals};
 use crate::cloud::{Cloud, CloudResult, MetricId};
-use crate::originals;
+use crate::interop;
 use crate::pipeline::changes::ChangeCounter;
 use crate::pipeline::{PipelineConfig, StreamStart};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -44,12 +44,12 @@ pub struct Deployment {
 impl Default for Deployment {
     fn default() -> Self {
         Deployment {
-            backup_queue: originals::BACKUP_EVENTS_QUEUE.into(),
-            backup_topic: originals::BACKUP_TOPIC_NAME.into(),
-            backup_table: originals::BACKUP_TABLE.into(),
-            stream: Some(originals::TEMPERATURE_STREAM.into()),
-            temperature_topic: originals::TEMPERATURE_TOPIC.into(),
-            temperature_table: originals::TEMPERATURE_TABLE.into(),
+            backup_queue: interop::BACKUP_EVENTS_QUEUE.into(),
+            backup_topic: interop::BACKUP_TOPIC_NAME.into(),
+            backup_table: interop::BACKUP_TABLE.into(),
+            stream: Some(interop::TEMPERATURE_STREAM.into()),
+            temperature_topic: interop::TEMPERATURE_TOPIC.into(),
+            temperature_table: interop::TEMPERATURE_TABLE.into(),
             scored_metrics: vec![("AWS/EC2".into(), "CPUUtilization".into())],
             // Shorter than the original's week, so the demo shows a run within minutes.
             score_every: chrono::Duration::hours(6),
@@ -248,7 +248,11 @@ async fn metric_function(
                 let metrics: Vec<MetricId> =
                     resolve(&stats, || cloud.list_metrics(Some(namespace), Some(name))).await;
                 for metric in metrics {
-                    match super::metric::run(cloud.as_ref(), &MetricScorerConfig::new(metric)).await
+                    match super::metric_scorer::run(
+                        cloud.as_ref(),
+                        &MetricScorerConfig::new(metric),
+                    )
+                    .await
                     {
                         Ok(report) => {
                             let mut s = lock(&stats);

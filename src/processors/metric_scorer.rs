@@ -1,16 +1,16 @@
-//! The metric scorer: seed 002's SageMaker pipeline without SageMaker.
+//! The metric scorer: the RCF metric scorer's SageMaker pipeline without SageMaker.
 //!
 //! Pulls a CloudWatch metric (period 300 s, Average, walking back from now in 1,440-point
 //! chunks, as the original's UploadMetricDataToS3 does), scores every point with the shared
-//! core's Random Cut Forest at seed 002's defaults (one feature, 50 trees, 100 samples per
-//! tree), applies seed 002's cut-off (a point is anomalous when its score is strictly above
+//! core's Random Cut Forest at the RCF metric scorer's defaults (one feature, 50 trees, 100 samples per
+//! tree), applies the RCF metric scorer's cut-off (a point is anomalous when its score is strictly above
 //! mean + k × population std-dev of the batch's scores) and writes `<MetricName>AnomalyIndicator`
 //! (1.0 / 0.0) at the original timestamps with storage resolution 60.
 //!
 //! Unlike the original, the forest is kept between runs (serialised in the state table), so a
 //! weekly run scores against everything learned so far instead of needing a monthly retrain.
 
-use super::state::StateTable;
+use super::detector_state::StateTable;
 use crate::cloud::{
     Cloud, CloudError, CloudResult, ErrorKind, GetMetricData, MetricDatum, MetricId, MetricQuery,
     Time,
@@ -29,7 +29,7 @@ pub struct MetricScorerConfig {
     pub metric: MetricId,
     pub period: i32,
     pub stat: String,
-    /// Seed 002's k: 2 as its code does (its README says 3).
+    /// The RCF metric scorer's k: 2 as its code does (its README says 3).
     pub k: f64,
     /// On the first run: how far back to learn from (the original's 30-day training window).
     pub train_days: i64,
@@ -49,7 +49,7 @@ impl MetricScorerConfig {
             train_days: 30,
             score_days: 7,
             rcf: RcfConfig::default(),
-            state_table: super::state::DEFAULT_STATE_TABLE.into(),
+            state_table: super::detector_state::DEFAULT_STATE_TABLE.into(),
         }
     }
 }
@@ -131,7 +131,7 @@ pub async fn run(cloud: &dyn Cloud, config: &MetricScorerConfig) -> CloudResult<
     }
 
     let indicators = anomaly_indicators(&scores, config.k);
-    let indicator_metric = crate::originals::indicator_metric(&config.metric);
+    let indicator_metric = crate::interop::indicator_metric(&config.metric);
     let datums: Vec<MetricDatum> = scored_ts
         .iter()
         .zip(&indicators)

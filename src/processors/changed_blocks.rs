@@ -1,4 +1,4 @@
-//! The backup-event processor: seed 001's function, done right.
+//! The backup-event processor: the changed-block pipeline's function, done right.
 //!
 //! Input: an EventBridge `Backup Job State Change` event (COMPLETED, EBS). The previous snapshot
 //! of the volume comes from the `anomaly-detection` table (key `arn`); the changed blocks
@@ -11,14 +11,14 @@
 //! neither double-counts nor goes backwards; a count whose publish failed is published on the
 //! redelivery; and the count is scored by the shared detection core against the volume's own
 //! history, with a verdict notification on the backup topic when it is anomalous — the
-//! originals wait weeks for CloudWatch's band to train.
+//! deployments wait weeks for CloudWatch's band to train.
 
 use crate::cloud::{
     AttrValue, Cloud, CloudError, CloudResult, Condition, ErrorKind, GetMetricData, Item,
     MetricDatum, MetricQuery, Time,
 };
 use crate::detect::{Detector, Verdict};
-use crate::originals::{self, BackupJobEvent};
+use crate::interop::{self, BackupJobEvent};
 use crate::pipeline::changes::ChangeCounter;
 use chrono::Duration;
 use serde::Serialize;
@@ -37,7 +37,7 @@ pub struct BackupProcessorConfig {
 impl BackupProcessorConfig {
     pub fn new(topic_arn: &str) -> Self {
         BackupProcessorConfig {
-            table: originals::BACKUP_TABLE.into(),
+            table: interop::BACKUP_TABLE.into(),
             topic_arn: topic_arn.into(),
             band_width: 2.0,
             history_days: 90,
@@ -96,7 +96,7 @@ impl<'a> BackupProcessor<'a> {
 
     /// Handles one EventBridge event given as JSON (from Lambda or an SQS queue).
     pub async fn handle_json(&self, json: &str) -> CloudResult<BackupOutcome> {
-        match originals::parse_backup_event(json) {
+        match interop::parse_backup_event(json) {
             Ok(Some(event)) => self.handle(&event).await,
             Ok(None) => Ok(BackupOutcome::Ignored),
             Err(e) => Err(CloudError::new(
@@ -155,7 +155,7 @@ impl<'a> BackupProcessor<'a> {
                 }),
             };
         }
-        // Items written by seed 001's own function have no time; any event is newer then.
+        // Items written by the changed-block pipeline's own function have no time; any event is newer then.
         if !stored_time.is_empty() && at_text.as_str() <= stored_time {
             return Ok(BackupOutcome::OutOfOrder {
                 snapshot_id: current.clone(),
@@ -164,7 +164,7 @@ impl<'a> BackupProcessor<'a> {
         }
 
         let count = self.counter.count(Some(&previous), current).await?;
-        let mut item = originals::backup_table_item(arn, current);
+        let mut item = interop::backup_table_item(arn, current);
         item.insert("time".into(), AttrValue::S(at_text.clone()));
         item.insert("previous".into(), AttrValue::S(previous.clone()));
         item.insert("blocks".into(), AttrValue::N(count.blocks.to_string()));
@@ -189,7 +189,7 @@ impl<'a> BackupProcessor<'a> {
         let verdict = self.score(arn, count.blocks as f64, at).await?;
         self.publish_count(arn, count.blocks as f64, at).await?;
         self.mark_published(&item).await?;
-        // Only a burst counts, as with seed 001's alarm (GreaterThanUpperThreshold): fewer
+        // Only a burst counts, as with the changed-block pipeline's alarm (GreaterThanUpperThreshold): fewer
         // changed blocks than expected (an extra on-demand backup split the day) is no threat.
         let anomalous = verdict
             .as_ref()
@@ -223,16 +223,16 @@ impl<'a> BackupProcessor<'a> {
         current: &str,
         at: &str,
     ) -> CloudResult<BackupOutcome> {
-        // As seed 001 does, only the alarm is written: an alarm on ANOMALY_DETECTION_BAND
+        // As the changed-block pipeline does, only the alarm is written: an alarm on ANOMALY_DETECTION_BAND
         // makes CloudWatch create and train the band's model itself.
         self.cloud
-            .put_metric_alarm(originals::backup_alarm_definition(
+            .put_metric_alarm(interop::backup_alarm_definition(
                 arn,
                 &self.config.topic_arn,
                 self.config.band_width,
             ))
             .await?;
-        let mut item = originals::backup_table_item(arn, current);
+        let mut item = interop::backup_table_item(arn, current);
         item.insert("time".into(), AttrValue::S(at.to_string()));
         item.insert("published".into(), AttrValue::Bool(true));
         match self
@@ -256,7 +256,7 @@ impl<'a> BackupProcessor<'a> {
     }
 
     async fn publish_count(&self, arn: &str, blocks: f64, at: Time) -> CloudResult<()> {
-        let metric = originals::backup_metric(arn);
+        let metric = interop::backup_metric(arn);
         self.cloud
             .put_metric_data(
                 &metric.namespace,
@@ -293,7 +293,7 @@ impl<'a> BackupProcessor<'a> {
 
     /// Scores the new count against the volume's published history (before `at`).
     async fn score(&self, arn: &str, blocks: f64, at: Time) -> CloudResult<Option<Verdict>> {
-        let metric = originals::backup_metric(arn);
+        let metric = interop::backup_metric(arn);
         let results = self
             .cloud
             .get_metric_data(GetMetricData {
@@ -341,7 +341,7 @@ impl<'a> BackupProcessor<'a> {
         volume_gib: i64,
         verdict: &Verdict,
     ) -> CloudResult<()> {
-        let volume = originals::volume_id_in(arn).unwrap_or(arn);
+        let volume = interop::volume_id_in(arn).unwrap_or(arn);
         let band = verdict.band.expect("only ready verdicts are notified");
         let pct = if volume_gib > 0 {
             bytes as f64 / (volume_gib as f64 * 1024.0 * 1024.0 * 1024.0) * 100.0

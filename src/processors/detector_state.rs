@@ -10,7 +10,7 @@ use base64::Engine;
 
 /// Well under DynamoDB's 400 KB item limit once the base64 and the key are counted.
 const CHUNK_BYTES: usize = 256 * 1024;
-pub const DEFAULT_STATE_TABLE: &str = crate::originals::DETECTOR_STATE_TABLE;
+pub const DEFAULT_STATE_TABLE: &str = crate::interop::DETECTOR_STATE_TABLE;
 
 pub struct StateTable<'a> {
     cloud: &'a dyn Cloud,

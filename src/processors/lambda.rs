@@ -6,9 +6,9 @@
 //! `BAND_WIDTH`, `ANOMALY_TABLE`, `ALERT_TOPIC_ARN`, `METRIC_NAMESPACE`, `METRIC_NAME`,
 //! `METRIC_DIMENSIONS` (comma-separated K=V), `STATE_TABLE`.
 
-use super::backup::{BackupProcessor, BackupProcessorConfig};
+use super::changed_blocks::{BackupProcessor, BackupProcessorConfig};
 use super::lambda_events::{batch_item_failures, kinesis_records};
-use super::metric::MetricScorerConfig;
+use super::metric_scorer::MetricScorerConfig;
 use super::stream::{StreamProcessor, StreamProcessorConfig};
 use crate::cloud::aws::{AwsCloud, AwsOptions};
 use crate::cloud::{Cloud, MetricId};
@@ -114,7 +114,7 @@ pub async fn run() -> Result<(), Error> {
             lambda_runtime::run(service_fn(|_event: LambdaEvent<Value>| {
                 let (cloud, config) = (cloud.clone(), config.clone());
                 async move {
-                    let report = super::metric::run(cloud.as_ref(), &config).await?;
+                    let report = super::metric_scorer::run(cloud.as_ref(), &config).await?;
                     Ok::<Value, Error>(serde_json::to_value(report)?)
                 }
             }))

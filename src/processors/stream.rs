@@ -1,15 +1,15 @@
-//! The temperature stream processor: seed 003's function, done right.
+//! The temperature stream processor: the temperature pipeline's function, done right.
 //!
-//! Input: a batch of Kinesis records carrying seed 003's payload. Each record is decoded (a bad
+//! Input: a batch of Kinesis records carrying the temperature pipeline's payload. Each record is decoded (a bad
 //! record is counted and reported with its raw bytes, never fatal) and judged by the same
-//! per-device judge the TUI uses (seed 003's rule as intended plus a statistical detector).
-//! Every anomaly becomes an `m03p02_anomaly_data` item and seed 003's alert on
+//! per-device judge the TUI uses (the temperature pipeline's rule as intended plus a statistical detector).
+//! Every anomaly becomes an `m03p02_anomaly_data` item and the temperature pipeline's alert on
 //! `m03p02_anomaly_alerts`. When writing or publishing fails, processing stops at that record
 //! and its sequence number is reported, so Lambda (ReportBatchItemFailures) retries from there
 //! and nothing is lost or alerted twice.
 
 use crate::cloud::{Cloud, CloudError, StreamRecord};
-use crate::originals::{
+use crate::interop::{
     DecodeError, TEMPERATURE_TABLE, temperature_alert_message, temperature_alert_subject,
     temperature_anomaly_row,
 };
@@ -233,7 +233,7 @@ pub async fn run_stream(
     stream: &str,
 ) -> anyhow::Result<std::process::ExitCode> {
     use crate::pipeline::{Event, PipelineConfig, StreamStart};
-    let topic = crate::cli::process::topic_arn(cloud.as_ref(), &config.topics.temperature).await?;
+    let topic = super::topic_arn(cloud.as_ref(), &config.topics.temperature).await?;
     let store = match crate::store::Store::default_path() {
         Some(path) => Some(std::sync::Arc::new(
             crate::store::Store::open(&path)

@@ -140,14 +140,14 @@ pub struct ThemeError {
 
 /// The built-in themes, in the order `t` cycles through them.
 pub const BUILTIN: [(&str, &str); 5] = [
-    ("default", include_str!("../../themes/default.toml")),
-    ("dark", include_str!("../../themes/dark.toml")),
-    ("light", include_str!("../../themes/light.toml")),
+    ("default", include_str!("../themes/default.toml")),
+    ("dark", include_str!("../themes/dark.toml")),
+    ("light", include_str!("../themes/light.toml")),
     (
         "high-contrast",
-        include_str!("../../themes/high-contrast.toml"),
+        include_str!("../themes/high-contrast.toml"),
     ),
-    ("monochrome", include_str!("../../themes/monochrome.toml")),
+    ("monochrome", include_str!("../themes/monochrome.toml")),
 ];
 
 impl Theme {

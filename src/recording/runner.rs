@@ -9,14 +9,12 @@
 
 use super::asciicast::{CastClock, CastHeader, CastWriter};
 use super::tape::{Step, Tape};
-use crate::app::runtime::{Inputs, Outputs, event_loop, spawn_ticks};
-use crate::app::state::{ActionConfig, DemoState};
+use crate::app::runtime::{Inputs, Outputs, Screen, event_loop, spawn_ticks};
 use crate::app::{AppState, Input};
 use crate::cloud::Cloud;
 use crate::cloud::sim::{SimCloud, SimOptions};
 use crate::pipeline::PipelineConfig;
-use crate::ui::terminal::Screen;
-use crate::ui::theme::Theme;
+use crate::theme::Theme;
 use anyhow::Context;
 use ratatui::backend::{Backend, CrosstermBackend};
 use ratatui::buffer::Buffer;
@@ -265,20 +263,8 @@ async fn play(
         ..PipelineConfig::default()
     };
     let theme = Theme::initial(None, false)?;
-    let mut state = AppState::new(cloud.now(), cloud.kind(), false, theme);
-    state.user = "operator".into();
-    state.actions = ActionConfig {
-        vault: config.vault.clone(),
-        backup_role_arn: config.backup_role.clone(),
-        topic: config.backup_topic.clone(),
-    };
-    if let Some(d) = cloud.demo() {
-        state.demo = Some(DemoState {
-            paused: d.is_paused(),
-            speed: d.speed(),
-        });
-    }
-    let _functions = crate::process::deployed::spawn(cloud.clone(), Default::default());
+    let mut state = AppState::for_account(cloud.as_ref(), false, theme, "operator".into(), &config);
+    let _functions = crate::processors::deployed::spawn(cloud.clone(), Default::default());
     let (events, commands) = crate::pipeline::spawn(cloud.clone(), None, config);
     let (keys_tx, keys_rx) = mpsc::channel(64);
     let inputs = Inputs {
