@@ -177,7 +177,7 @@ mod tests {
     }
 
     #[test]
-    fn seed_001_alarm_definition() {
+    fn the_backup_pipeline_alarm_definition() {
         let def = backup_alarm_definition("arn:aws:ec2:r:1:volume/vol-1", "arn:aws:sns:r:1:t", 2.0);
         assert_eq!(
             def.name,
