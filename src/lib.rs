@@ -10,6 +10,7 @@ pub mod originals;
 pub mod pipeline;
 pub mod process;
 pub mod record;
+pub mod rng;
 pub mod sanitize;
 pub mod store;
 pub mod ui;
