@@ -26,10 +26,15 @@ pub struct ManArgs {
 }
 
 /// Writes the completion script for `shell`.
-pub fn completions(shell: Shell, out: &mut dyn Write) {
+pub fn completions(shell: Shell, out: &mut dyn Write) -> std::io::Result<()> {
     let mut cmd = Cli::command();
     let name = cmd.get_name().to_string();
-    clap_complete::generate(shell, &mut cmd, name, out);
+    // clap_complete panics when its writer fails (a closed pipe: `| head`), so it writes to
+    // memory and the error of the real write is returned like any other.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, name, &mut script);
+    out.write_all(&script)?;
+    out.flush()
 }
 
 /// Writes the main manual page (roff), which lists every command.
@@ -38,8 +43,7 @@ pub fn man(out: &mut dyn Write) -> std::io::Result<()> {
 }
 
 pub fn run_completions(args: &CompletionsArgs) -> anyhow::Result<ExitCode> {
-    let stdout = std::io::stdout();
-    completions(args.shell, &mut stdout.lock());
+    completions(args.shell, &mut std::io::stdout().lock())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -81,7 +85,7 @@ mod tests {
 
     fn generated(shell: Shell) -> String {
         let mut out = Vec::new();
-        completions(shell, &mut out);
+        completions(shell, &mut out).unwrap();
         String::from_utf8(out).unwrap()
     }
 
