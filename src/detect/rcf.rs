@@ -2,8 +2,8 @@
 //!
 //! Each tree keeps a time-decayed reservoir sample of the (shingled) points; a point's score is
 //! the expected inverse depth at which a random cut would isolate it, averaged over trees and
-//! normalised so that ordinary points score about 1 (AWS's scalar score). Seed 002's batch
-//! cut-off (mean + k × population std-dev) is available as [`batch_cutoff`] and
+//! normalised so that ordinary points score about 1 (AWS's scalar score). The RCF metric
+//! scorer's batch cut-off (mean + k × population std-dev) is available as [`batch_cutoff`] and
 //! [`anomaly_indicators`]; the streaming [`RcfDetector`] applies the same rule online.
 
 #![allow(clippy::needless_range_loop)] // parallel arrays indexed by dimension read clearer
@@ -13,7 +13,7 @@ use super::stats::{EwStats, Rng, normal_tail};
 use super::{Band, BandConfig, DetectError, Detector, Timestamp, Verdict, check_finite, saturate};
 use serde::{Deserialize, Serialize};
 
-/// Forest shape. Defaults are seed 002's: one feature, 50 trees, 100 samples per tree.
+/// Forest shape. Defaults are the RCF metric scorer's: one feature, 50 trees, 100 samples per tree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RcfConfig {
     pub trees: usize,
@@ -23,7 +23,8 @@ pub struct RcfConfig {
     /// Reservoir time decay λ; `None` = 1 / (10 × sample size), as AWS's library defaults.
     pub time_decay: Option<f64>,
     pub seed: u64,
-    /// Seed 002's k: anomalous when the score is above mean + k × std-dev of scores so far.
+    /// The RCF metric scorer's k: anomalous when the score is above mean + k × std-dev of the
+    /// scores so far.
     pub cutoff_k: f64,
 }
 
@@ -86,7 +87,8 @@ impl RcfConfig {
     }
 }
 
-/// Seed 002's threshold: mean + k × population standard deviation of the batch's scores.
+/// The RCF metric scorer's threshold: mean + k × population standard deviation of the batch's
+/// scores.
 pub fn batch_cutoff(scores: &[f64], k: f64) -> f64 {
     if scores.is_empty() {
         return f64::INFINITY;
@@ -97,7 +99,8 @@ pub fn batch_cutoff(scores: &[f64], k: f64) -> f64 {
     mean + k * var.sqrt()
 }
 
-/// Seed 002's `AnomalyIndicator`: 1.0 where a score is strictly above the batch cut-off.
+/// The RCF metric scorer's `AnomalyIndicator`: 1.0 where a score is strictly above the batch
+/// cut-off.
 pub fn anomaly_indicators(scores: &[f64], k: f64) -> Vec<f64> {
     let cut = batch_cutoff(scores, k);
     scores
@@ -366,21 +369,33 @@ impl Tree {
         } else {
             self.nodes[gi].right = sibling;
         }
-        // walk up: one less point, boxes shrink to the union of the children
-        let mut a = vec![0.0; 2 * d];
-        let mut b = vec![0.0; 2 * d];
+        // walk up: one less point, boxes shrink to the union of the children (read in place:
+        // no scratch box per deletion)
         let mut node = grand;
         while node != NONE {
             let ni = node as usize;
             self.nodes[ni].mass -= 1;
-            self.box_of(self.nodes[ni].left, &mut a);
-            self.box_of(self.nodes[ni].right, &mut b);
+            let (left, right) = (self.nodes[ni].left, self.nodes[ni].right);
             let bi = ni * 2 * d;
             for i in 0..d {
-                self.bbox[bi + i] = a[i].min(b[i]);
-                self.bbox[bi + d + i] = a[d + i].max(b[d + i]);
+                let (llo, lhi) = self.extent(left, i);
+                let (rlo, rhi) = self.extent(right, i);
+                self.bbox[bi + i] = llo.min(rlo);
+                self.bbox[bi + d + i] = lhi.max(rhi);
             }
             node = self.nodes[ni].parent;
+        }
+    }
+
+    /// A node's (low, high) along dimension `i`: its cached box, or a leaf's point.
+    fn extent(&self, r: u32, i: usize) -> (f64, f64) {
+        let d = self.dim;
+        if r & LEAF != 0 {
+            let v = self.leaf_point[(r & !LEAF) as usize * d + i];
+            (v, v)
+        } else {
+            let bi = r as usize * 2 * d;
+            (self.bbox[bi + i], self.bbox[bi + d + i])
         }
     }
 
@@ -451,6 +466,9 @@ pub struct RandomCutForest {
     scratch: Vec<f64>,
     #[serde(skip)]
     path: Vec<u32>,
+    /// Per tree, `exp(largest kept key + λ t)`: a point is accepted when `-ln u` is below it.
+    #[serde(skip)]
+    limits: Vec<f64>,
 }
 
 impl RandomCutForest {
@@ -469,6 +487,7 @@ impl RandomCutForest {
             rng: Rng::new(config.seed),
             scratch: Vec::new(),
             path: Vec::new(),
+            limits: Vec::new(),
         })
     }
 
@@ -515,24 +534,49 @@ impl RandomCutForest {
     }
 
     /// Offers the point to every tree's reservoir; accepted points go into that tree.
+    ///
+    /// A point's key is `ln(E) - λ t` with `E = -ln u` exponential; the smallest keys are kept,
+    /// so newer points are favoured. Once a sample is full, most points are refused, and two
+    /// logarithms per tree per point were most of the cost: the test is made on `E` against
+    /// `exp(largest kept key + λ t)` instead (cached per tree, it grows by `e^λ` per point), and
+    /// since `E ≥ 1 - u`, a point with `1 - u` past the limit is refused with no logarithm.
     pub fn update(&mut self, point: &[f64]) {
         debug_assert_eq!(point.len(), self.dim);
         self.seq += 1;
         let cap = self.config.sample_size;
+        let now = self.decay * self.seq as f64;
+        if self.limits.len() != self.trees.len() {
+            // a deserialised forest: rebuild the cache from the samples
+            self.limits = self
+                .samples
+                .iter()
+                .map(|h| h.first().map_or(f64::INFINITY, |&(k, _)| (k + now).exp()))
+                .collect();
+        }
+        let growth = self.decay.exp();
         for ti in 0..self.trees.len() {
-            // key = ln(-ln u) - λ t: smaller keys are kept, newer points get smaller keys
             let u = self.rng.next_f64().max(f64::MIN_POSITIVE);
-            let key = (-(u.ln())).ln() - self.decay * self.seq as f64;
-            let sample = &mut self.samples[ti];
-            if sample.len() >= cap {
-                if key >= sample[0].0 {
+            let full = self.samples[ti].len() >= cap;
+            if full {
+                let limit = self.limits[ti] * growth;
+                self.limits[ti] = limit;
+                if 1.0 - u >= limit {
                     continue;
                 }
+            }
+            let e = -(u.ln());
+            if full && e >= self.limits[ti] {
+                continue;
+            }
+            let key = e.ln() - now;
+            let sample = &mut self.samples[ti];
+            if full {
                 let (_, old) = heap_pop(sample);
                 self.trees[ti].delete(old);
             }
             let leaf = self.trees[ti].insert(point, &mut self.rng, &mut self.scratch);
             heap_push(sample, (key, leaf));
+            self.limits[ti] = (sample[0].0 + now).exp();
         }
     }
 }
@@ -573,8 +617,8 @@ fn heap_pop(h: &mut Vec<(f64, u32)>) -> (f64, u32) {
 }
 
 /// Streaming RCF detector: shingles the values, scores each point before learning it, and calls
-/// it anomalous when its score is above mean + k × std-dev of the scores seen so far (seed 002's
-/// rule, applied online). The band shown beside it comes from a seasonal band.
+/// it anomalous when its score is above mean + k × std-dev of the scores seen so far (the RCF
+/// metric scorer's rule, applied online). The band shown beside it comes from a seasonal band.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RcfDetector {
     forest: RandomCutForest,
@@ -607,9 +651,8 @@ impl RcfDetector {
         if self.shingle.len() < s {
             return None;
         }
-        let point = self.shingle.clone();
-        let score = self.forest.score(&point);
-        self.forest.update(&point);
+        let score = self.forest.score(&self.shingle);
+        self.forest.update(&self.shingle);
         Some(score)
     }
 }
@@ -631,19 +674,12 @@ impl Detector for RcfDetector {
         if let Some(r) = raw {
             self.scores.update(r);
         }
+        // a band the seasonal model does not know yet stays empty
         let band = if ready { band_verdict.band } else { None };
         Ok(Verdict {
             timestamp,
             value,
-            band: band.or(if ready {
-                Some(Band {
-                    expected: value,
-                    lower: value,
-                    upper: value,
-                })
-            } else {
-                None
-            }),
+            band,
             score: score.clamp(0.0, 1.0),
             anomalous,
         })
@@ -659,7 +695,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn seed_002_cutoff_is_mean_plus_k_population_std() {
+    fn rcf_metric_scorer_cutoff_is_mean_plus_k_population_std() {
         let s = [1.0, 1.0, 1.0, 1.0, 6.0];
         // mean 2, population std 2
         assert!((batch_cutoff(&s, 2.0) - 6.0).abs() < 1e-12);
