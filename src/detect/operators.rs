@@ -91,14 +91,16 @@ fn false_alarms_on_the_demo_series_do_not_rise() {
     let w = world();
     let cpu = cpu_series(&w);
     let temp = temperature_series(&w);
-    // (series, detector, rate measured before the NAB cross-validation work)
+    // (series, detector, rate measured on main 6db6adc, rounded up to the next hundredth: one
+    // more false alarm than then fails). Unconfirmed per-point verdicts: the band and the RCF
+    // metric scorer flag every few minutes at 1 Hz, which is why `persist` confirms findings.
     let bars = [
-        ("CloudWatch CPU", &cpu, Algo::Auto, f64::NAN),
-        ("CloudWatch CPU", &cpu, Algo::Band, f64::NAN),
-        ("CloudWatch CPU", &cpu, Algo::Rcf, f64::NAN),
-        ("temperature", &temp, Algo::Auto, f64::NAN),
-        ("temperature", &temp, Algo::Band, f64::NAN),
-        ("temperature", &temp, Algo::Rcf, f64::NAN),
+        ("CloudWatch CPU", &cpu, Algo::Auto, 1.17),
+        ("CloudWatch CPU", &cpu, Algo::Band, 30.21),
+        ("CloudWatch CPU", &cpu, Algo::Rcf, 14.94),
+        ("temperature", &temp, Algo::Auto, 0.14),
+        ("temperature", &temp, Algo::Band, 30.85),
+        ("temperature", &temp, Algo::Rcf, 25.83),
     ];
     let mut report = String::new();
     let mut worse = Vec::new();
