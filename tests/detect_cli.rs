@@ -128,11 +128,7 @@ fn auto_output_has_no_made_up_band_no_negative_zero_and_exit_0_when_quiet() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("quiet.csv");
     // a flat, slightly noisy series: nothing to flag; 2,000 rows as in the report of the bug
-    let mut s = String::from("timestamp,value\n");
-    for i in 0..2000 {
-        let _ = writeln!(s, "{},{}", 1_396_310_400 + 300 * i, 20 + (i * 7919) % 3);
-    }
-    std::fs::write(&input, s).unwrap();
+    std::fs::write(&input, series_csv(2000, usize::MAX)).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_watchband"))
         .args(["detect", "--algo", "auto", "--input"])
         .arg(&input)
