@@ -45,6 +45,10 @@ CANDIDATES = {
     "default": {},
     # HTM's anomaly likelihood for the sustained view (Gaussian tail of the short mean)
     "likelihood": {"auto.likelihood": True},
+    # a long-context forest over the means of the last four blocks of 8, 16 or 32 points
+    "context 8": {"auto.context": 8},
+    "context 16": {"auto.context": 16},
+    "context 32": {"auto.context": 32},
     # the general knobs, each moved both ways
     "quiet 12 h": {"auto.quiet": 12 * 3600},
     "quiet 72 h": {"auto.quiet": 72 * 3600},

@@ -48,6 +48,11 @@ pub struct AutoConfig {
     /// tail of the short mean against the mean and spread of its history) instead of by its
     /// empirical tail. Measured by the NAB cross-validation (docs/detect.md).
     pub likelihood: bool,
+    /// Points per block of the long-context view (0: off): a second forest over the last four
+    /// block means, scored at every point and taught once per block, sees a shape that is
+    /// odd over a longer stretch than the short shingle covers (in the spirit of ARTime's
+    /// windowed features). Measured by the NAB cross-validation (docs/detect.md).
+    pub context: usize,
 }
 
 impl Default for AutoConfig {
@@ -67,6 +72,7 @@ impl Default for AutoConfig {
             quiet: 36 * 3600,
             escalation: 1.5,
             likelihood: false,
+            context: 0,
         }
     }
 }
@@ -239,12 +245,82 @@ impl Surprise {
     }
 }
 
+/// The long-context view: block means of the values, a forest over the last few of them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Context {
+    forest: RandomCutForest,
+    block: usize,
+    /// Completed block means, newest last (at most `CONTEXT_BLOCKS - 1`).
+    means: VecDeque<f64>,
+    sum: f64,
+    filled: usize,
+    point: Vec<f64>,
+    cal: Surprise,
+}
+
+/// Block means per long-context point.
+const CONTEXT_BLOCKS: usize = 4;
+
+impl Context {
+    fn new(
+        rcf: &RcfConfig,
+        block: usize,
+        history: usize,
+        window: usize,
+    ) -> Result<Self, DetectError> {
+        let cfg = RcfConfig {
+            shingle: CONTEXT_BLOCKS,
+            ..rcf.clone()
+        };
+        Ok(Context {
+            forest: RandomCutForest::new(&cfg, CONTEXT_BLOCKS)?,
+            block,
+            means: VecDeque::with_capacity(CONTEXT_BLOCKS),
+            sum: 0.0,
+            filled: 0,
+            point: vec![0.0; CONTEXT_BLOCKS],
+            cal: Surprise::new(history, window, false),
+        })
+    }
+
+    /// The calibrated surprise of the context ending at this value (the current block counted
+    /// with what it has so far).
+    fn observe(&mut self, value: f64) -> Option<f64> {
+        self.sum += value;
+        self.filled += 1;
+        let current = self.sum / self.filled as f64;
+        let mut out = None;
+        if self.means.len() == CONTEXT_BLOCKS - 1 {
+            for (i, m) in self.means.iter().enumerate() {
+                self.point[i] = *m;
+            }
+            self.point[CONTEXT_BLOCKS - 1] = current;
+            let raw = self.forest.score(&self.point);
+            out = Some(self.cal.observe(raw));
+            if self.filled == self.block {
+                self.forest.update(&self.point);
+            }
+        }
+        if self.filled == self.block {
+            if self.means.len() == CONTEXT_BLOCKS - 1 {
+                self.means.pop_front();
+            }
+            self.means.push_back(current);
+            self.sum = 0.0;
+            self.filled = 0;
+        }
+        out
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AutoDetector {
     config: AutoConfig,
     band: BandDetector,
     forest: RandomCutForest,
     shingle: VecDeque<f64>,
+    #[serde(default)]
+    context: Option<Context>,
     cal_band: Surprise,
     cal_rcf: Surprise,
     cal_flat: Calibrator,
@@ -264,6 +340,15 @@ impl AutoDetector {
             band: BandDetector::new(band)?,
             forest: RandomCutForest::new(&config.rcf, config.rcf.shingle)?,
             shingle: VecDeque::with_capacity(config.rcf.shingle),
+            context: match config.context {
+                0 => None,
+                block => Some(Context::new(
+                    &config.rcf,
+                    block,
+                    config.history,
+                    config.short_window,
+                )?),
+            },
             cal_band: Surprise::new(config.history, config.short_window, config.likelihood),
             cal_rcf: Surprise::new(config.history, config.short_window, config.likelihood),
             cal_flat: Calibrator {
@@ -334,6 +419,12 @@ impl Detector for AutoDetector {
         }
         if let Some(r) = rcf {
             p_min = p_min.min(self.cal_rcf.observe(r));
+            looks += 2.0;
+        }
+        if let Some(c) = self.context.as_mut()
+            && let Some(p) = c.observe(value)
+        {
+            p_min = p_min.min(p);
             looks += 2.0;
         }
         self.run = match self.last {
