@@ -20,7 +20,6 @@
 
 use super::band::BandDetector;
 use super::rcf::{RandomCutForest, RcfConfig};
-use super::stats::normal_tail;
 use super::{Band, BandConfig, DetectError, Detector, Timestamp, Verdict, check_finite, saturate};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -44,15 +43,6 @@ pub struct AutoConfig {
     pub quiet: i64,
     /// A score this many times the last detection's breaks through the quiet period.
     pub escalation: f64,
-    /// Calibrate the sustained-change view as HTM's anomaly likelihood does (the Gaussian
-    /// tail of the short mean against the mean and spread of its history) instead of by its
-    /// empirical tail. Measured by the NAB cross-validation (docs/detect.md).
-    pub likelihood: bool,
-    /// Points per block of the long-context view (0: off): a second forest over the last four
-    /// block means, scored at every point and taught once per block, sees a shape that is
-    /// odd over a longer stretch than the short shingle covers (in the spirit of ARTime's
-    /// windowed features). Measured by the NAB cross-validation (docs/detect.md).
-    pub context: usize,
 }
 
 impl Default for AutoConfig {
@@ -71,8 +61,6 @@ impl Default for AutoConfig {
             alarm: 0.175,
             quiet: 36 * 3600,
             escalation: 1.5,
-            likelihood: false,
-            context: 0,
         }
     }
 }
@@ -107,15 +95,6 @@ struct Calibrator {
     capacity: usize,
     /// Smallest tail scale, in the raw signal's units (a prior for signals that are constant).
     min_scale: f64,
-    /// Sum and sum of squares of the history, for the Gaussian tail.
-    #[serde(default)]
-    sum: f64,
-    #[serde(default)]
-    sum_sq: f64,
-    /// Points since the sums were last recomputed from the ring: a huge value leaves a
-    /// rounding residue in a running sum of squares when it is subtracted again.
-    #[serde(default)]
-    since_resum: usize,
 }
 
 /// Fraction of the history above the tail threshold.
@@ -130,26 +109,7 @@ impl Calibrator {
             sorted: Vec::with_capacity(capacity),
             capacity: capacity.max(MIN_HISTORY),
             min_scale: 0.0,
-            sum: 0.0,
-            sum_sq: 0.0,
-            since_resum: 0,
         }
-    }
-
-    /// `P(raw' >= raw)` under a normal fitted to the history (HTM's anomaly likelihood).
-    fn gaussian_tail(&self, raw: f64) -> f64 {
-        let n = self.ring.len();
-        if n < MIN_HISTORY {
-            return 1.0;
-        }
-        let mean = self.sum / n as f64;
-        let var = (self.sum_sq / n as f64 - mean * mean).max(0.0);
-        // a constant history still has a spread: a small fraction of its level
-        let sd = var
-            .sqrt()
-            .max(1e-6 * (1.0 + mean.abs()))
-            .max(self.min_scale);
-        normal_tail((raw - mean) / sd)
     }
 
     /// `P(raw' >= raw)` under the history; 1 while the history is short.
@@ -175,30 +135,14 @@ impl Calibrator {
         {
             let i = self.sorted.partition_point(|&x| x < old);
             self.sorted.remove(i);
-            self.sum -= old;
-            self.sum_sq -= old * old;
         }
-        self.sum += raw;
-        self.sum_sq += raw * raw;
         self.ring.push_back(raw);
-        self.since_resum += 1;
-        if self.since_resum >= self.capacity {
-            self.since_resum = 0;
-            self.sum = self.ring.iter().sum();
-            self.sum_sq = self.ring.iter().map(|x| x * x).sum();
-        }
         let i = self.sorted.partition_point(|&x| x < raw);
         self.sorted.insert(i, raw);
     }
 
     fn observe(&mut self, raw: f64) -> f64 {
         let p = self.tail(raw);
-        self.learn(raw);
-        p
-    }
-
-    fn observe_gaussian(&mut self, raw: f64) -> f64 {
-        let p = self.gaussian_tail(raw);
         self.learn(raw);
         p
     }
@@ -211,18 +155,15 @@ struct Surprise {
     sustained: Calibrator,
     recent: VecDeque<f64>,
     window: usize,
-    #[serde(default)]
-    likelihood: bool,
 }
 
 impl Surprise {
-    fn new(history: usize, window: usize, likelihood: bool) -> Self {
+    fn new(history: usize, window: usize) -> Self {
         Surprise {
             point: Calibrator::new(history),
             sustained: Calibrator::new(history),
             recent: VecDeque::with_capacity(window),
             window: window.max(1),
-            likelihood,
         }
     }
 
@@ -236,80 +177,7 @@ impl Surprise {
             return p;
         }
         let m = self.recent.iter().sum::<f64>() / self.window as f64;
-        let q = if self.likelihood {
-            self.sustained.observe_gaussian(m)
-        } else {
-            self.sustained.observe(m)
-        };
-        p.min(q)
-    }
-}
-
-/// The long-context view: block means of the values, a forest over the last few of them.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Context {
-    forest: RandomCutForest,
-    block: usize,
-    /// Completed block means, newest last (at most `CONTEXT_BLOCKS - 1`).
-    means: VecDeque<f64>,
-    sum: f64,
-    filled: usize,
-    point: Vec<f64>,
-    cal: Surprise,
-}
-
-/// Block means per long-context point.
-const CONTEXT_BLOCKS: usize = 4;
-
-impl Context {
-    fn new(
-        rcf: &RcfConfig,
-        block: usize,
-        history: usize,
-        window: usize,
-    ) -> Result<Self, DetectError> {
-        let cfg = RcfConfig {
-            shingle: CONTEXT_BLOCKS,
-            ..rcf.clone()
-        };
-        Ok(Context {
-            forest: RandomCutForest::new(&cfg, CONTEXT_BLOCKS)?,
-            block,
-            means: VecDeque::with_capacity(CONTEXT_BLOCKS),
-            sum: 0.0,
-            filled: 0,
-            point: vec![0.0; CONTEXT_BLOCKS],
-            cal: Surprise::new(history, window, false),
-        })
-    }
-
-    /// The calibrated surprise of the context ending at this value (the current block counted
-    /// with what it has so far).
-    fn observe(&mut self, value: f64) -> Option<f64> {
-        self.sum += value;
-        self.filled += 1;
-        let current = self.sum / self.filled as f64;
-        let mut out = None;
-        if self.means.len() == CONTEXT_BLOCKS - 1 {
-            for (i, m) in self.means.iter().enumerate() {
-                self.point[i] = *m;
-            }
-            self.point[CONTEXT_BLOCKS - 1] = current;
-            let raw = self.forest.score(&self.point);
-            out = Some(self.cal.observe(raw));
-            if self.filled == self.block {
-                self.forest.update(&self.point);
-            }
-        }
-        if self.filled == self.block {
-            if self.means.len() == CONTEXT_BLOCKS - 1 {
-                self.means.pop_front();
-            }
-            self.means.push_back(current);
-            self.sum = 0.0;
-            self.filled = 0;
-        }
-        out
+        p.min(self.sustained.observe(m))
     }
 }
 
@@ -319,8 +187,6 @@ pub struct AutoDetector {
     band: BandDetector,
     forest: RandomCutForest,
     shingle: VecDeque<f64>,
-    #[serde(default)]
-    context: Option<Context>,
     cal_band: Surprise,
     cal_rcf: Surprise,
     cal_flat: Calibrator,
@@ -340,17 +206,8 @@ impl AutoDetector {
             band: BandDetector::new(band)?,
             forest: RandomCutForest::new(&config.rcf, config.rcf.shingle)?,
             shingle: VecDeque::with_capacity(config.rcf.shingle),
-            context: match config.context {
-                0 => None,
-                block => Some(Context::new(
-                    &config.rcf,
-                    block,
-                    config.history,
-                    config.short_window,
-                )?),
-            },
-            cal_band: Surprise::new(config.history, config.short_window, config.likelihood),
-            cal_rcf: Surprise::new(config.history, config.short_window, config.likelihood),
+            cal_band: Surprise::new(config.history, config.short_window),
+            cal_rcf: Surprise::new(config.history, config.short_window),
             cal_flat: Calibrator {
                 // a run of repeats is judged in points: each extra repeat divides by e
                 min_scale: 1.0,
@@ -419,12 +276,6 @@ impl Detector for AutoDetector {
         }
         if let Some(r) = rcf {
             p_min = p_min.min(self.cal_rcf.observe(r));
-            looks += 2.0;
-        }
-        if let Some(c) = self.context.as_mut()
-            && let Some(p) = c.observe(value)
-        {
-            p_min = p_min.min(p);
             looks += 2.0;
         }
         self.run = match self.last {
@@ -513,29 +364,5 @@ mod tests {
             scored_without_band > 0,
             "the case of a score before the band was not exercised"
         );
-    }
-
-    #[test]
-    fn the_htm_likelihood_variant_scores_a_spike() {
-        let config = AutoConfig {
-            likelihood: true,
-            ..AutoConfig::default()
-        };
-        let mut det = AutoDetector::new(&config, &crate::detect::BandConfig::default()).unwrap();
-        let mut top = (0, 0.0);
-        for i in 0..3000i64 {
-            let wave = (i as f64 / 288.0 * std::f64::consts::TAU).sin();
-            let noise = ((i * 7919) % 13) as f64 / 13.0;
-            let value = if i == 2500 {
-                40.0
-            } else {
-                10.0 + 3.0 * wave + noise
-            };
-            let v = det.observe(1_396_310_400 + 300 * i, value).unwrap();
-            if v.score > top.1 {
-                top = (i, v.score);
-            }
-        }
-        assert_eq!(top.0, 2500, "highest score {top:?}");
     }
 }
