@@ -110,6 +110,8 @@ pub fn anomaly_indicators(scores: &[f64], k: f64) -> Vec<f64> {
 }
 
 const NONE: u32 = u32::MAX;
+/// Trees descended together when scoring.
+const LANES: usize = 8;
 const LEAF: u32 = 1 << 31;
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -372,16 +374,24 @@ impl Tree {
         // walk up: one less point, boxes shrink to the union of the children (read in place:
         // no scratch box per deletion)
         let mut node = grand;
+        let mut shrinking = true;
         while node != NONE {
             let ni = node as usize;
             self.nodes[ni].mass -= 1;
-            let (left, right) = (self.nodes[ni].left, self.nodes[ni].right);
-            let bi = ni * 2 * d;
-            for i in 0..d {
-                let (llo, lhi) = self.extent(left, i);
-                let (rlo, rhi) = self.extent(right, i);
-                self.bbox[bi + i] = llo.min(rlo);
-                self.bbox[bi + d + i] = lhi.max(rhi);
+            if shrinking {
+                let (left, right) = (self.nodes[ni].left, self.nodes[ni].right);
+                let bi = ni * 2 * d;
+                shrinking = false;
+                for i in 0..d {
+                    let (llo, lhi) = self.extent(left, i);
+                    let (rlo, rhi) = self.extent(right, i);
+                    let (lo, hi) = (llo.min(rlo), lhi.max(rhi));
+                    shrinking |= lo != self.bbox[bi + i] || hi != self.bbox[bi + d + i];
+                    self.bbox[bi + i] = lo;
+                    self.bbox[bi + d + i] = hi;
+                }
+                // a box that did not change leaves every ancestor's box as it was: only the
+                // masses remain to be decremented on the way up
             }
             node = self.nodes[ni].parent;
         }
@@ -399,23 +409,24 @@ impl Tree {
         }
     }
 
-    /// AWS's scalar anomaly score of a point not inserted: expected inverse isolation depth.
-    fn score(&self, point: &[f64], path: &mut Vec<u32>) -> f64 {
+    /// One step of the descent of a point: the child of internal node `node` it falls into.
+    #[inline]
+    fn child(&self, node: u32, point: &[f64]) -> u32 {
+        let n = &self.nodes[node as usize];
+        if point[n.cut_dim as usize] <= n.cut {
+            n.left
+        } else {
+            n.right
+        }
+    }
+
+    /// AWS's scalar anomaly score of a point not inserted (expected inverse isolation depth),
+    /// from the leaf `node` its descent reached through the internal nodes of `path`.
+    fn score_from(&self, point: &[f64], node: u32, path: &[u32]) -> f64 {
         if self.root == NONE {
             return 0.0;
         }
         let d = self.dim;
-        path.clear();
-        let mut node = self.root;
-        while node & LEAF == 0 {
-            path.push(node);
-            let ni = node as usize;
-            node = if point[self.nodes[ni].cut_dim as usize] <= self.nodes[ni].cut {
-                self.nodes[ni].left
-            } else {
-                self.nodes[ni].right
-            };
-        }
         let depth = path.len() as f64;
         let l = node & !LEAF;
         let mut score = if self.leaf_pt(l) == point {
@@ -464,8 +475,9 @@ pub struct RandomCutForest {
     rng: Rng,
     #[serde(skip)]
     scratch: Vec<f64>,
+    /// The descent path of each tree of a lockstep group (see [`RandomCutForest::score`]).
     #[serde(skip)]
-    path: Vec<u32>,
+    paths: Vec<Vec<u32>>,
     /// Per tree, `exp(largest kept key + λ t)`: a point is accepted when `-ln u` is below it.
     #[serde(skip)]
     limits: Vec<f64>,
@@ -486,7 +498,7 @@ impl RandomCutForest {
             seq: 0,
             rng: Rng::new(config.seed),
             scratch: Vec::new(),
-            path: Vec::new(),
+            paths: Vec::new(),
             limits: Vec::new(),
         })
     }
@@ -520,14 +532,40 @@ impl RandomCutForest {
     }
 
     /// Mean score over the trees; about 1 for ordinary points, larger for anomalies.
+    ///
+    /// The descent is a chain of dependent loads (each node says where the next one is), so it
+    /// waits on memory at every level; [`LANES`] trees descend in lockstep so that their
+    /// waits overlap, then each tree's score is finished from its path.
     pub fn score(&mut self, point: &[f64]) -> f64 {
         debug_assert_eq!(point.len(), self.dim);
         if self.sampled() == 0 {
             return 0.0;
         }
         let mut sum = 0.0;
-        for t in &self.trees {
-            sum += t.score(point, &mut self.path);
+        self.paths.resize_with(LANES, Vec::new);
+        for chunk in self.trees.chunks(LANES) {
+            let mut at = [NONE; LANES];
+            for (j, t) in chunk.iter().enumerate() {
+                at[j] = t.root;
+                self.paths[j].clear();
+            }
+            loop {
+                let mut moving = false;
+                for (j, t) in chunk.iter().enumerate() {
+                    let n = at[j];
+                    if n & LEAF == 0 {
+                        self.paths[j].push(n);
+                        at[j] = t.child(n, point);
+                        moving = true;
+                    }
+                }
+                if !moving {
+                    break;
+                }
+            }
+            for (j, t) in chunk.iter().enumerate() {
+                sum += t.score_from(point, at[j], &self.paths[j]);
+            }
         }
         let norm = (self.sampled() as f64 + 1.0).log2();
         sum / self.trees.len() as f64 * norm
@@ -722,6 +760,44 @@ mod tests {
         assert_eq!(f.sampled(), 32);
         for t in &f.trees {
             assert_eq!(t.node_mass(t.root), 32);
+        }
+    }
+
+    /// Deletion stops recomputing boxes where one did not change: every cached box must still
+    /// be exactly the union of its children's.
+    #[test]
+    fn cached_boxes_stay_exact_through_insertions_and_deletions() {
+        let cfg = RcfConfig {
+            trees: 4,
+            sample_size: 48,
+            shingle: 3,
+            ..RcfConfig::default()
+        };
+        let mut f = RandomCutForest::new(&cfg, 3).unwrap();
+        let mut rng = Rng::new(5);
+        for i in 0..5000 {
+            let p = [rng.next_f64(), (i % 11) as f64, rng.next_f64() * 100.0];
+            f.score(&p);
+            f.update(&p);
+        }
+        for t in &f.trees {
+            let mut stack = vec![t.root];
+            while let Some(r) = stack.pop() {
+                if r & LEAF != 0 {
+                    continue;
+                }
+                let n = t.nodes[r as usize];
+                for i in 0..3 {
+                    let (llo, lhi) = t.extent(n.left, i);
+                    let (rlo, rhi) = t.extent(n.right, i);
+                    assert_eq!(
+                        t.extent(r, i),
+                        (llo.min(rlo), lhi.max(rhi)),
+                        "node {r} dim {i}"
+                    );
+                }
+                stack.extend([n.left, n.right]);
+            }
         }
     }
 
