@@ -421,21 +421,27 @@ impl Tree {
     }
 
     /// AWS's scalar anomaly score of a point not inserted (expected inverse isolation depth),
-    /// from the leaf `node` its descent reached through the internal nodes of `path`.
-    fn score_from(&self, point: &[f64], node: u32, path: &[u32]) -> f64 {
+    /// from the leaf `node` its descent reached after `depth` internal nodes.
+    fn score_from(&self, point: &[f64], node: u32, depth: usize) -> f64 {
         if self.root == NONE {
             return 0.0;
         }
         let d = self.dim;
-        let depth = path.len() as f64;
         let l = node & !LEAF;
+        // the path back up follows the parent links: the descent only counted its steps
+        let mut up = self.leaf_parent[l as usize];
+        let mut k = depth;
+        let depth = depth as f64;
         let mut score = if self.leaf_pt(l) == point {
             // seen before: damped by how many copies the leaf holds
             1.0 / (depth + (self.leaf_mass[l as usize] as f64 + 1.0).log2())
         } else {
             1.0 / (depth + 1.0)
         };
-        for (k, &n) in path.iter().enumerate().rev() {
+        while up != NONE {
+            k -= 1;
+            let n = up;
+            up = self.nodes[n as usize].parent;
             let bi = n as usize * 2 * d;
             let (mut gap, mut range) = (0.0, 0.0);
             for i in 0..d {
@@ -475,9 +481,6 @@ pub struct RandomCutForest {
     rng: Rng,
     #[serde(skip)]
     scratch: Vec<f64>,
-    /// The descent path of each tree of a lockstep group (see [`RandomCutForest::score`]).
-    #[serde(skip)]
-    paths: Vec<Vec<u32>>,
     /// Per tree, `exp(largest kept key + λ t)`: a point is accepted when `-ln u` is below it.
     #[serde(skip)]
     limits: Vec<f64>,
@@ -498,7 +501,6 @@ impl RandomCutForest {
             seq: 0,
             rng: Rng::new(config.seed),
             scratch: Vec::new(),
-            paths: Vec::new(),
             limits: Vec::new(),
         })
     }
@@ -535,26 +537,25 @@ impl RandomCutForest {
     ///
     /// The descent is a chain of dependent loads (each node says where the next one is), so it
     /// waits on memory at every level; [`LANES`] trees descend in lockstep so that their
-    /// waits overlap, then each tree's score is finished from its path.
+    /// waits overlap, then each tree's score is finished on the way back up.
     pub fn score(&mut self, point: &[f64]) -> f64 {
         debug_assert_eq!(point.len(), self.dim);
         if self.sampled() == 0 {
             return 0.0;
         }
         let mut sum = 0.0;
-        self.paths.resize_with(LANES, Vec::new);
         for chunk in self.trees.chunks(LANES) {
             let mut at = [NONE; LANES];
+            let mut depth = [0usize; LANES];
             for (j, t) in chunk.iter().enumerate() {
                 at[j] = t.root;
-                self.paths[j].clear();
             }
             loop {
                 let mut moving = false;
                 for (j, t) in chunk.iter().enumerate() {
                     let n = at[j];
                     if n & LEAF == 0 {
-                        self.paths[j].push(n);
+                        depth[j] += 1;
                         at[j] = t.child(n, point);
                         moving = true;
                     }
@@ -564,7 +565,7 @@ impl RandomCutForest {
                 }
             }
             for (j, t) in chunk.iter().enumerate() {
-                sum += t.score_from(point, at[j], &self.paths[j]);
+                sum += t.score_from(point, at[j], depth[j]);
             }
         }
         let norm = (self.sampled() as f64 + 1.0).log2();
