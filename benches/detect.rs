@@ -1,9 +1,20 @@
 //! Speed of the detection core (criterion): the seasonal band (bar: ≥ 5 M points/s on one
 //! core), RCF with NAB's setup (100 trees, 256 samples, shingle 1; bar: ≥ 15,000 points/s
 //! score + update), `auto`, and the serialised state size of each detector (printed once).
+//!
+//! Before those, the forest is raced against AWS's own RCF (`krcf`, driven by
+//! `benches/rcf_krcf.py` from the test venv) in the same run on the same 40,000 points with the
+//! RCF metric scorer's shape (50 trees, 100 samples, shingle 1): points per second of each,
+//! the ratio (bar: ≥ 6×), the rank correlation of the two forests' scores (bar: ≥ 0.5) and
+//! `auto`'s points per second (bar: ≥ 20,000). Without krcf the race is skipped with a
+//! message, unless CI=true.
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use std::fmt::Write as _;
 use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::Instant;
+use watchband::detect::rcf::RandomCutForest;
 use watchband::detect::stats::Rng;
 use watchband::detect::{
     Algo, AnyDetector, BandConfig, BandDetector, Detector, DetectorConfig, RcfConfig, RcfDetector,
@@ -61,7 +72,136 @@ fn state_sizes() {
     );
 }
 
+/// Our forest over the values, score then update: (points per second, scores).
+fn our_forest(values: &[f64]) -> (f64, Vec<f64>) {
+    let mut f = RandomCutForest::new(&RcfConfig::default(), 1).unwrap();
+    let mut scores = Vec::with_capacity(values.len());
+    let start = Instant::now();
+    for &v in values {
+        scores.push(f.score(&[v]));
+        f.update(&[v]);
+    }
+    (values.len() as f64 / start.elapsed().as_secs_f64(), scores)
+}
+
+/// krcf over the same values through `benches/rcf_krcf.py`: (points per second, scores), or
+/// why it could not run.
+fn krcf_forest(values: &[f64]) -> Result<(f64, Vec<f64>), String> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let venv = std::env::var_os("WATCHBAND_TEST_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target/test-venv"));
+    let python = venv.join("bin/python");
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let (src, dst) = (dir.path().join("points.txt"), dir.path().join("scores.txt"));
+    let mut text = String::with_capacity(values.len() * 20);
+    for v in values {
+        let _ = writeln!(text, "{v:?}");
+    }
+    std::fs::write(&src, text).map_err(|e| e.to_string())?;
+    let out = std::process::Command::new(&python)
+        .arg(root.join("benches/rcf_krcf.py"))
+        .arg(&src)
+        .arg(&dst)
+        .output()
+        .map_err(|e| format!("{}: {e}", python.display()))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
+    let seconds = report["seconds"]
+        .as_f64()
+        .ok_or("no seconds in krcf's report")?;
+    let scores: Vec<f64> = std::fs::read_to_string(&dst)
+        .map_err(|e| e.to_string())?
+        .lines()
+        .map(|l| l.parse().map_err(|_| format!("krcf score {l:?}")))
+        .collect::<Result<_, _>>()?;
+    Ok((values.len() as f64 / seconds, scores))
+}
+
+/// Ranks with ties sharing their mean rank.
+fn ranks(xs: &[f64]) -> Vec<f64> {
+    let mut idx: Vec<usize> = (0..xs.len()).collect();
+    idx.sort_by(|&a, &b| xs[a].total_cmp(&xs[b]));
+    let mut r = vec![0.0; xs.len()];
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j + 1 < idx.len() && xs[idx[j + 1]] == xs[idx[i]] {
+            j += 1;
+        }
+        for &k in &idx[i..=j] {
+            r[k] = (i + j) as f64 / 2.0;
+        }
+        i = j + 1;
+    }
+    r
+}
+
+/// Spearman's rank correlation.
+fn spearman(a: &[f64], b: &[f64]) -> f64 {
+    let (ra, rb) = (ranks(a), ranks(b));
+    let n = ra.len() as f64;
+    let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (x, y) in ra.iter().zip(&rb) {
+        sab += (x - ma) * (y - mb);
+        saa += (x - ma) * (x - ma);
+        sbb += (y - mb) * (y - mb);
+    }
+    sab / (saa * sbb).sqrt()
+}
+
+/// The forest against krcf, side by side in this run (each twice, alternating, best kept, so
+/// a burst of load from elsewhere on the machine hits both), and `auto`'s rate.
+fn race_krcf() {
+    let points = series(40_000);
+    let values: Vec<f64> = points.iter().map(|&(_, v)| v).collect();
+    let mut ours = (0.0, Vec::new());
+    let mut theirs = (0.0, Vec::new());
+    for _ in 0..2 {
+        let o = our_forest(&values);
+        if o.0 > ours.0 {
+            ours = o;
+        }
+        match krcf_forest(&values) {
+            Ok(k) if k.0 > theirs.0 => theirs = k,
+            Ok(_) => {}
+            Err(e) => {
+                assert!(
+                    std::env::var("CI").as_deref() != Ok("true"),
+                    "krcf could not run (CI=true): {e}"
+                );
+                eprintln!(
+                    "forest vs krcf: skipped, krcf could not run (`bash .ci/test` installs it in the test venv): {e}"
+                );
+                break;
+            }
+        }
+    }
+    let start = Instant::now();
+    let mut auto = AnyDetector::new(&DetectorConfig::default()).unwrap();
+    feed(&mut auto, &points);
+    let auto_rate = points.len() as f64 / start.elapsed().as_secs_f64();
+    eprintln!("forest vs krcf on the same 40,000 points (50 trees, 100 samples, shingle 1):");
+    eprintln!("  watchband forest: {:>9.0} points/s", ours.0);
+    if theirs.0 > 0.0 {
+        // the first points have no sample to be scored against in either forest
+        let rho = spearman(&ours.1[100..], &theirs.1[100..]);
+        eprintln!("  krcf:             {:>9.0} points/s", theirs.0);
+        eprintln!(
+            "  ratio:            {:>9.2}x (bar: >= 6x)",
+            ours.0 / theirs.0
+        );
+        eprintln!("  rank correlation: {rho:>9.3} (bar: >= 0.5)");
+    }
+    eprintln!("  auto:             {auto_rate:>9.0} points/s (bar: >= 20,000)");
+}
+
 fn bench(c: &mut Criterion) {
+    race_krcf();
     state_sizes();
     let warm = series(20_000);
     let data = series(100_000);

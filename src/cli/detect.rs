@@ -29,19 +29,25 @@ impl From<AlgoArg> for Algo {
     }
 }
 
-/// Runs the command; exit code 0 on success.
+/// Runs the command: exit code 0 when nothing was flagged, 2 when a row of `--input` was
+/// flagged anomalous (as `scan` does), 0 after a `--nab` run (its scores go to NAB's scorer,
+/// which chooses the threshold).
 pub fn run(args: &DetectArgs) -> Result<std::process::ExitCode> {
-    let config = DetectorConfig {
+    let base = DetectorConfig {
         algo: args.algo.into(),
         ..DetectorConfig::default()
     };
+    let config = with_overrides(&base, &args.set)?;
     match (&args.input, &args.nab) {
         (Some(input), None) => {
-            let out = score_file(input, &config)?;
+            let (out, flagged) = score_file_flagged(input, &config)?;
             match &args.output {
                 Some(path) => std::fs::write(path, out)
                     .with_context(|| format!("cannot write {}", path.display()))?,
                 None => print!("{out}"),
+            }
+            if flagged > 0 {
+                return Ok(std::process::ExitCode::from(2));
             }
         }
         (None, Some(dir)) => {
@@ -54,6 +60,35 @@ pub fn run(args: &DetectArgs) -> Result<std::process::ExitCode> {
         _ => bail!("give either --input FILE.csv or --nab DIR (see `watchband detect --help`)"),
     }
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// Applies `KEY=VALUE` overrides to a configuration: KEY is a dotted path into its JSON form
+/// (`auto.history`, `auto.rcf.shingle`), VALUE is JSON (a bare word is taken as a string).
+/// An unknown key is an error rather than silently ignored, so a typo cannot fake a result.
+pub fn with_overrides(config: &DetectorConfig, sets: &[String]) -> Result<DetectorConfig> {
+    if sets.is_empty() {
+        return Ok(config.clone());
+    }
+    let mut json = serde_json::to_value(config).context("detector configuration")?;
+    for set in sets {
+        let Some((key, value)) = set.split_once('=') else {
+            bail!("--set {set:?}: expected KEY=VALUE");
+        };
+        let value: serde_json::Value = serde_json::from_str(value)
+            .unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
+        let mut at = &mut json;
+        for part in key.split('.') {
+            at = match at.get_mut(part) {
+                Some(next) => next,
+                None => bail!("--set {key}: no setting {part:?} in the detector configuration"),
+            };
+        }
+        *at = value;
+    }
+    let out: DetectorConfig =
+        serde_json::from_value(json).context("--set: the configuration does not fit")?;
+    AnyDetector::new(&out).context("--set")?;
+    Ok(out)
 }
 
 /// Parses a timestamp: NAB's `YYYY-MM-DD HH:MM:SS` (UTC), RFC 3339, or epoch seconds.
@@ -136,22 +171,35 @@ fn read(path: &Path) -> Result<String> {
 
 /// Scores one file into `timestamp,value,anomaly_score,lower,upper,anomaly` CSV text.
 pub fn score_file(path: &Path, config: &DetectorConfig) -> Result<String> {
+    score_file_flagged(path, config).map(|(out, _)| out)
+}
+
+/// [`score_file`], and how many rows were flagged anomalous. A band that is not known (too
+/// little data) leaves `lower` and `upper` empty.
+pub fn score_file_flagged(path: &Path, config: &DetectorConfig) -> Result<(String, usize)> {
     let name = path.display().to_string();
     let rows = parse_csv(&name, &read(path)?)?;
     let verdicts = detect_rows(&name, &rows, config)?;
     let mut out = String::from("timestamp,value,anomaly_score,lower,upper,anomaly\n");
+    let mut flagged = 0;
     for (r, v) in rows.iter().zip(&verdicts) {
         let (lo, up) = match v.band {
             Some(b) => (b.lower.to_string(), b.upper.to_string()),
             None => (String::new(), String::new()),
         };
+        flagged += usize::from(v.anomalous);
         let _ = writeln!(
             out,
             "{},{},{},{},{},{}",
-            r.raw_ts, r.value, v.score, lo, up, v.anomalous as u8
+            r.raw_ts,
+            r.value,
+            v.score,
+            lo,
+            up,
+            u8::from(v.anomalous)
         );
     }
-    Ok(out)
+    Ok((out, flagged))
 }
 
 /// Scores a NAB-layout tree `dir/<category>/<file>.csv` into `out` with the same layout and

@@ -1,7 +1,7 @@
 //! Command-line parsing and dispatch: the TUI by default, plus the headless commands.
 //!
 //! Exit codes (all commands): 0 success / nothing anomalous, 1 error, 2 something anomalous
-//! (`scan`), 130 interrupted.
+//! (`scan`, `detect --input`), 130 interrupted.
 
 pub mod detect;
 pub mod generate;
@@ -19,7 +19,7 @@ use std::process::ExitCode;
     name = "watchband",
     version,
     about = "Watch for anomalies in an AWS estate: backups, Kinesis streams, CloudWatch metrics and alarms",
-    after_help = "Exit codes: 0 ok (nothing anomalous), 1 error, 2 anomalies found (scan), 130 interrupted.\n\
+    after_help = "Exit codes: 0 ok (nothing anomalous), 1 error, 2 anomalies found (scan, detect), 130 interrupted.\n\
                   With no AWS account, run `watchband --demo`."
 )]
 pub struct Cli {
@@ -114,6 +114,11 @@ impl UiArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Score a CSV series (timestamp,value) or a whole NAB-layout tree with the detection core.
+    #[command(
+        after_help = "Exit codes: 0 no row flagged, 2 at least one row flagged anomalous (--input), 1 error.\n\
+                      With --nab: 0 once every file is scored (NAB's scorer picks the threshold).\n\
+                      --set KEY=VALUE overrides the detector configuration, e.g. --set auto.history=2000."
+    )]
     Detect(DetectArgs),
     /// One pass over volumes and streams; exit 2 when something is anomalous.
     #[command(
@@ -169,6 +174,10 @@ pub struct DetectArgs {
     /// Output CSV (with --input; default stdout) or directory (with --nab).
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// Override one detector setting (dotted path into the configuration, JSON value);
+    /// repeatable. Used by the NAB cross-validation (`benches/nab_cv.py`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -232,9 +232,10 @@ impl AutoDetector {
         if self.shingle.len() < self.config.rcf.shingle {
             return None;
         }
-        let point: Vec<f64> = self.shingle.iter().copied().collect();
-        let s = self.forest.score(&point);
-        self.forest.update(&point);
+        // scored in place: no allocation per point
+        let point = self.shingle.make_contiguous();
+        let s = self.forest.score(point);
+        self.forest.update(point);
         Some(s)
     }
 
@@ -300,8 +301,10 @@ impl Detector for AutoDetector {
             });
         }
         let p = (p_min * looks).clamp(1e-300, 1.0);
-        // -log10(p) / 12: 1e-6 → 0.5, 1e-12 and beyond → 1
-        let mut score = (-p.log10() / 12.0).clamp(0.0, 1.0);
+        // -log10(p) / 12: 1e-6 → 0.5, 1e-12 and beyond → 1; p = 1 gives -0.0, which is
+        // printed as "-0", hence the explicit zero
+        let s = -p.log10() / 12.0;
+        let mut score = if s > 0.0 { s.min(1.0) } else { 0.0 };
         let mut anomalous = score >= self.config.alarm;
         if timestamp < self.quiet_until && score <= self.quiet_level * self.config.escalation {
             // the change was already reported: keep the ranking, stay under the alarm
@@ -311,12 +314,8 @@ impl Detector for AutoDetector {
             self.quiet_until = timestamp.saturating_add(self.config.quiet);
             self.quiet_level = score;
         }
-        // before the band is ready, the point itself stands in as a zero-width band
-        let band = band.or(Some(Band {
-            expected: given,
-            lower: given,
-            upper: given,
-        }));
+        // the score may come before the band does (the forest, flat-line and record views need
+        // fewer points than a whole seasonal cycle): an unknown band stays empty
         Ok(Verdict {
             timestamp,
             value: given,
@@ -328,5 +327,42 @@ impl Detector for AutoDetector {
 
     fn predict(&self, timestamp: Timestamp) -> Option<Band> {
         self.band.predict(timestamp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::{AnyDetector, DetectorConfig};
+
+    /// The bugs met in use: a zero-width band made of the value itself before the seasonal
+    /// band was known, and scores printed as "-0".
+    #[test]
+    fn no_made_up_band_and_no_negative_zero() {
+        let mut det = AnyDetector::new(&DetectorConfig::default()).unwrap();
+        let (mut zero, mut scored_without_band, mut with_band) = (0, 0, 0);
+        for i in 0..2000i64 {
+            // five-minute points with a daily wave: the band needs a whole day of bins,
+            // the other views score sooner
+            let wave = (i as f64 / 288.0 * std::f64::consts::TAU).sin();
+            let value = 10.0 + 3.0 * wave + ((i * 7919) % 13) as f64 / 13.0;
+            let v = det.observe(1_396_310_400 + 300 * i, value).unwrap();
+            assert!(v.score.is_sign_positive(), "row {i}: score {}", v.score);
+            zero += usize::from(v.score == 0.0 && v.band.is_some());
+            match v.band {
+                None if v.score > 0.0 => scored_without_band += 1,
+                None => {}
+                Some(b) => {
+                    assert!(b.lower < b.upper, "row {i}: zero-width band {b:?}");
+                    with_band += 1;
+                }
+            }
+        }
+        assert!(with_band > 1500, "{with_band} rows with a band");
+        assert!(zero > 0, "no score of exactly 0 was exercised");
+        assert!(
+            scored_without_band > 0,
+            "the case of a score before the band was not exercised"
+        );
     }
 }

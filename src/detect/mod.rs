@@ -7,12 +7,15 @@
 //! Detector state serialises with serde so a band survives a restart.
 //!
 //! Detectors: [`band`] (CloudWatch-like seasonal band), [`rcf`] (streaming Random Cut Forest,
-//! seed 002), [`rules`] (seed 003's temperature rule, seed 004's static threshold) and [`auto`]
+//! the RCF metric scorer's), [`rules`] (the Kinesis temperature pipeline's rule, the static
+//! CloudWatch alarm's threshold) and [`auto`]
 //! (the default for a series of unknown kind, measured on NAB). [`AnyDetector`] wraps any of
 //! them behind one serialisable type built from a [`DetectorConfig`].
 
 pub mod auto;
 pub mod band;
+#[cfg(test)]
+mod operators;
 pub mod persist;
 pub mod rcf;
 pub mod rules;
@@ -41,9 +44,10 @@ pub struct Band {
 pub struct Verdict {
     pub timestamp: Timestamp,
     pub value: f64,
-    /// `None` while the detector has too little data ("insufficient data").
+    /// `None` while the detector has too little data for a band ("insufficient data"); never
+    /// a made-up band. `auto` may score a point before its seasonal band is known.
     pub band: Option<Band>,
-    /// In [0, 1]; 0 while there is insufficient data.
+    /// In [0, 1] (never -0); 0 while there is insufficient data to score.
     pub score: f64,
     pub anomalous: bool,
 }
@@ -210,12 +214,15 @@ impl AnyDetector {
 
 impl Detector for AnyDetector {
     fn observe(&mut self, timestamp: Timestamp, value: f64) -> Result<Verdict, DetectError> {
-        match self {
+        let mut v = match self {
             AnyDetector::Band(d) => d.observe(timestamp, value),
             AnyDetector::Rcf(d) => d.observe(timestamp, value),
             AnyDetector::Rule(d) => d.observe(timestamp, value),
             AnyDetector::Auto(d) => d.observe(timestamp, value),
-        }
+        }?;
+        // -0.0 + 0.0 is +0.0: a score is never printed as "-0", whatever the detector
+        v.score += 0.0;
+        Ok(v)
     }
 
     fn predict(&self, timestamp: Timestamp) -> Option<Band> {

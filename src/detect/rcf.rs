@@ -2,8 +2,8 @@
 //!
 //! Each tree keeps a time-decayed reservoir sample of the (shingled) points; a point's score is
 //! the expected inverse depth at which a random cut would isolate it, averaged over trees and
-//! normalised so that ordinary points score about 1 (AWS's scalar score). Seed 002's batch
-//! cut-off (mean + k × population std-dev) is available as [`batch_cutoff`] and
+//! normalised so that ordinary points score about 1 (AWS's scalar score). The RCF metric
+//! scorer's batch cut-off (mean + k × population std-dev) is available as [`batch_cutoff`] and
 //! [`anomaly_indicators`]; the streaming [`RcfDetector`] applies the same rule online.
 
 #![allow(clippy::needless_range_loop)] // parallel arrays indexed by dimension read clearer
@@ -13,7 +13,7 @@ use super::stats::{EwStats, Rng, normal_tail};
 use super::{Band, BandConfig, DetectError, Detector, Timestamp, Verdict, check_finite, saturate};
 use serde::{Deserialize, Serialize};
 
-/// Forest shape. Defaults are seed 002's: one feature, 50 trees, 100 samples per tree.
+/// Forest shape. Defaults are the RCF metric scorer's: one feature, 50 trees, 100 samples per tree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RcfConfig {
     pub trees: usize,
@@ -23,7 +23,8 @@ pub struct RcfConfig {
     /// Reservoir time decay λ; `None` = 1 / (10 × sample size), as AWS's library defaults.
     pub time_decay: Option<f64>,
     pub seed: u64,
-    /// Seed 002's k: anomalous when the score is above mean + k × std-dev of scores so far.
+    /// The RCF metric scorer's k: anomalous when the score is above mean + k × std-dev of the
+    /// scores so far.
     pub cutoff_k: f64,
 }
 
@@ -86,7 +87,8 @@ impl RcfConfig {
     }
 }
 
-/// Seed 002's threshold: mean + k × population standard deviation of the batch's scores.
+/// The RCF metric scorer's threshold: mean + k × population standard deviation of the batch's
+/// scores.
 pub fn batch_cutoff(scores: &[f64], k: f64) -> f64 {
     if scores.is_empty() {
         return f64::INFINITY;
@@ -97,7 +99,8 @@ pub fn batch_cutoff(scores: &[f64], k: f64) -> f64 {
     mean + k * var.sqrt()
 }
 
-/// Seed 002's `AnomalyIndicator`: 1.0 where a score is strictly above the batch cut-off.
+/// The RCF metric scorer's `AnomalyIndicator`: 1.0 where a score is strictly above the batch
+/// cut-off.
 pub fn anomaly_indicators(scores: &[f64], k: f64) -> Vec<f64> {
     let cut = batch_cutoff(scores, k);
     scores
@@ -107,6 +110,8 @@ pub fn anomaly_indicators(scores: &[f64], k: f64) -> Vec<f64> {
 }
 
 const NONE: u32 = u32::MAX;
+/// Trees descended together when scoring.
+const LANES: usize = 8;
 const LEAF: u32 = 1 << 31;
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -366,50 +371,77 @@ impl Tree {
         } else {
             self.nodes[gi].right = sibling;
         }
-        // walk up: one less point, boxes shrink to the union of the children
-        let mut a = vec![0.0; 2 * d];
-        let mut b = vec![0.0; 2 * d];
+        // walk up: one less point, boxes shrink to the union of the children (read in place:
+        // no scratch box per deletion)
         let mut node = grand;
+        let mut shrinking = true;
         while node != NONE {
             let ni = node as usize;
             self.nodes[ni].mass -= 1;
-            self.box_of(self.nodes[ni].left, &mut a);
-            self.box_of(self.nodes[ni].right, &mut b);
-            let bi = ni * 2 * d;
-            for i in 0..d {
-                self.bbox[bi + i] = a[i].min(b[i]);
-                self.bbox[bi + d + i] = a[d + i].max(b[d + i]);
+            if shrinking {
+                let (left, right) = (self.nodes[ni].left, self.nodes[ni].right);
+                let bi = ni * 2 * d;
+                shrinking = false;
+                for i in 0..d {
+                    let (llo, lhi) = self.extent(left, i);
+                    let (rlo, rhi) = self.extent(right, i);
+                    let (lo, hi) = (llo.min(rlo), lhi.max(rhi));
+                    shrinking |= lo != self.bbox[bi + i] || hi != self.bbox[bi + d + i];
+                    self.bbox[bi + i] = lo;
+                    self.bbox[bi + d + i] = hi;
+                }
+                // a box that did not change leaves every ancestor's box as it was: only the
+                // masses remain to be decremented on the way up
             }
             node = self.nodes[ni].parent;
         }
     }
 
-    /// AWS's scalar anomaly score of a point not inserted: expected inverse isolation depth.
-    fn score(&self, point: &[f64], path: &mut Vec<u32>) -> f64 {
+    /// A node's (low, high) along dimension `i`: its cached box, or a leaf's point.
+    fn extent(&self, r: u32, i: usize) -> (f64, f64) {
+        let d = self.dim;
+        if r & LEAF != 0 {
+            let v = self.leaf_point[(r & !LEAF) as usize * d + i];
+            (v, v)
+        } else {
+            let bi = r as usize * 2 * d;
+            (self.bbox[bi + i], self.bbox[bi + d + i])
+        }
+    }
+
+    /// One step of the descent of a point: the child of internal node `node` it falls into.
+    #[inline]
+    fn child(&self, node: u32, point: &[f64]) -> u32 {
+        let n = &self.nodes[node as usize];
+        if point[n.cut_dim as usize] <= n.cut {
+            n.left
+        } else {
+            n.right
+        }
+    }
+
+    /// AWS's scalar anomaly score of a point not inserted (expected inverse isolation depth),
+    /// from the leaf `node` its descent reached after `depth` internal nodes.
+    fn score_from(&self, point: &[f64], node: u32, depth: usize) -> f64 {
         if self.root == NONE {
             return 0.0;
         }
         let d = self.dim;
-        path.clear();
-        let mut node = self.root;
-        while node & LEAF == 0 {
-            path.push(node);
-            let ni = node as usize;
-            node = if point[self.nodes[ni].cut_dim as usize] <= self.nodes[ni].cut {
-                self.nodes[ni].left
-            } else {
-                self.nodes[ni].right
-            };
-        }
-        let depth = path.len() as f64;
         let l = node & !LEAF;
+        // the path back up follows the parent links: the descent only counted its steps
+        let mut up = self.leaf_parent[l as usize];
+        let mut k = depth;
+        let depth = depth as f64;
         let mut score = if self.leaf_pt(l) == point {
             // seen before: damped by how many copies the leaf holds
             1.0 / (depth + (self.leaf_mass[l as usize] as f64 + 1.0).log2())
         } else {
             1.0 / (depth + 1.0)
         };
-        for (k, &n) in path.iter().enumerate().rev() {
+        while up != NONE {
+            k -= 1;
+            let n = up;
+            up = self.nodes[n as usize].parent;
             let bi = n as usize * 2 * d;
             let (mut gap, mut range) = (0.0, 0.0);
             for i in 0..d {
@@ -449,8 +481,9 @@ pub struct RandomCutForest {
     rng: Rng,
     #[serde(skip)]
     scratch: Vec<f64>,
+    /// Per tree, `exp(largest kept key + λ t)`: a point is accepted when `-ln u` is below it.
     #[serde(skip)]
-    path: Vec<u32>,
+    limits: Vec<f64>,
 }
 
 impl RandomCutForest {
@@ -468,7 +501,7 @@ impl RandomCutForest {
             seq: 0,
             rng: Rng::new(config.seed),
             scratch: Vec::new(),
-            path: Vec::new(),
+            limits: Vec::new(),
         })
     }
 
@@ -501,38 +534,88 @@ impl RandomCutForest {
     }
 
     /// Mean score over the trees; about 1 for ordinary points, larger for anomalies.
+    ///
+    /// The descent is a chain of dependent loads (each node says where the next one is), so it
+    /// waits on memory at every level; [`LANES`] trees descend in lockstep so that their
+    /// waits overlap, then each tree's score is finished on the way back up.
     pub fn score(&mut self, point: &[f64]) -> f64 {
         debug_assert_eq!(point.len(), self.dim);
         if self.sampled() == 0 {
             return 0.0;
         }
         let mut sum = 0.0;
-        for t in &self.trees {
-            sum += t.score(point, &mut self.path);
+        for chunk in self.trees.chunks(LANES) {
+            let mut at = [NONE; LANES];
+            let mut depth = [0usize; LANES];
+            for (j, t) in chunk.iter().enumerate() {
+                at[j] = t.root;
+            }
+            loop {
+                let mut moving = false;
+                for (j, t) in chunk.iter().enumerate() {
+                    let n = at[j];
+                    if n & LEAF == 0 {
+                        depth[j] += 1;
+                        at[j] = t.child(n, point);
+                        moving = true;
+                    }
+                }
+                if !moving {
+                    break;
+                }
+            }
+            for (j, t) in chunk.iter().enumerate() {
+                sum += t.score_from(point, at[j], depth[j]);
+            }
         }
         let norm = (self.sampled() as f64 + 1.0).log2();
         sum / self.trees.len() as f64 * norm
     }
 
     /// Offers the point to every tree's reservoir; accepted points go into that tree.
+    ///
+    /// A point's key is `ln(E) - λ t` with `E = -ln u` exponential; the smallest keys are kept,
+    /// so newer points are favoured. Once a sample is full, most points are refused, and two
+    /// logarithms per tree per point were most of the cost: the test is made on `E` against
+    /// `exp(largest kept key + λ t)` instead (cached per tree, it grows by `e^λ` per point), and
+    /// since `E ≥ 1 - u`, a point with `1 - u` past the limit is refused with no logarithm.
     pub fn update(&mut self, point: &[f64]) {
         debug_assert_eq!(point.len(), self.dim);
         self.seq += 1;
         let cap = self.config.sample_size;
+        let now = self.decay * self.seq as f64;
+        if self.limits.len() != self.trees.len() {
+            // a deserialised forest: rebuild the cache from the samples
+            self.limits = self
+                .samples
+                .iter()
+                .map(|h| h.first().map_or(f64::INFINITY, |&(k, _)| (k + now).exp()))
+                .collect();
+        }
+        let growth = self.decay.exp();
         for ti in 0..self.trees.len() {
-            // key = ln(-ln u) - λ t: smaller keys are kept, newer points get smaller keys
             let u = self.rng.next_f64().max(f64::MIN_POSITIVE);
-            let key = (-(u.ln())).ln() - self.decay * self.seq as f64;
-            let sample = &mut self.samples[ti];
-            if sample.len() >= cap {
-                if key >= sample[0].0 {
+            let full = self.samples[ti].len() >= cap;
+            if full {
+                let limit = self.limits[ti] * growth;
+                self.limits[ti] = limit;
+                if 1.0 - u >= limit {
                     continue;
                 }
+            }
+            let e = -(u.ln());
+            if full && e >= self.limits[ti] {
+                continue;
+            }
+            let key = e.ln() - now;
+            let sample = &mut self.samples[ti];
+            if full {
                 let (_, old) = heap_pop(sample);
                 self.trees[ti].delete(old);
             }
             let leaf = self.trees[ti].insert(point, &mut self.rng, &mut self.scratch);
             heap_push(sample, (key, leaf));
+            self.limits[ti] = (sample[0].0 + now).exp();
         }
     }
 }
@@ -573,8 +656,8 @@ fn heap_pop(h: &mut Vec<(f64, u32)>) -> (f64, u32) {
 }
 
 /// Streaming RCF detector: shingles the values, scores each point before learning it, and calls
-/// it anomalous when its score is above mean + k × std-dev of the scores seen so far (seed 002's
-/// rule, applied online). The band shown beside it comes from a seasonal band.
+/// it anomalous when its score is above mean + k × std-dev of the scores seen so far (the RCF
+/// metric scorer's rule, applied online). The band shown beside it comes from a seasonal band.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RcfDetector {
     forest: RandomCutForest,
@@ -607,9 +690,8 @@ impl RcfDetector {
         if self.shingle.len() < s {
             return None;
         }
-        let point = self.shingle.clone();
-        let score = self.forest.score(&point);
-        self.forest.update(&point);
+        let score = self.forest.score(&self.shingle);
+        self.forest.update(&self.shingle);
         Some(score)
     }
 }
@@ -631,19 +713,12 @@ impl Detector for RcfDetector {
         if let Some(r) = raw {
             self.scores.update(r);
         }
+        // a band the seasonal model does not know yet stays empty
         let band = if ready { band_verdict.band } else { None };
         Ok(Verdict {
             timestamp,
             value,
-            band: band.or(if ready {
-                Some(Band {
-                    expected: value,
-                    lower: value,
-                    upper: value,
-                })
-            } else {
-                None
-            }),
+            band,
             score: score.clamp(0.0, 1.0),
             anomalous,
         })
@@ -659,7 +734,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn seed_002_cutoff_is_mean_plus_k_population_std() {
+    fn rcf_metric_scorer_cutoff_is_mean_plus_k_population_std() {
         let s = [1.0, 1.0, 1.0, 1.0, 6.0];
         // mean 2, population std 2
         assert!((batch_cutoff(&s, 2.0) - 6.0).abs() < 1e-12);
@@ -686,6 +761,44 @@ mod tests {
         assert_eq!(f.sampled(), 32);
         for t in &f.trees {
             assert_eq!(t.node_mass(t.root), 32);
+        }
+    }
+
+    /// Deletion stops recomputing boxes where one did not change: every cached box must still
+    /// be exactly the union of its children's.
+    #[test]
+    fn cached_boxes_stay_exact_through_insertions_and_deletions() {
+        let cfg = RcfConfig {
+            trees: 4,
+            sample_size: 48,
+            shingle: 3,
+            ..RcfConfig::default()
+        };
+        let mut f = RandomCutForest::new(&cfg, 3).unwrap();
+        let mut rng = Rng::new(5);
+        for i in 0..5000 {
+            let p = [rng.next_f64(), (i % 11) as f64, rng.next_f64() * 100.0];
+            f.score(&p);
+            f.update(&p);
+        }
+        for t in &f.trees {
+            let mut stack = vec![t.root];
+            while let Some(r) = stack.pop() {
+                if r & LEAF != 0 {
+                    continue;
+                }
+                let n = t.nodes[r as usize];
+                for i in 0..3 {
+                    let (llo, lhi) = t.extent(n.left, i);
+                    let (rlo, rhi) = t.extent(n.right, i);
+                    assert_eq!(
+                        t.extent(r, i),
+                        (llo.min(rlo), lhi.max(rhi)),
+                        "node {r} dim {i}"
+                    );
+                }
+                stack.extend([n.left, n.right]);
+            }
         }
     }
 

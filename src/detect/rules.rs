@@ -1,9 +1,10 @@
-//! Rules: seed 003's temperature rule as intended and static thresholds (seed 004).
+//! Rules: the Kinesis temperature pipeline's rule as intended and static thresholds (the static
+//! CloudWatch alarm).
 
 use super::{Band, DetectError, Detector, Timestamp, Verdict, check_finite};
 use serde::{Deserialize, Serialize};
 
-/// Seed 003's categories.
+/// The Kinesis temperature pipeline's categories.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TempClass {
     Cold,
@@ -11,7 +12,7 @@ pub enum TempClass {
 }
 
 impl TempClass {
-    /// As seed 003 writes it in the table and the SNS subject.
+    /// As the Kinesis temperature pipeline writes it in the table and the SNS subject.
     pub fn as_str(self) -> &'static str {
         match self {
             TempClass::Cold => "Cold",
@@ -32,9 +33,9 @@ pub fn temperature_class(value: f64, lowest: f64, highest: f64) -> Option<TempCl
     }
 }
 
-/// A static threshold rule (seed 004's CloudWatch alarm: `GreaterThanThreshold` 80 on
-/// `datapoints` of the last `evaluation_periods` points), and seed 003's temperature rule when
-/// both bounds are set.
+/// A static threshold rule (the static CloudWatch alarm: `GreaterThanThreshold` 80 on
+/// `datapoints` of the last `evaluation_periods` points), and the Kinesis temperature
+/// pipeline's rule when both bounds are set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RuleConfig {
     /// Breaching when the value is strictly above this.
@@ -48,7 +49,7 @@ pub struct RuleConfig {
 }
 
 impl Default for RuleConfig {
-    /// Seed 004: greater than 80, one datapoint out of one.
+    /// The static CloudWatch alarm: greater than 80, one datapoint out of one.
     fn default() -> Self {
         RuleConfig {
             above: Some(80.0),
@@ -60,7 +61,7 @@ impl Default for RuleConfig {
 }
 
 impl RuleConfig {
-    /// Seed 003's temperature rule: Cold below `lowest`, Hot above `highest`.
+    /// The Kinesis temperature pipeline's rule: Cold below `lowest`, Hot above `highest`.
     pub fn temperature(lowest: f64, highest: f64) -> Self {
         RuleConfig {
             above: Some(highest),
@@ -177,7 +178,7 @@ mod tests {
     }
 
     #[test]
-    fn seed_004_threshold_fires_above_80_only() {
+    fn static_alarm_threshold_fires_above_80_only() {
         let mut d = RuleDetector::new(&RuleConfig::default()).unwrap();
         assert!(!d.observe(0, 80.0).unwrap().anomalous);
         assert!(d.observe(60, 80.5).unwrap().anomalous);

@@ -33,7 +33,11 @@ fn input_csv_through_the_binary() {
         .arg(&output)
         .status()
         .unwrap();
-    assert!(status.success());
+    assert_eq!(
+        status.code(),
+        Some(2),
+        "a flagged row exits 2, as scan does"
+    );
     let out = std::fs::read_to_string(&output).unwrap();
     let mut lines = out.lines();
     assert_eq!(
@@ -117,4 +121,42 @@ fn nab_tree_is_scored_in_the_same_layout() {
     .unwrap();
     let e = run_nab(&data, &out, &cfg, 2).unwrap_err();
     assert!(format!("{e:#}").contains("bad.csv:2"), "{e:#}");
+}
+
+#[test]
+fn auto_output_has_no_made_up_band_no_negative_zero_and_exit_0_when_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("quiet.csv");
+    // a flat, slightly noisy series: nothing to flag; 2,000 rows as in the report of the bug
+    std::fs::write(&input, series_csv(2000, usize::MAX)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_watchband"))
+        .args(["detect", "--algo", "auto", "--input"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "nothing flagged exits 0");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut empty = 0;
+    for line in text.lines().skip(1) {
+        let c: Vec<&str> = line.split(',').collect();
+        assert!(!c[2].starts_with('-'), "negative score: {line}");
+        if c[3].is_empty() {
+            empty += 1;
+            assert!(c[4].is_empty(), "half a band: {line}");
+        } else {
+            assert!(
+                !(c[3] == c[1] && c[4] == c[1]),
+                "a band that is only the value: {line}"
+            );
+        }
+    }
+    assert!(empty > 0 && empty < 2000, "{empty} rows without a band");
+    // a setting that does not exist is refused, not ignored
+    let out = Command::new(env!("CARGO_BIN_EXE_watchband"))
+        .args(["detect", "--set", "auto.histroy=10", "--input"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("histroy"));
 }
