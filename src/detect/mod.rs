@@ -13,6 +13,7 @@
 
 pub mod auto;
 pub mod band;
+pub mod last_clean;
 pub mod persist;
 pub mod rcf;
 pub mod rules;
