@@ -1,7 +1,9 @@
 //! Volume detail: the change-block chart with its shaded anomaly band (and CloudWatch's band
 //! when the account has one), and the volume's snapshots with the change between each pair.
+//! The last clean recovery point is marked `◆` on both, with its legal hold and the restore
+//! started from it on the recovery line.
 
-use crate::app::state::AppState;
+use crate::app::state::{AppState, Volume};
 use crate::theme::Role;
 use crate::ui::widgets::band_chart::{self, BandChart};
 use crate::ui::{alarm_style, block, scroll_offset, when};
@@ -28,12 +30,14 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
     let outer = block(title, state, true);
     let inner = outer.inner(chart_area);
     f.render_widget(outer, chart_area);
-    let [info, legend, chart] = Layout::vertical([
+    let [info, recovery, legend, chart] = Layout::vertical([
+        Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Min(3),
     ])
     .areas(inner);
+    f.render_widget(Paragraph::new(recovery_line(state, v)), recovery);
     let mut spans = vec![Span::raw(format!(
         "size {}  verdict ",
         v.size_gib
@@ -60,26 +64,86 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
         )));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), info);
-    f.render_widget(
-        Paragraph::new(band_chart::legend(
-            theme,
-            !v.changes.cloudwatch_band.is_empty(),
-            &[],
-        )),
-        legend,
-    );
-    band_chart::render(
-        f,
-        chart,
-        &BandChart {
-            series: &v.changes,
-            thresholds: vec![],
-            unit: "blocks",
-            window: None,
-        },
-        theme,
-    );
+    let mut legend_line = band_chart::legend(theme, !v.changes.cloudwatch_band.is_empty(), &[]);
+    let clean = v.last_clean().and_then(|i| v.snapshots.get(i));
+    if clean.is_some() {
+        legend_line.spans.push(Span::raw("  "));
+        legend_line
+            .spans
+            .push(Span::styled("◆", theme.style(Role::AlarmOk)));
+        legend_line.spans.push(Span::raw(" last clean"));
+    }
+    f.render_widget(Paragraph::new(legend_line), legend);
+    let band = BandChart {
+        series: &v.changes,
+        thresholds: vec![],
+        unit: "blocks",
+        window: None,
+    };
+    band_chart::render(f, chart, &band, theme);
+    // The count that ends at the last clean point is where it sits on the chart.
+    if let Some(s) = clean
+        && let Some(p) = v
+            .changes
+            .points
+            .iter()
+            .find(|p| p.t == s.created.timestamp())
+    {
+        band_chart::mark(
+            f,
+            chart,
+            &band,
+            p.t,
+            p.value,
+            Span::styled("◆", theme.style(Role::AlarmOk)),
+        );
+    }
     render_snapshots(f, list_area, state);
+}
+
+/// "◆ last clean snap-… 11-20 05:04, held · restore … RUNNING 40 %" and the keys that act on it.
+fn recovery_line(state: &AppState, v: &Volume) -> Line<'static> {
+    let theme = &state.theme;
+    let mut spans = Vec::new();
+    match v.last_clean().and_then(|i| v.snapshots.get(i)) {
+        Some(s) => {
+            spans.push(Span::styled("◆ last clean ", theme.style(Role::AlarmOk)));
+            spans.push(Span::raw(format!("{} {}", s.id, when(&s.created))));
+            if state.held.contains(&v.snapshot_arn(&s.id)) {
+                spans.push(Span::styled(
+                    ", legal hold",
+                    theme.style(Role::Acknowledged),
+                ));
+            }
+        }
+        None => spans.push(Span::styled(
+            "no anomalous count: no recovery point to single out",
+            theme.style(Role::Dim),
+        )),
+    }
+    if let Some(r) = state.restores.iter().find(|r| r.volume_arn == v.arn) {
+        spans.push(Span::raw(format!(
+            "  restore {} {} {:.0} %",
+            r.job_id.as_deref().unwrap_or("…"),
+            r.state,
+            r.percent
+        )));
+        if let Some(new) = &r.new_volume_id {
+            spans.push(Span::styled(
+                format!(" → {new} in {}", r.zone.as_deref().unwrap_or("?")),
+                theme.style(Role::AlarmOk),
+            ));
+        } else if let Some(m) = &r.message {
+            spans.push(Span::styled(format!(": {m}"), theme.style(Role::Error)));
+        }
+    }
+    if !state.read_only {
+        spans.push(Span::styled(
+            "  P protect  R restore",
+            theme.style(Role::Dim),
+        ));
+    }
+    Line::from(spans)
 }
 
 fn render_snapshots(f: &mut Frame, area: Rect, state: &AppState) {
@@ -89,6 +153,7 @@ fn render_snapshots(f: &mut Frame, area: Rect, state: &AppState) {
     let theme = &state.theme;
     let height = area.height.saturating_sub(3) as usize;
     let selected = state.detail_row.min(v.snapshots.len().saturating_sub(1));
+    let clean = v.last_clean();
     let offset = scroll_offset(selected, height);
     let rows = v
         .snapshots
@@ -110,7 +175,14 @@ fn render_snapshots(f: &mut Frame, area: Rect, state: &AppState) {
             };
             let row = Row::new(vec![
                 Line::raw(when(&s.created)),
-                Line::raw(s.id.clone()),
+                if clean == Some(i) {
+                    Line::from(vec![
+                        Span::styled("◆ ", theme.style(Role::AlarmOk)),
+                        Span::raw(s.id.clone()),
+                    ])
+                } else {
+                    Line::raw(format!("  {}", s.id))
+                },
                 Line::from(change),
             ]);
             if i == selected {
