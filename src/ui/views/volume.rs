@@ -17,6 +17,10 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
         return;
     };
     let theme = &state.theme;
+    // The recovery line spans both panels: the last clean point, its hold, the restore.
+    let [recovery, area] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(4)]).areas(area);
+    f.render_widget(Paragraph::new(recovery_line(state, v)), recovery);
     let wide = area.width >= 120;
     let (chart_area, list_area) = if wide {
         let [c, l] = Layout::horizontal([Constraint::Min(40), Constraint::Length(52)]).areas(area);
@@ -30,14 +34,12 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
     let outer = block(title, state, true);
     let inner = outer.inner(chart_area);
     f.render_widget(outer, chart_area);
-    let [info, recovery, legend, chart] = Layout::vertical([
-        Constraint::Length(1),
+    let [info, legend, chart] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Min(3),
     ])
     .areas(inner);
-    f.render_widget(Paragraph::new(recovery_line(state, v)), recovery);
     let mut spans = vec![Span::raw(format!(
         "size {}  verdict ",
         v.size_gib
@@ -101,43 +103,48 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
     render_snapshots(f, list_area, state);
 }
 
-/// "◆ last clean snap-… 11-20 05:04, held · restore … RUNNING 40 %" and the keys that act on it.
+/// "◆ last clean snap-… 03-02 05:06 held │ restore job 1A2B3C4D… RUNNING 40 %", and the keys.
 fn recovery_line(state: &AppState, v: &Volume) -> Line<'static> {
     let theme = &state.theme;
     let mut spans = Vec::new();
+    let restore = state.restores.iter().find(|r| r.volume_arn == v.arn);
     match v.last_clean().and_then(|i| v.snapshots.get(i)) {
         Some(s) => {
             spans.push(Span::styled("◆ last clean ", theme.style(Role::AlarmOk)));
-            spans.push(Span::raw(format!("{} {}", s.id, when(&s.created))));
+            spans.push(Span::raw(s.id.clone()));
+            // The date is on the snapshot's row; the line keeps room for the restore.
+            if restore.is_none() {
+                spans.push(Span::raw(format!(" {}", when(&s.created))));
+            }
             if state.held.contains(&v.snapshot_arn(&s.id)) {
-                spans.push(Span::styled(
-                    ", legal hold",
-                    theme.style(Role::Acknowledged),
-                ));
+                spans.push(Span::styled(" held", theme.style(Role::Acknowledged)));
             }
         }
         None => spans.push(Span::styled(
-            "no anomalous count: no recovery point to single out",
+            "no anomalous count: no last clean recovery point to single out",
             theme.style(Role::Dim),
         )),
     }
-    if let Some(r) = state.restores.iter().find(|r| r.volume_arn == v.arn) {
-        spans.push(Span::raw(format!(
-            "  restore {} {} {:.0} %",
-            r.job_id.as_deref().unwrap_or("…"),
-            r.state,
-            r.percent
-        )));
-        if let Some(new) = &r.new_volume_id {
-            spans.push(Span::styled(
+    if let Some(r) = restore {
+        // Job ids are UUIDs: the first block tells jobs apart here, the log has the whole id.
+        let job = r
+            .job_id
+            .as_deref()
+            .map(|j| match j.split_once('-') {
+                Some((head, _)) => format!("{head}…"),
+                None => j.to_string(),
+            })
+            .unwrap_or_else(|| "…".into());
+        spans.push(Span::raw(format!(" │ restore job {job} {}", r.state)));
+        match (&r.new_volume_id, &r.message) {
+            (Some(new), _) => spans.push(Span::styled(
                 format!(" → {new} in {}", r.zone.as_deref().unwrap_or("?")),
                 theme.style(Role::AlarmOk),
-            ));
-        } else if let Some(m) = &r.message {
-            spans.push(Span::styled(format!(": {m}"), theme.style(Role::Error)));
+            )),
+            (None, Some(m)) => spans.push(Span::styled(format!(": {m}"), theme.style(Role::Error))),
+            (None, None) => spans.push(Span::raw(format!(" {:.0} %", r.percent))),
         }
-    }
-    if !state.read_only {
+    } else if !state.read_only {
         spans.push(Span::styled(
             "  P protect  R restore",
             theme.style(Role::Dim),
