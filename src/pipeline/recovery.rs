@@ -233,10 +233,12 @@ fn progress_of(job: &RestoreJob, volume_arn: &str, zone: &str) -> RestoreProgres
         state: job.state,
         percent_done: job.percent_done.clamp(0.0, 100.0),
         status_message: job.status_message.as_deref().map(clean),
+        // What follows `:volume/`, even when it is not a well-formed id: the operator still
+        // needs to see what AWS created.
         new_volume_id: job
             .created_resource_arn
             .as_deref()
-            .map(|arn| clean(volume_id(arn))),
+            .map(|arn| clean(arn.rsplit_once(":volume/").map_or(arn, |(_, id)| id))),
         created: job.created,
         completed: job.completed,
     }
