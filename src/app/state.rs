@@ -160,8 +160,7 @@ impl Volume {
     /// The recovery point ARN of one of this volume's snapshots (AWS Backup names an EBS
     /// recovery point by its snapshot's ARN, in the volume's region).
     pub fn snapshot_arn(&self, snapshot_id: &str) -> String {
-        let region = self.arn.split(':').nth(3).unwrap_or("");
-        format!("arn:aws:ec2:{region}::snapshot/{snapshot_id}")
+        crate::cloud::arn::snapshot_arn_for(&self.arn, snapshot_id)
     }
 
     /// "anomalous", "normal" or "learning" (the detector has no band yet).
