@@ -1,6 +1,9 @@
 //! From detection to recovery: a legal hold on a recovery point (`P`) and a restore of a
 //! recovery point to a new volume (`R`), followed with DescribeRestoreJob until it is terminal.
 //!
+//! [`last_clean_for_alert`] finds the last clean recovery point for the backup processor's
+//! alert from what the processor has: the volume's published counts and its recovery points.
+//!
 //! The restore never touches the original volume: AWS Backup creates a new one from the
 //! snapshot, in the availability zone GetRecoveryPointRestoreMetadata reports for the point
 //! (where the original volume lived, so an instance there can attach it), with the role the
@@ -9,8 +12,10 @@
 use super::Ctx;
 use super::events::{Event, HoldPlaced, RestoreProgress, Source};
 use crate::cloud::{
-    CreateLegalHold, ErrorKind, RestoreJob, RestoreJobState, StartRestoreJob, Time,
+    Cloud, CloudResult, CreateLegalHold, ErrorKind, GetMetricData, MetricQuery, RecoveryPoint,
+    RestoreJob, RestoreJobState, StartRestoreJob, Time, collect_pages,
 };
+use crate::detect::Detector;
 use crate::sanitize::clean;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -241,5 +246,101 @@ fn progress_of(job: &RestoreJob, volume_arn: &str, zone: &str) -> RestoreProgres
             .map(|arn| clean(arn.rsplit_once(":volume/").map_or(arn, |(_, id)| id))),
         created: job.created,
         completed: job.completed,
+    }
+}
+
+/// The last clean recovery point of a volume whose newest count (at `at`) is a burst: its
+/// published `BACKUP_CHANGED_BLOCKS` history over `days` is scored as the processor scores it
+/// (bursts above the band only), each count is placed on the newest recovery point created at
+/// or before it, and [`crate::detect::last_clean`] picks the point.
+pub async fn last_clean_for_alert(
+    cloud: &dyn Cloud,
+    volume_arn: &str,
+    at: Time,
+    days: i64,
+    band_width: f64,
+) -> CloudResult<Option<RecoveryPoint>> {
+    let metric = crate::interop::backup_metric(volume_arn);
+    let mut history: Vec<(i64, f64)> = cloud
+        .get_metric_data(GetMetricData {
+            queries: vec![MetricQuery::stat("m1", metric, 3600, "Maximum")],
+            start: at - chrono::Duration::days(days),
+            end: at,
+        })
+        .await?
+        .into_iter()
+        .flat_map(|r| {
+            r.timestamps
+                .into_iter()
+                .map(|t| t.timestamp())
+                .zip(r.values)
+        })
+        .filter(|(t, v)| *t < at.timestamp() && v.is_finite())
+        .collect();
+    history.sort_by_key(|(t, _)| *t);
+    let mut detector = super::backups::volume_detector(band_width);
+    let mut counts: Vec<(i64, bool)> = history
+        .into_iter()
+        .map(|(t, v)| {
+            let burst = detector
+                .observe(t, v)
+                .is_ok_and(|d| d.anomalous && d.band.is_some_and(|b| v > b.upper));
+            (t, burst)
+        })
+        .collect();
+    counts.push((at.timestamp(), true));
+    let mut points: Vec<RecoveryPoint> =
+        collect_pages(|t| cloud.list_recovery_points_by_resource(volume_arn, t))
+            .await?
+            .into_iter()
+            .filter(|p| p.status == "COMPLETED")
+            .collect();
+    points.sort_by_key(|p| p.created);
+    Ok(clean_point_of(&points, &counts).map(|i| points[i].clone()))
+}
+
+/// Places each count on the newest point created at or before it and picks the last clean one.
+fn clean_point_of(points: &[RecoveryPoint], counts: &[(i64, bool)]) -> Option<usize> {
+    let mut flags = vec![false; points.len()];
+    for &(t, burst) in counts {
+        let i = points.partition_point(|p| p.created.timestamp() <= t);
+        // i == 0: the count predates every listed point (they expired); nothing to mark.
+        if i > 0 && burst {
+            flags[i - 1] = true;
+        }
+    }
+    crate::detect::last_clean::last_clean(&flags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(day: i64) -> RecoveryPoint {
+        RecoveryPoint {
+            arn: format!("arn:aws:ec2:us-east-1::snapshot/snap-0{day:016x}"),
+            resource_arn: "arn:aws:ec2:us-east-1:1:volume/vol-01".into(),
+            resource_type: "EBS".into(),
+            vault: "Default".into(),
+            created: chrono::DateTime::from_timestamp(day * 86_400, 0).unwrap(),
+            completed: None,
+            status: "COMPLETED".into(),
+            size_bytes: None,
+        }
+    }
+
+    #[test]
+    fn counts_land_on_the_point_they_end_and_the_episode_goes_back() {
+        let points: Vec<_> = (10..20).map(point).collect();
+        // Counts are published when the job completes, minutes after the point's creation.
+        let at = |day: i64| day * 86_400 + 600;
+        let mut counts: Vec<(i64, bool)> = (11..20).map(|d| (at(d), false)).collect();
+        assert_eq!(clean_point_of(&points, &counts), None);
+        // A slow encryption over days 17, 18 and 19: day 16's point is the last clean one.
+        for c in counts.iter_mut().filter(|(t, _)| *t >= at(17)) {
+            c.1 = true;
+        }
+        assert_eq!(clean_point_of(&points, &counts), Some(6));
+        assert_eq!(points[6].created.timestamp(), 16 * 86_400);
     }
 }

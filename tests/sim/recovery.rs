@@ -94,3 +94,68 @@ async fn a_hold_then_a_restore_that_takes_minutes_and_creates_a_new_volume() {
     let e = cloud.start_restore_job(request).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
 }
+
+/// The backup processor, deployed as the demo account's function, names the last clean
+/// recovery point in its burst alert: a completed point of the volume, created before the
+/// burst.
+#[tokio::test(start_paused = true)]
+async fn the_backup_processors_burst_alert_names_the_last_clean_recovery_point() {
+    use watchband::cloud::sim::{SimCloud, SimOptions};
+    use watchband::processors::deployed::{self, Deployment};
+    let sim = SimCloud::new(SimOptions {
+        seed: 7,
+        ..SimOptions::default()
+    });
+    let cloud: std::sync::Arc<dyn Cloud> = sim.clone();
+    let _functions = deployed::spawn(
+        cloud.clone(),
+        Deployment {
+            stream: None,
+            scored_metrics: Vec::new(),
+            ..Deployment::default()
+        },
+    );
+    let (burst_arn, burst_at) = sim.bursts()[0].clone();
+    let volume_id = watchband::interop::volume_id_in(&burst_arn)
+        .unwrap()
+        .to_string();
+    let mut alert = None;
+    // A test second is a simulated hour: the deployed functions reach the burst within days.
+    for _ in 0..120 * 4 {
+        alert = sim.published_messages().into_iter().find(|p| {
+            p.subject
+                .as_deref()
+                .is_some_and(|s| s.starts_with("Backup anomaly:") && s.contains(&volume_id))
+        });
+        if alert.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let alert = alert.expect("the burst's alert");
+    let line = alert
+        .message
+        .lines()
+        .find(|l| l.starts_with("Last clean recovery point: "))
+        .unwrap_or_else(|| panic!("no last clean point in {}", alert.message));
+    let arn = line
+        .trim_start_matches("Last clean recovery point: ")
+        .split_whitespace()
+        .next()
+        .unwrap();
+    let points = collect_pages(|t| cloud.list_recovery_points_by_resource(&burst_arn, t))
+        .await
+        .unwrap();
+    let point = points
+        .iter()
+        .find(|p| p.arn == arn)
+        .unwrap_or_else(|| panic!("{arn} is not a recovery point of {burst_arn}"));
+    assert!(point.created < burst_at, "{line}");
+    // Not merely any earlier point: the newest one before the burst's backup (a single burst).
+    let before: Vec<_> = points.iter().filter(|p| p.created < burst_at).collect();
+    assert_eq!(
+        before.iter().map(|p| p.created).max(),
+        Some(point.created),
+        "{line}"
+    );
+}
