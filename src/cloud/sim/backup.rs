@@ -422,38 +422,32 @@ impl BackupState {
             .any(|h| &h.resource_arn == arn && h.from <= created && created <= h.to)
     }
 
-    /// Starts restoring snapshot `seq` of volume `v` at `now` as a new volume `new_volume_id`
-    /// (or, with `failure`, a job that fails for that reason). Creating a volume from a
-    /// snapshot takes AWS Backup a few minutes, longer for bigger volumes.
+    /// Starts restoring a recovery point of a `size_gib` volume at `now`: `outcome` is the new
+    /// volume's id, or why the job fails. Creating a volume from a snapshot takes AWS Backup a
+    /// few minutes, longer for bigger volumes.
     pub fn start_restore(
         &mut self,
         id: String,
         recovery_point_arn: &str,
         size_gib: i64,
-        new_volume_id: &str,
-        failure: Option<String>,
+        outcome: Result<String, String>,
         now: i64,
         token: Option<String>,
     ) -> String {
         let h = hash(&[self.seed, 0x7e57, self.restores.len() as u64]);
         let running_at = now + 10 * SECOND_MS + (unit(h) * 20.0 * SECOND_MS as f64) as i64;
         let size_factor = (size_gib as f64 / 2048.0).sqrt();
-        let ends_at = match failure {
-            Some(_) => running_at + 30 * SECOND_MS,
-            None => {
+        let ends_at = match outcome {
+            Err(_) => running_at + 30 * SECOND_MS,
+            Ok(_) => {
                 running_at
                     + 3 * MINUTE_MS
                     + (unit(h >> 11) * 2.0 * MINUTE_MS as f64) as i64
                     + (size_factor * 8.0 * MINUTE_MS as f64) as i64
             }
         };
-        let outcome = match failure {
-            Some(reason) => Err(reason),
-            None => Ok(format!(
-                "arn:aws:ec2:{}:{}:volume/{new_volume_id}",
-                self.region, self.account
-            )),
-        };
+        let outcome =
+            outcome.map(|new| format!("arn:aws:ec2:{}:{}:volume/{new}", self.region, self.account));
         self.restores.push(Restore {
             id: id.clone(),
             recovery_point_arn: recovery_point_arn.to_string(),

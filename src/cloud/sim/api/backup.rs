@@ -434,27 +434,26 @@ pub(crate) async fn start_restore_job(
         let size_gib = w.backup.volumes[v as usize].size_gib;
         // Like a backup job's, a restore with a role AWS Backup cannot assume is accepted and
         // fails a little later.
-        let failure = if !w.backup.known_role(&request.iam_role_arn) {
-            Some(
+        let new_volume = format!("vol-0{:016x}", w.ids.next_u64());
+        let outcome = if !w.backup.known_role(&request.iam_role_arn) {
+            Err(
                 "Insufficient privileges: AWS Backup could not assume the IAM role given for the restore; check the role ARN and its trust policy"
                     .to_string(),
             )
         } else if !zone.starts_with(&w.backup.region) {
-            Some(format!(
+            Err(format!(
                 "Invalid availability zone {zone}: it is not in {}",
                 w.backup.region
             ))
         } else {
-            None
+            Ok(new_volume)
         };
-        let new_volume = format!("vol-0{:016x}", w.ids.next_u64());
         let id = w.ids.uuid().to_uppercase();
         Ok(w.backup.start_restore(
             id,
             &rp,
             size_gib,
-            &new_volume,
-            failure,
+            outcome,
             now,
             request.idempotency_token.clone(),
         ))
