@@ -16,31 +16,19 @@ async fn a_hold_then_a_restore_that_takes_minutes_and_creates_a_new_volume() {
         .await
         .unwrap()
         .remove(0);
-    let hold = cloud
-        .create_legal_hold(CreateLegalHold {
-            title: "incident".into(),
-            description: "held".into(),
-            resource_arn: volume.clone(),
-            vault: "Default".into(),
-            recovery_point_created: point.created,
-            idempotency_token: Some("t1".into()),
-        })
-        .await
-        .unwrap();
+    let request = CreateLegalHold {
+        title: "incident".into(),
+        description: "held".into(),
+        resource_arn: volume.clone(),
+        vault: "Default".into(),
+        recovery_point_created: point.created,
+        idempotency_token: Some("t1".into()),
+    };
+    let hold = cloud.create_legal_hold(request.clone()).await.unwrap();
     assert_eq!(hold.status, "ACTIVE");
     assert!(hold.arn.contains(":legal-hold:"));
     // The same token answers the same hold, as AWS's idempotency does.
-    let again = cloud
-        .create_legal_hold(CreateLegalHold {
-            title: "incident".into(),
-            description: "held".into(),
-            resource_arn: volume.clone(),
-            vault: "Default".into(),
-            recovery_point_created: point.created,
-            idempotency_token: Some("t1".into()),
-        })
-        .await
-        .unwrap();
+    let again = cloud.create_legal_hold(request).await.unwrap();
     assert_eq!(again.id, hold.id);
 
     let metadata = cloud
