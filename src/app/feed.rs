@@ -287,6 +287,77 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
                 None => state.jobs.push(view),
             }
         }
+        Event::Hold(h) => {
+            let arn = clean(&h.recovery_point_arn);
+            if state.held.contains(&arn) {
+                return false;
+            }
+            let snapshot = crate::cloud::arn::snapshot_id_in(&arn)
+                .unwrap_or(&arn)
+                .to_string();
+            state.log(
+                EventKind::Action,
+                format!("legal hold {} on {snapshot}", clean(&h.hold_id)),
+            );
+            state.held.push(arn);
+        }
+        Event::Restore(r) => {
+            let arn = clean(&r.volume_arn);
+            let snapshot = crate::cloud::arn::snapshot_id_in(&r.recovery_point_arn)
+                .map(clean)
+                .unwrap_or_else(|| clean(&r.recovery_point_arn));
+            let view = RestoreView {
+                volume_arn: arn.clone(),
+                snapshot_id: snapshot.clone(),
+                job_id: Some(clean(&r.job_id)),
+                zone: Some(clean(&r.availability_zone)),
+                percent: r.percent_done.clamp(0.0, 100.0),
+                state: r.state.as_aws().to_string(),
+                message: r.status_message.as_deref().map(clean),
+                new_volume_id: r.new_volume_id.as_deref().map(clean),
+                done: r.state.is_terminal(),
+            };
+            let was_done = state
+                .restores
+                .iter()
+                .find(|x| x.volume_arn == arn)
+                .is_some_and(|x| x.done && x.job_id == view.job_id);
+            if view.done && !was_done {
+                let name = state
+                    .volumes
+                    .iter()
+                    .find(|v| v.arn == arn)
+                    .map(|v| v.name.clone())
+                    .unwrap_or_else(|| arn.clone());
+                match &view.new_volume_id {
+                    Some(new) if r.state == crate::cloud::RestoreJobState::Completed => {
+                        let text = format!(
+                            "restored {name} from {snapshot}: new volume {new} in {} (y on the snapshot copies it)",
+                            view.zone.as_deref().unwrap_or("?")
+                        );
+                        state.log(EventKind::Action, text.clone());
+                        state.say(text);
+                    }
+                    _ => {
+                        let text = format!(
+                            "restore of {name} from {snapshot} {}{}",
+                            view.state,
+                            view.message
+                                .as_deref()
+                                .map(|m| format!(": {m}"))
+                                .unwrap_or_default()
+                        );
+                        state.log(EventKind::Error, text.clone());
+                        state.refuse(text);
+                    }
+                }
+            }
+            match state.restores.iter_mut().find(|x| x.volume_arn == arn) {
+                Some(x) if *x == view => return false,
+                Some(x) => *x = view,
+                None => state.restores.push(view),
+            }
+        }
         Event::Alarms(list) => {
             let mut alarms: Vec<AlarmRow> = list
                 .iter()

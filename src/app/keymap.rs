@@ -19,6 +19,8 @@ pub enum Action {
     Open,
     Back,
     Backup,
+    Protect,
+    Restore,
     CreateAlarm,
     Acknowledge,
     Filter,
@@ -38,7 +40,12 @@ impl Action {
     pub fn is_mutating(self) -> bool {
         matches!(
             self,
-            Action::Backup | Action::CreateAlarm | Action::Acknowledge | Action::DemoBurst
+            Action::Backup
+                | Action::Protect
+                | Action::Restore
+                | Action::CreateAlarm
+                | Action::Acknowledge
+                | Action::DemoBurst
         )
     }
 
@@ -66,6 +73,8 @@ pub const BINDINGS: &[Binding] = &[
     Binding { keys: "Enter", what: "open the volume or alarm detail", action: Action::Open },
     Binding { keys: "Esc", what: "close the detail, dialog or filter", action: Action::Back },
     Binding { keys: "b", what: "back up the selected volume now (confirm, then progress)", action: Action::Backup },
+    Binding { keys: "P", what: "protect the last clean recovery point (or the selected snapshot) with a legal hold", action: Action::Protect },
+    Binding { keys: "R", what: "restore the last clean recovery point (or the selected snapshot) to a new volume", action: Action::Restore },
     Binding { keys: "a", what: "create an anomaly alarm on the selected series (form with band preview)", action: Action::CreateAlarm },
     Binding { keys: "x", what: "acknowledge the selected alarm, with an optional note", action: Action::Acknowledge },
     Binding { keys: "/", what: "filter the rows of the view", action: Action::Filter },
@@ -109,6 +118,8 @@ pub fn action_for(key: KeyEvent) -> Option<Action> {
         KeyCode::Enter => Action::Open,
         KeyCode::Esc => Action::Back,
         KeyCode::Char('b') => Action::Backup,
+        KeyCode::Char('P') => Action::Protect,
+        KeyCode::Char('R') => Action::Restore,
         KeyCode::Char('a') => Action::CreateAlarm,
         KeyCode::Char('x') => Action::Acknowledge,
         KeyCode::Char('/') => Action::Filter,

@@ -150,6 +150,19 @@ impl Volume {
         Some((blocks, gib, pct))
     }
 
+    /// The last clean recovery point: the snapshot before the first anomalous count of the
+    /// latest episode ([`crate::detect::last_clean`]); None without an anomalous count.
+    pub fn last_clean(&self) -> Option<usize> {
+        let flags: Vec<bool> = self.snapshots.iter().map(|s| s.anomalous).collect();
+        crate::detect::last_clean::last_clean(&flags)
+    }
+
+    /// The recovery point ARN of one of this volume's snapshots (AWS Backup names an EBS
+    /// recovery point by its snapshot's ARN, in the volume's region).
+    pub fn snapshot_arn(&self, snapshot_id: &str) -> String {
+        crate::cloud::arn::snapshot_arn_for(&self.arn, snapshot_id)
+    }
+
     /// "anomalous", "normal" or "learning" (the detector has no band yet).
     pub fn verdict(&self) -> VolumeVerdict {
         match self.changes.last() {
@@ -304,6 +317,37 @@ pub struct BackupJobView {
     pub done: bool,
 }
 
+/// A restore started from the UI (`R`), one per volume.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestoreView {
+    pub volume_arn: String,
+    pub snapshot_id: String,
+    pub job_id: Option<String>,
+    pub zone: Option<String>,
+    pub percent: f64,
+    /// "STARTING", "PENDING", "RUNNING", "COMPLETED", "FAILED" ...
+    pub state: String,
+    pub message: Option<String>,
+    /// `vol-...` of the restored volume, once COMPLETED.
+    pub new_volume_id: Option<String>,
+    pub done: bool,
+}
+
+/// What `P` and `R` act on: a recovery point of a volume.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecoveryTarget {
+    pub volume_arn: String,
+    pub volume_id: String,
+    pub volume_name: String,
+    pub size_gib: Option<i64>,
+    pub snapshot_id: String,
+    pub recovery_point_arn: String,
+    pub created: Time,
+    /// Whether it is the volume's last clean recovery point (else the operator chose it).
+    pub last_clean: bool,
+    pub vault: String,
+}
+
 /// Where mutating actions go: the defaults the confirm dialog and the alarm form show.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ActionConfig {
@@ -349,6 +393,13 @@ pub enum Modal {
         volume_arn: String,
         volume_name: String,
         vault: String,
+        role: String,
+    },
+    /// `P`: a legal hold on a recovery point.
+    ConfirmProtect(Box<RecoveryTarget>),
+    /// `R`: a restore of a recovery point to a new volume, with the role it runs as.
+    ConfirmRestore {
+        target: Box<RecoveryTarget>,
         role: String,
     },
     AlarmForm(Box<AlarmForm>),
@@ -408,6 +459,9 @@ pub struct AppState {
     pub events: VecDeque<LogEvent>,
     pub health: Vec<crate::pipeline::SourceHealth>,
     pub jobs: Vec<BackupJobView>,
+    pub restores: Vec<RestoreView>,
+    /// Recovery point ARNs a legal hold placed from this session protects.
+    pub held: Vec<String>,
 
     /// Selected row per view (index into the filtered list).
     pub selected: [usize; View::COUNT],
@@ -479,6 +533,8 @@ impl AppState {
             events: VecDeque::new(),
             health: Vec::new(),
             jobs: Vec::new(),
+            restores: Vec::new(),
+            held: Vec::new(),
             selected: [0; View::COUNT],
             detail: false,
             detail_row: 0,

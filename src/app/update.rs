@@ -142,8 +142,8 @@ pub fn on_action(state: &mut AppState, action: Action, effects: &mut Vec<Effect>
     }
     if action.is_mutating() && state.read_only {
         state.refuse(
-            "read-only: watchband was started with --read-only, so backups, alarms and \
-             acknowledgements are refused",
+            "read-only: watchband was started with --read-only, so backups, alarms, \
+             acknowledgements, legal holds and restores are refused",
         );
         return;
     }
@@ -199,6 +199,25 @@ pub fn on_action(state: &mut AppState, action: Action, effects: &mut Vec<Effect>
                 });
             }
             _ => state.refuse("b backs up a volume: select one on the Backups view"),
+        },
+        Action::Protect => match recovery_target(state, "P protects") {
+            Ok(target) => state.modal = Some(Modal::ConfirmProtect(Box::new(target))),
+            Err(why) => state.refuse(why),
+        },
+        Action::Restore => match recovery_target(state, "R restores") {
+            Ok(target) => match state.backup_role() {
+                Some(role) => {
+                    state.modal = Some(Modal::ConfirmRestore {
+                        target: Box::new(target),
+                        role,
+                    })
+                }
+                None => state.refuse(
+                    "no restore role yet: the caller identity is unknown; set backup_role in \
+                     the config file or wait for the account to answer",
+                ),
+            },
+            Err(why) => state.refuse(why),
         },
         Action::CreateAlarm => open_alarm_form(state),
         Action::Acknowledge => match state.selected_alarm() {
@@ -295,6 +314,46 @@ pub fn on_action(state: &mut AppState, action: Action, effects: &mut Vec<Effect>
     }
 }
 
+/// The recovery point `P` and `R` act on: the snapshot selected in the open volume detail, else
+/// the selected volume's last clean recovery point.
+fn recovery_target(state: &AppState, what: &str) -> Result<RecoveryTarget, String> {
+    let v = match state.selected_volume() {
+        Some(v) if state.view == View::Backups => v,
+        _ => {
+            return Err(format!(
+                "{what} a recovery point: select a volume on the Backups view"
+            ));
+        }
+    };
+    let clean = v.last_clean();
+    let index = if state.detail {
+        state.detail_row.min(v.snapshots.len().saturating_sub(1))
+    } else {
+        clean.ok_or_else(|| {
+            format!(
+                "{} has no anomalous count, so no last clean recovery point; open it (Enter) and \
+                 select a snapshot to act on that one",
+                v.name
+            )
+        })?
+    };
+    let s = v
+        .snapshots
+        .get(index)
+        .ok_or_else(|| format!("{} has no snapshot yet", v.name))?;
+    Ok(RecoveryTarget {
+        volume_arn: v.arn.clone(),
+        volume_id: v.id.clone(),
+        volume_name: v.name.clone(),
+        size_gib: v.size_gib,
+        snapshot_id: s.id.clone(),
+        recovery_point_arn: v.snapshot_arn(&s.id),
+        created: s.created,
+        last_clean: clean == Some(index),
+        vault: state.actions.vault.clone(),
+    })
+}
+
 fn switch_view(state: &mut AppState, i: usize) {
     state.view = View::ALL[i % View::ALL.len()];
     state.detail = false;
@@ -323,8 +382,17 @@ fn selected_arn(state: &AppState) -> Option<String> {
             if state.detail
                 && let Some(s) = v.snapshots.get(state.detail_row)
             {
-                let region = v.arn.split(':').nth(3).unwrap_or("");
-                return Some(format!("arn:aws:ec2:{region}::snapshot/{}", s.id));
+                // The snapshot a restore came from: what the operator needs next is the new
+                // volume's id (to attach it), not the snapshot's ARN.
+                if let Some(new) = state
+                    .restores
+                    .iter()
+                    .find(|r| r.volume_arn == v.arn && r.snapshot_id == s.id)
+                    .and_then(|r| r.new_volume_id.clone())
+                {
+                    return Some(new);
+                }
+                return Some(v.snapshot_arn(&s.id));
             }
             Some(v.arn.clone())
         }
@@ -546,6 +614,58 @@ fn on_modal_key(state: &mut AppState, key: KeyEvent, effects: &mut Vec<Effect>) 
             }
             KeyCode::Char('n') | KeyCode::Esc => {
                 state.say("backup cancelled");
+                keep = false
+            }
+            _ => {}
+        },
+        Modal::ConfirmProtect(t) => match key.code {
+            KeyCode::Char('y') | KeyCode::Enter => {
+                effects.push(Effect::Pipeline(Command::Protect {
+                    volume_arn: t.volume_arn.clone(),
+                    recovery_point_arn: t.recovery_point_arn.clone(),
+                    vault: t.vault.clone(),
+                    created: t.created,
+                }));
+                state.say(format!(
+                    "placing a legal hold on {} of {}…",
+                    t.snapshot_id, t.volume_name
+                ));
+                keep = false;
+            }
+            KeyCode::Char('n') | KeyCode::Esc => {
+                state.say("legal hold cancelled");
+                keep = false
+            }
+            _ => {}
+        },
+        Modal::ConfirmRestore { target: t, role } => match key.code {
+            KeyCode::Char('y') | KeyCode::Enter => {
+                effects.push(Effect::Pipeline(Command::Restore {
+                    volume_arn: t.volume_arn.clone(),
+                    recovery_point_arn: t.recovery_point_arn.clone(),
+                    vault: t.vault.clone(),
+                    iam_role_arn: role.clone(),
+                }));
+                state.restores.retain(|r| r.volume_arn != t.volume_arn);
+                state.restores.push(RestoreView {
+                    volume_arn: t.volume_arn.clone(),
+                    snapshot_id: t.snapshot_id.clone(),
+                    job_id: None,
+                    zone: None,
+                    percent: 0.0,
+                    state: "STARTING".into(),
+                    message: None,
+                    new_volume_id: None,
+                    done: false,
+                });
+                state.say(format!(
+                    "restoring {} of {} to a new volume…",
+                    t.snapshot_id, t.volume_name
+                ));
+                keep = false;
+            }
+            KeyCode::Char('n') | KeyCode::Esc => {
+                state.say("restore cancelled");
                 keep = false
             }
             _ => {}

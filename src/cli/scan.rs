@@ -54,6 +54,38 @@ pub struct VolumeScan {
     /// "OK", "ALARM", "INSUFFICIENT_DATA", or None without a `Backup-Anomaly-Alarm`.
     pub alarm_state: Option<String>,
     pub anomalous: bool,
+    /// The recovery point to restore from ([`crate::detect::last_clean`]); None without an
+    /// anomalous count.
+    pub last_clean: Option<LastClean>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LastClean {
+    pub recovery_point_arn: String,
+    pub snapshot_id: String,
+    /// Its creation time; None when it is the oldest snapshot of the series (whose time the
+    /// series does not carry).
+    pub created: Option<Time>,
+}
+
+/// The last clean point of a volume's change series (oldest first).
+fn last_clean(volume_arn: &str, points: &[crate::pipeline::ChangePoint]) -> Option<LastClean> {
+    // Recovery point 0 is the first count's first snapshot; point i ends count i - 1.
+    let flags: Vec<bool> = std::iter::once(false)
+        .chain(points.iter().map(|p| p.verdict.anomalous))
+        .collect();
+    let (snapshot_id, created) = match crate::detect::last_clean::last_clean(&flags)? {
+        0 => (points.first()?.first_snapshot.clone(), None),
+        i => (
+            points[i - 1].second_snapshot.clone(),
+            Some(points[i - 1].time),
+        ),
+    };
+    Some(LastClean {
+        recovery_point_arn: crate::cloud::arn::snapshot_arn_for(volume_arn, &snapshot_id),
+        snapshot_id,
+        created,
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -236,6 +268,7 @@ impl Pass {
             .into_iter()
             .map(|v| {
                 let latest = self.series.get(&v.arn).and_then(|s| s.last());
+                let last_clean = self.series.get(&v.arn).and_then(|s| last_clean(&v.arn, s));
                 let alarm = alarms.get(&v.arn).copied();
                 let verdict = match latest {
                     None => "unknown",
@@ -257,6 +290,7 @@ impl Pass {
                     lower: latest.and_then(|p| p.verdict.band.map(|b| b.lower)),
                     upper: latest.and_then(|p| p.verdict.band.map(|b| b.upper)),
                     alarm_state: alarm.map(|s| alarm_name(s).to_string()),
+                    last_clean,
                     arn: v.arn,
                 }
             })
@@ -336,6 +370,18 @@ pub fn table(r: &ScanReport) -> String {
             v.verdict,
             opt(v.alarm_state.clone()),
         ));
+        if v.anomalous
+            && let Some(c) = &v.last_clean
+        {
+            out.push_str(&format!(
+                "{:<16} last clean recovery point {}{}\n",
+                "",
+                c.snapshot_id,
+                c.created
+                    .map(|t| format!(" ({})", t.format("%Y-%m-%d %H:%M UTC")))
+                    .unwrap_or_default()
+            ));
+        }
     }
     out.push('\n');
     out.push_str(&format!(

@@ -10,6 +10,13 @@ pub fn volume_id_in(s: &str) -> Option<&str> {
     id_with_prefix(s, "vol-")
 }
 
+/// The recovery point ARN AWS Backup gives an EBS snapshot: the snapshot's ARN, in the region
+/// of the volume it was taken of (`arn:aws:ec2:REGION::snapshot/snap-…`).
+pub fn snapshot_arn_for(volume_arn: &str, snapshot_id: &str) -> String {
+    let region = volume_arn.split(':').nth(3).unwrap_or("");
+    format!("arn:aws:ec2:{region}::snapshot/{snapshot_id}")
+}
+
 fn id_with_prefix<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let start = s.rfind(prefix)?;
     let id = &s[start..];

@@ -64,6 +64,19 @@ pub trait Cloud: Send + Sync + 'static {
         resource_arn: &str,
     ) -> CloudResult<std::collections::BTreeMap<String, String>>;
 
+    /// CreateLegalHold: keeps the selected recovery points from deletion (and from their
+    /// lifecycle's expiry) until the hold is cancelled.
+    async fn create_legal_hold(&self, request: CreateLegalHold) -> CloudResult<LegalHold>;
+    /// GetRecoveryPointRestoreMetadata: the resource's configuration when it was backed up.
+    async fn get_recovery_point_restore_metadata(
+        &self,
+        vault: &str,
+        recovery_point_arn: &str,
+    ) -> CloudResult<std::collections::BTreeMap<String, String>>;
+    /// Starts a restore job; returns its id.
+    async fn start_restore_job(&self, request: StartRestoreJob) -> CloudResult<String>;
+    async fn describe_restore_job(&self, job_id: &str) -> CloudResult<RestoreJob>;
+
     // ------------------------------------------------------------ EBS direct API
     async fn list_changed_blocks(&self, request: ListChangedBlocks) -> CloudResult<BlockPage>;
     async fn list_snapshot_blocks(&self, request: ListSnapshotBlocks) -> CloudResult<BlockPage>;

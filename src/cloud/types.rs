@@ -169,6 +169,97 @@ pub struct BackupSelection {
     pub tag_keys: Vec<String>,
 }
 
+/// CreateLegalHold on one recovery point: the selection names the point's resource, its vault
+/// and a one-second date range around its creation, so the hold covers that point and no other.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreateLegalHold {
+    pub title: String,
+    pub description: String,
+    pub resource_arn: String,
+    pub vault: String,
+    /// Creation time of the recovery point to hold.
+    pub recovery_point_created: Time,
+    pub idempotency_token: Option<String>,
+}
+
+/// CreateLegalHold's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LegalHold {
+    pub id: String,
+    pub arn: String,
+    /// "CREATING", "ACTIVE", "CANCELING", "CANCELED".
+    pub status: String,
+    pub title: String,
+    pub created: Time,
+}
+
+/// StartRestoreJob: a recovery point restored as a new resource (for EBS: a new volume).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StartRestoreJob {
+    pub recovery_point_arn: String,
+    pub iam_role_arn: String,
+    /// "EBS".
+    pub resource_type: String,
+    /// GetRecoveryPointRestoreMetadata's answer, adjusted (availabilityZone, volumeType...).
+    pub metadata: BTreeMap<String, String>,
+    pub idempotency_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RestoreJobState {
+    Pending,
+    Running,
+    Completed,
+    Aborted,
+    Failed,
+}
+
+impl RestoreJobState {
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            RestoreJobState::Completed | RestoreJobState::Aborted | RestoreJobState::Failed
+        )
+    }
+
+    pub fn as_aws(self) -> &'static str {
+        match self {
+            RestoreJobState::Pending => "PENDING",
+            RestoreJobState::Running => "RUNNING",
+            RestoreJobState::Completed => "COMPLETED",
+            RestoreJobState::Aborted => "ABORTED",
+            RestoreJobState::Failed => "FAILED",
+        }
+    }
+
+    pub fn from_aws(s: &str) -> Option<Self> {
+        Some(match s {
+            "PENDING" => RestoreJobState::Pending,
+            "RUNNING" => RestoreJobState::Running,
+            "COMPLETED" => RestoreJobState::Completed,
+            "ABORTED" => RestoreJobState::Aborted,
+            "FAILED" => RestoreJobState::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// DescribeRestoreJob's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RestoreJob {
+    pub id: String,
+    pub state: RestoreJobState,
+    /// 0–100.
+    pub percent_done: f64,
+    pub status_message: Option<String>,
+    pub recovery_point_arn: String,
+    /// The new resource (for EBS `arn:aws:ec2:REGION:ACCOUNT:volume/vol-...`) once COMPLETED.
+    pub created_resource_arn: Option<String>,
+    pub expected_minutes: Option<i64>,
+    pub created: Time,
+    pub completed: Option<Time>,
+}
+
 // ---------------------------------------------------------------- EBS direct API
 
 /// ListChangedBlocks: blocks that differ between two snapshots of one volume lineage.

@@ -14,6 +14,7 @@
 
 pub mod auto;
 pub mod band;
+pub mod last_clean;
 #[cfg(test)]
 mod operators;
 pub mod persist;

@@ -9,7 +9,8 @@
 //! virtual clock in the simulator), so the app measures ages against `Cloud::now()` too.
 
 use crate::cloud::{
-    AlarmDefinition, AlarmHistoryItem, AnomalyDetector, BackupJobState, Identity, MetricId, Time,
+    AlarmDefinition, AlarmHistoryItem, AnomalyDetector, BackupJobState, Identity, MetricId,
+    RestoreJobState, Time,
 };
 use crate::detect::Verdict;
 use crate::detect::rules::TempClass;
@@ -140,6 +141,33 @@ pub struct JobProgress {
     /// The service's reason when FAILED/ABORTED/EXPIRED (sanitised), its message otherwise.
     pub status_message: Option<String>,
     pub recovery_point_arn: Option<String>,
+    pub created: Time,
+    pub completed: Option<Time>,
+}
+
+/// A legal hold placed on a recovery point by `P`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HoldPlaced {
+    pub volume_arn: String,
+    pub recovery_point_arn: String,
+    pub hold_id: String,
+    pub status: String,
+}
+
+/// Progress of a restore job started by `R`, sent on every poll until it is terminal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RestoreProgress {
+    pub job_id: String,
+    /// The volume the recovery point was taken of (never touched by the restore).
+    pub volume_arn: String,
+    pub recovery_point_arn: String,
+    pub availability_zone: String,
+    pub state: RestoreJobState,
+    /// 0–100.
+    pub percent_done: f64,
+    pub status_message: Option<String>,
+    /// `vol-...` of the new volume, once COMPLETED.
+    pub new_volume_id: Option<String>,
     pub created: Time,
     pub completed: Option<Time>,
 }
@@ -305,6 +333,10 @@ pub enum Event {
     },
     /// A backup job's progress (replaces that job's row).
     Job(JobProgress),
+    /// A legal hold now protects a recovery point.
+    Hold(HoldPlaced),
+    /// A restore job's progress (replaces that restore's row).
+    Restore(RestoreProgress),
     /// Every watched alarm (replaces).
     Alarms(Vec<AlarmView>),
     /// An acknowledgement was recorded (the next `Alarms` carries it too).
@@ -350,6 +382,22 @@ pub enum Command {
         vault: String,
         iam_role_arn: String,
     },
+    /// A legal hold on one recovery point (CreateLegalHold), for as long as the incident lasts.
+    Protect {
+        volume_arn: String,
+        recovery_point_arn: String,
+        vault: String,
+        /// The recovery point's creation time (the hold's date range).
+        created: Time,
+    },
+    /// Restores a recovery point to a new volume in the original volume's availability zone
+    /// (GetRecoveryPointRestoreMetadata, StartRestoreJob); progress arrives as [`Event::Restore`].
+    Restore {
+        volume_arn: String,
+        recovery_point_arn: String,
+        vault: String,
+        iam_role_arn: String,
+    },
     /// Writes the anomaly detector, then the alarm (the changed-block pipeline-compatible definitions come from
     /// `crate::interop::anomaly_alarm_definition`).
     CreateAlarm {
@@ -377,7 +425,11 @@ impl Command {
     pub fn is_mutating(&self) -> bool {
         matches!(
             self,
-            Command::StartBackup { .. } | Command::CreateAlarm { .. } | Command::Acknowledge { .. }
+            Command::StartBackup { .. }
+                | Command::CreateAlarm { .. }
+                | Command::Acknowledge { .. }
+                | Command::Protect { .. }
+                | Command::Restore { .. }
         )
     }
 
@@ -386,6 +438,8 @@ impl Command {
         match self {
             Command::Refresh => "refresh",
             Command::StartBackup { .. } => "start backup",
+            Command::Protect { .. } => "protect",
+            Command::Restore { .. } => "restore",
             Command::CreateAlarm { .. } => "create alarm",
             Command::Acknowledge { .. } => "acknowledge",
             Command::LoadAlarmHistory { .. } => "alarm history",

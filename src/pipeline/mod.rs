@@ -19,6 +19,7 @@ pub mod health;
 pub mod jobs;
 pub mod metrics;
 pub mod notifications;
+pub mod recovery;
 pub mod retry;
 pub mod streams;
 pub mod temperature;
@@ -295,6 +296,18 @@ async fn run_command(ctx: &Arc<Ctx>, command: Command) {
             vault,
             iam_role_arn,
         } => jobs::start_backup(ctx, volume_arn, vault, iam_role_arn).await,
+        Command::Protect {
+            volume_arn,
+            recovery_point_arn,
+            vault,
+            created,
+        } => recovery::protect(ctx, volume_arn, recovery_point_arn, vault, created).await,
+        Command::Restore {
+            volume_arn,
+            recovery_point_arn,
+            vault,
+            iam_role_arn,
+        } => recovery::restore(ctx, volume_arn, recovery_point_arn, vault, iam_role_arn).await,
         Command::CreateAlarm {
             definition,
             detector,

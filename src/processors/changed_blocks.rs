@@ -203,6 +203,7 @@ impl<'a> BackupProcessor<'a> {
                 count.changed_bytes(),
                 count.volume_size_gib,
                 v,
+                at,
             )
             .await?;
         }
@@ -340,6 +341,7 @@ impl<'a> BackupProcessor<'a> {
         bytes: u64,
         volume_gib: i64,
         verdict: &Verdict,
+        at: Time,
     ) -> CloudResult<()> {
         let volume = interop::volume_id_in(arn).unwrap_or(arn);
         let band = verdict.band.expect("only ready verdicts are notified");
@@ -349,9 +351,28 @@ impl<'a> BackupProcessor<'a> {
             0.0
         };
         let subject = format!("Backup anomaly: {volume} changed {blocks} blocks");
+        // The alert still goes out when the recovery points cannot be read.
+        let last_clean = match crate::pipeline::recovery::last_clean_for_alert(
+            self.cloud,
+            arn,
+            at,
+            self.config.history_days,
+            self.config.band_width,
+        )
+        .await
+        {
+            Ok(Some(p)) => format!(
+                "Last clean recovery point: {} (created {}).",
+                p.arn,
+                p.created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+            Ok(None) => "Last clean recovery point: none listed for the volume.".to_string(),
+            Err(e) => format!("Last clean recovery point: unknown ({e})."),
+        };
         let message = format!(
             "Changed blocks between {previous} and {snapshot} on {arn}: {blocks} ({:.2} GiB, {pct:.1} % of the volume).\n\
              Expected between {:.0} and {:.0} (anomaly score {:.2}).\n\
+             {last_clean}\n\
              A burst of changed blocks is how ransomware encryption shows up in backups: check the volume's workload.",
             bytes as f64 / 1024f64.powi(3),
             band.lower,

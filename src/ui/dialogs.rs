@@ -1,11 +1,12 @@
-//! Dialogs drawn over the view: the searchable help, the backup confirmation, the alarm form
+//! Dialogs drawn over the view: the searchable help, the backup confirmation, the legal hold
+//! and restore confirmations (what each does, creates and costs), the alarm form
 //! with its band preview, the acknowledgement with a note, the `:` command line and the
 //! `:metric` browser.
 
 use super::widgets::band_chart::{self, BandChart};
 use super::{scroll_offset, truncate};
 use crate::app::keymap::visible_bindings;
-use crate::app::state::{AlarmForm, AppState, Modal};
+use crate::app::state::{AlarmForm, AppState, Modal, RecoveryTarget};
 use crate::theme::Role;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -21,6 +22,8 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState, modal: &Modal) {
             vault,
             role,
         } => render_confirm(f, area, state, volume_name, volume_arn, vault, role),
+        Modal::ConfirmProtect(t) => render_protect(f, area, state, t),
+        Modal::ConfirmRestore { target, role } => render_restore(f, area, state, target, role),
         Modal::AlarmForm(form) => render_alarm_form(f, area, state, form),
         Modal::Acknowledge { alarm_name, note } => render_ack(f, area, state, alarm_name, note),
         Modal::Command { input } => render_command(f, area, state, input),
@@ -138,6 +141,131 @@ fn render_confirm(
     ];
     f.render_widget(
         Paragraph::new(lines).block(dialog_block("Back up now", state)),
+        r,
+    );
+}
+
+/// "snap-… (created …, the last clean recovery point)" or "(…, chosen: not the last clean point)".
+fn point_line(state: &AppState, t: &RecoveryTarget) -> Line<'static> {
+    let theme = &state.theme;
+    let mut spans = vec![
+        Span::styled(format!("{:<10}", "point"), theme.style(Role::Header)),
+        Span::raw(format!(
+            "{} (created {}",
+            t.snapshot_id,
+            super::when(&t.created)
+        )),
+    ];
+    if t.last_clean {
+        spans.push(Span::raw(", "));
+        spans.push(Span::styled(
+            "the last clean recovery point",
+            theme.style(Role::AlarmOk),
+        ));
+    } else {
+        spans.push(Span::raw(", "));
+        spans.push(Span::styled(
+            "selected: not the last clean point",
+            theme.style(Role::AlarmInsufficient),
+        ));
+    }
+    spans.push(Span::raw(")"));
+    Line::from(spans)
+}
+
+fn confirm_keys(state: &AppState, what: &str) -> Line<'static> {
+    let theme = &state.theme;
+    Line::from(vec![
+        Span::styled("y/Enter", theme.style(Role::Title)),
+        Span::raw(format!(" {what}   ")),
+        Span::styled("n/Esc", theme.style(Role::Title)),
+        Span::raw(" cancel"),
+    ])
+}
+
+fn render_protect(f: &mut Frame, area: Rect, state: &AppState, t: &RecoveryTarget) {
+    let theme = &state.theme;
+    let r = centered(area, 92, 12);
+    f.render_widget(Clear, r);
+    let key = |k: &str| Span::styled(format!("{k:<10}"), theme.style(Role::Header));
+    let lines = vec![
+        Line::raw(format!(
+            "Place a legal hold on a recovery point of {} (AWS Backup CreateLegalHold)?",
+            t.volume_name
+        )),
+        Line::raw(""),
+        point_line(state, t),
+        Line::from(vec![
+            key("volume"),
+            Span::raw(format!("{}, vault {}", t.volume_id, t.vault)),
+        ]),
+        Line::from(vec![
+            key("does"),
+            Span::raw(
+                "nobody can delete the point, and its lifecycle cannot expire it, until the hold is cancelled",
+            ),
+        ]),
+        Line::from(vec![
+            key("costs"),
+            Span::raw(
+                "the hold is free; the held snapshot stays billed as EBS snapshot storage while held",
+            ),
+        ]),
+        Line::from(vec![
+            key("ends"),
+            Span::raw("CancelLegalHold when the incident is closed (console or CLI)"),
+        ]),
+        Line::raw(""),
+        confirm_keys(state, "place the hold"),
+    ];
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(dialog_block("Protect the recovery point", state)),
+        r,
+    );
+}
+
+fn render_restore(f: &mut Frame, area: Rect, state: &AppState, t: &RecoveryTarget, role: &str) {
+    let theme = &state.theme;
+    let r = centered(area, 92, 13);
+    f.render_widget(Clear, r);
+    let key = |k: &str| Span::styled(format!("{k:<10}"), theme.style(Role::Header));
+    let w = r.width.saturating_sub(14) as usize;
+    let size = t.size_gib.map(|s| format!("{s} GiB ")).unwrap_or_default();
+    let lines = vec![
+        Line::raw(format!(
+            "Restore a recovery point of {} to a NEW volume (AWS Backup StartRestoreJob)?",
+            t.volume_name
+        )),
+        Line::raw(""),
+        point_line(state, t),
+        Line::from(vec![
+            key("creates"),
+            Span::raw(format!(
+                "a new {size}EBS volume in {}'s availability zone (the point's restore metadata)",
+                t.volume_id
+            )),
+        ]),
+        Line::from(vec![
+            key("keeps"),
+            Span::raw(format!(
+                "{} as it is: the restore never touches the original",
+                t.volume_id
+            )),
+        ]),
+        Line::from(vec![key("role"), Span::raw(truncate(role, w))]),
+        Line::from(vec![
+            key("costs"),
+            Span::raw("the new volume is billed as EBS storage until you delete it; a few minutes"),
+        ]),
+        Line::raw(""),
+        confirm_keys(state, "start the restore"),
+    ];
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(dialog_block("Restore to a new volume", state)),
         r,
     );
 }

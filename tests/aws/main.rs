@@ -8,5 +8,6 @@ mod support;
 mod alarm_action;
 mod moto;
 mod processors;
+mod recovery;
 mod replay;
 mod stream_processor;

@@ -143,6 +143,23 @@ fn demo_scan_json_validates_and_exits_2_on_the_anomalous_volume() {
             .any(|x| x["anomalous"] == true)
     );
     assert_eq!(out.status.code(), Some(2), "anomalous scan must exit 2");
+    // A volume whose series has anomalous counts carries its last clean recovery point: a
+    // snapshot in the volume's region, taken before its latest backup.
+    let hit = v["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| !x["last_clean"].is_null())
+        .expect("a volume with anomalous counts in the demo's history");
+    let clean = &hit["last_clean"];
+    let snapshot = clean["snapshot_id"].as_str().unwrap();
+    assert!(snapshot.starts_with("snap-0"), "{clean}");
+    assert_eq!(
+        clean["recovery_point_arn"],
+        format!("arn:aws:ec2:us-east-1::snapshot/{snapshot}")
+    );
+    let created = clean["created"].as_str().expect("its time");
+    assert!(created < hit["last_backup"].as_str().unwrap(), "{created}");
 }
 
 #[test]

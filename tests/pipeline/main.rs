@@ -8,5 +8,6 @@ mod alarms;
 mod backups;
 mod faults;
 mod metrics;
+mod recovery;
 mod stream_findings;
 mod streams;

@@ -12,3 +12,4 @@ mod deployed;
 mod faults;
 mod kinesis;
 mod kinesis_limits;
+mod recovery;

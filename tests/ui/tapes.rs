@@ -8,7 +8,12 @@ use watchband::recording::asciicast::parse_cast;
 use watchband::recording::runner::{TapeOptions, run_tape};
 use watchband::recording::tape;
 
-const TAPES: &[&str] = &["backup-anomaly", "temperature-stream", "alarm-create"];
+const TAPES: &[&str] = &[
+    "backup-anomaly",
+    "temperature-stream",
+    "alarm-create",
+    "ransomware-recovery",
+];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

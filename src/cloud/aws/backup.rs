@@ -1,11 +1,13 @@
 //! AWS Backup: protected resources, recovery points, on-demand jobs, plans and selections,
-//! tags. Names come from Backup's resource name (the volume's `Name` tag when it has one).
+//! tags, and recovery (legal holds, restore metadata, restore jobs). Names come from Backup's
+//! resource name (the volume's `Name` tag when it has one).
 
-use super::convert::{clean, clean_opt, opt_time, to_time};
+use super::convert::{clean, clean_opt, from_time, opt_time, to_time};
 use super::errors::map_sdk_error;
 use crate::cloud::{
     BackupJob, BackupJobState, BackupPlan, BackupRule, BackupSelection, CloudError, CloudResult,
-    ErrorKind, Page, ProtectedResource, RecoveryPoint, StartBackupJob,
+    CreateLegalHold, ErrorKind, LegalHold, Page, ProtectedResource, RecoveryPoint, RestoreJob,
+    RestoreJobState, StartBackupJob, StartRestoreJob,
 };
 use aws_sdk_backup::Client;
 use std::collections::BTreeMap;
@@ -168,14 +170,7 @@ pub async fn describe_backup_job(c: &Client, job_id: &str) -> CloudResult<Backup
     Ok(BackupJob {
         id: crate::sanitize::clean(out.backup_job_id().unwrap_or(job_id)),
         state,
-        percent_done: out
-            .percent_done()
-            .and_then(|p| p.trim().trim_end_matches('%').parse().ok())
-            .unwrap_or(if state == BackupJobState::Completed {
-                100.0
-            } else {
-                0.0
-            }),
+        percent_done: percent(out.percent_done(), state == BackupJobState::Completed),
         status_message: clean_opt(out.status_message()),
         resource_arn: clean(out.resource_arn()),
         vault: clean(out.backup_vault_name()),
@@ -314,6 +309,134 @@ pub async fn list_tags(c: &Client, resource_arn: &str) -> CloudResult<BTreeMap<S
             None => return Ok(tags),
         }
     }
+}
+
+fn missing(op: &str, what: &str, resource: &str) -> CloudError {
+    CloudError::new(
+        ErrorKind::Other,
+        SERVICE,
+        op,
+        format!("no {what} in the answer"),
+    )
+    .with_resource(resource)
+}
+
+/// The 0–100 share of AWS's `PercentDone` ("42.00%"), 100 once complete.
+fn percent(text: Option<&str>, complete: bool) -> f64 {
+    text.and_then(|p| p.trim().trim_end_matches('%').parse().ok())
+        .unwrap_or(if complete { 100.0 } else { 0.0 })
+}
+
+pub async fn create_legal_hold(c: &Client, r: CreateLegalHold) -> CloudResult<LegalHold> {
+    const OP: &str = "CreateLegalHold";
+    let range = aws_sdk_backup::types::DateRange::builder()
+        .from_date(from_time(r.recovery_point_created))
+        .to_date(from_time(
+            r.recovery_point_created + chrono::Duration::seconds(1),
+        ))
+        .build()
+        .map_err(|e| {
+            CloudError::new(ErrorKind::InvalidRequest, SERVICE, OP, e.to_string())
+                .with_resource(&r.resource_arn)
+        })?;
+    let selection = aws_sdk_backup::types::RecoveryPointSelection::builder()
+        .vault_names(&r.vault)
+        .resource_identifiers(&r.resource_arn)
+        .date_range(range)
+        .build();
+    let out = c
+        .create_legal_hold()
+        .title(&r.title)
+        .description(&r.description)
+        .set_idempotency_token(r.idempotency_token.clone())
+        .recovery_point_selection(selection)
+        .send()
+        .await
+        .map_err(|e| map_sdk_error(SERVICE, OP, Some(&r.resource_arn), e))?;
+    Ok(LegalHold {
+        id: clean_opt(out.legal_hold_id())
+            .ok_or_else(|| missing(OP, "legal hold id", &r.resource_arn))?,
+        arn: clean(out.legal_hold_arn()),
+        status: clean(out.status().map(|s| s.as_str())),
+        title: clean(out.title()),
+        created: out.creation_date().map(to_time).unwrap_or_default(),
+    })
+}
+
+pub async fn get_recovery_point_restore_metadata(
+    c: &Client,
+    vault: &str,
+    recovery_point_arn: &str,
+) -> CloudResult<BTreeMap<String, String>> {
+    let out = c
+        .get_recovery_point_restore_metadata()
+        .backup_vault_name(vault)
+        .recovery_point_arn(recovery_point_arn)
+        .send()
+        .await
+        .map_err(|e| {
+            map_sdk_error(
+                SERVICE,
+                "GetRecoveryPointRestoreMetadata",
+                Some(recovery_point_arn),
+                e,
+            )
+        })?;
+    Ok(out
+        .restore_metadata()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (crate::sanitize::clean(k), crate::sanitize::clean(v)))
+        .collect())
+}
+
+pub async fn start_restore_job(c: &Client, r: StartRestoreJob) -> CloudResult<String> {
+    const OP: &str = "StartRestoreJob";
+    let out = c
+        .start_restore_job()
+        .recovery_point_arn(&r.recovery_point_arn)
+        .iam_role_arn(&r.iam_role_arn)
+        .resource_type(&r.resource_type)
+        .set_metadata(Some(r.metadata.clone().into_iter().collect()))
+        .set_idempotency_token(r.idempotency_token.clone())
+        .send()
+        .await
+        .map_err(|e| map_sdk_error(SERVICE, OP, Some(&r.recovery_point_arn), e))?;
+    clean_opt(out.restore_job_id()).ok_or_else(|| missing(OP, "job id", &r.recovery_point_arn))
+}
+
+pub async fn describe_restore_job(c: &Client, job_id: &str) -> CloudResult<RestoreJob> {
+    const OP: &str = "DescribeRestoreJob";
+    let out = c
+        .describe_restore_job()
+        .restore_job_id(job_id)
+        .send()
+        .await
+        .map_err(|e| map_sdk_error(SERVICE, OP, Some(job_id), e))?;
+    let state_text = out.status().map(|s| s.as_str()).unwrap_or_default();
+    let state = RestoreJobState::from_aws(state_text).ok_or_else(|| {
+        CloudError::new(
+            ErrorKind::Other,
+            SERVICE,
+            OP,
+            format!(
+                "unknown restore job status {:?}",
+                crate::sanitize::clean(state_text)
+            ),
+        )
+        .with_resource(job_id)
+    })?;
+    Ok(RestoreJob {
+        id: crate::sanitize::clean(out.restore_job_id().unwrap_or(job_id)),
+        state,
+        percent_done: percent(out.percent_done(), state == RestoreJobState::Completed),
+        status_message: clean_opt(out.status_message()).filter(|m| !m.is_empty()),
+        recovery_point_arn: clean(out.recovery_point_arn()),
+        created_resource_arn: clean_opt(out.created_resource_arn()).filter(|a| !a.is_empty()),
+        expected_minutes: out.expected_completion_time_minutes(),
+        created: out.creation_date().map(to_time).unwrap_or_default(),
+        completed: opt_time(out.completion_date()),
+    })
 }
 
 #[cfg(test)]

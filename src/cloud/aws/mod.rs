@@ -122,6 +122,23 @@ impl Cloud for AwsCloud {
         backup::list_tags(&self.backup, resource_arn).await
     }
 
+    async fn create_legal_hold(&self, request: CreateLegalHold) -> CloudResult<LegalHold> {
+        backup::create_legal_hold(&self.backup, request).await
+    }
+    async fn get_recovery_point_restore_metadata(
+        &self,
+        vault: &str,
+        recovery_point_arn: &str,
+    ) -> CloudResult<BTreeMap<String, String>> {
+        backup::get_recovery_point_restore_metadata(&self.backup, vault, recovery_point_arn).await
+    }
+    async fn start_restore_job(&self, request: StartRestoreJob) -> CloudResult<String> {
+        backup::start_restore_job(&self.backup, request).await
+    }
+    async fn describe_restore_job(&self, job_id: &str) -> CloudResult<RestoreJob> {
+        backup::describe_restore_job(&self.backup, job_id).await
+    }
+
     async fn list_changed_blocks(&self, request: ListChangedBlocks) -> CloudResult<BlockPage> {
         ebs::list_changed_blocks(&self.ebs, request).await
     }

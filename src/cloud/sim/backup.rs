@@ -1,5 +1,6 @@
 //! AWS Backup in the simulated account: the EBS volumes, their recovery points (daily at 05:00
-//! UTC by the changed-block pipeline's plan, plus on-demand jobs), backup jobs and the plan/selection.
+//! UTC by the changed-block pipeline's plan, plus on-demand jobs), backup jobs and the plan/selection,
+//! legal holds, and restore jobs that create new volumes.
 //!
 //! Recovery points are not stored: a volume's scheduled snapshots are a function of its
 //! parameters and the clock, and only on-demand snapshots and injected bursts are kept, so
@@ -9,7 +10,7 @@
 
 use super::clock::{DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS};
 use super::rng::{hash, unit};
-use crate::cloud::{BackupJob, BackupJobState};
+use crate::cloud::{BackupJob, BackupJobState, RestoreJob, RestoreJobState};
 
 /// Sequence numbers at or above this are on-demand snapshots; below, the scheduled day index.
 pub const EXTRA_SEQ: u32 = 1 << 31;
@@ -69,6 +70,33 @@ pub struct Job {
     pub idempotency_token: Option<String>,
 }
 
+/// A legal hold on the recovery points of one resource created in `[from, to]`.
+#[derive(Debug, Clone)]
+pub struct Hold {
+    pub id: String,
+    pub title: String,
+    pub resource_arn: String,
+    pub vault: String,
+    pub from: i64,
+    pub to: i64,
+    pub created: i64,
+    pub idempotency_token: Option<String>,
+}
+
+/// A restore job: a recovery point becoming a new volume. Like backup jobs, its whole course
+/// is fixed when it starts and every answer reads it against the clock.
+#[derive(Debug, Clone)]
+pub struct Restore {
+    pub id: String,
+    pub recovery_point_arn: String,
+    pub created: i64,
+    pub running_at: i64,
+    pub ends_at: i64,
+    /// The new volume's ARN, or why the job fails.
+    pub outcome: Result<String, String>,
+    pub idempotency_token: Option<String>,
+}
+
 /// Everything AWS Backup knows in the simulated account.
 #[derive(Debug, Clone)]
 pub struct BackupState {
@@ -79,6 +107,8 @@ pub struct BackupState {
     pub day0: i64,
     pub volumes: Vec<Volume>,
     pub jobs: Vec<Job>,
+    pub holds: Vec<Hold>,
+    pub restores: Vec<Restore>,
     pub plan_id: String,
     pub selection_id: String,
     /// Earliest time at which some volume completes a snapshot not yet processed.
@@ -110,6 +140,8 @@ impl BackupState {
             day0,
             volumes: Vec::new(),
             jobs: Vec::new(),
+            holds: Vec::new(),
+            restores: Vec::new(),
             plan_id: uuid_from(hash(&[seed, 0x91a4])),
             selection_id: uuid_from(hash(&[seed, 0x5e1e])),
             next_due: i64::MIN,
@@ -372,6 +404,97 @@ impl BackupState {
             idempotency_token: token,
         });
         id
+    }
+}
+
+impl BackupState {
+    /// The availability zone volume `v` lives in (one of the region's first three).
+    pub fn availability_zone(&self, v: u32) -> String {
+        let zone = b"abc"[(hash(&[self.seed, 0xa2, u64::from(v)]) % 3) as usize] as char;
+        format!("{}{zone}", self.region)
+    }
+
+    /// Whether a legal hold covers the recovery point of volume `v` created at `created`.
+    pub fn is_held(&self, v: u32, created: i64) -> bool {
+        let arn = &self.volumes[v as usize].arn;
+        self.holds
+            .iter()
+            .any(|h| &h.resource_arn == arn && h.from <= created && created <= h.to)
+    }
+
+    /// Starts restoring a recovery point of a `size_gib` volume at `now`: `outcome` is the new
+    /// volume's id, or why the job fails. Creating a volume from a snapshot takes AWS Backup a
+    /// few minutes, longer for bigger volumes.
+    pub fn start_restore(
+        &mut self,
+        id: String,
+        recovery_point_arn: &str,
+        size_gib: i64,
+        outcome: Result<String, String>,
+        now: i64,
+        token: Option<String>,
+    ) -> String {
+        let h = hash(&[self.seed, 0x7e57, self.restores.len() as u64]);
+        let running_at = now + 10 * SECOND_MS + (unit(h) * 20.0 * SECOND_MS as f64) as i64;
+        let size_factor = (size_gib as f64 / 2048.0).sqrt();
+        let ends_at = match outcome {
+            Err(_) => running_at + 30 * SECOND_MS,
+            Ok(_) => {
+                running_at
+                    + 3 * MINUTE_MS
+                    + (unit(h >> 11) * 2.0 * MINUTE_MS as f64) as i64
+                    + (size_factor * 8.0 * MINUTE_MS as f64) as i64
+            }
+        };
+        let outcome =
+            outcome.map(|new| format!("arn:aws:ec2:{}:{}:volume/{new}", self.region, self.account));
+        self.restores.push(Restore {
+            id: id.clone(),
+            recovery_point_arn: recovery_point_arn.to_string(),
+            created: now,
+            running_at,
+            ends_at,
+            outcome,
+            idempotency_token: token,
+        });
+        id
+    }
+
+    pub fn restore_view(&self, r: &Restore, now: i64) -> RestoreJob {
+        let (state, pct) = if now < r.running_at {
+            (RestoreJobState::Pending, 0.0)
+        } else if now < r.ends_at {
+            let p = (now - r.running_at) as f64 / (r.ends_at - r.running_at).max(1) as f64;
+            (
+                RestoreJobState::Running,
+                (p * 100.0).floor().clamp(0.0, 99.0),
+            )
+        } else if r.outcome.is_ok() {
+            (RestoreJobState::Completed, 100.0)
+        } else {
+            (RestoreJobState::Failed, 0.0)
+        };
+        RestoreJob {
+            id: r.id.clone(),
+            state,
+            percent_done: pct,
+            status_message: match (&r.outcome, state) {
+                (Err(reason), RestoreJobState::Failed) => Some(reason.clone()),
+                _ => None,
+            },
+            recovery_point_arn: r.recovery_point_arn.clone(),
+            created_resource_arn: match (&r.outcome, state) {
+                (Ok(arn), RestoreJobState::Completed) => Some(arn.clone()),
+                _ => None,
+            },
+            expected_minutes: Some(
+                ((r.ends_at - r.created) as f64 / MINUTE_MS as f64).ceil() as i64
+            ),
+            created: super::clock::to_time(r.created),
+            completed: state
+                .is_terminal()
+                .then(|| super::clock::to_time(r.ends_at)),
+        }
     }
 }
 

@@ -38,11 +38,11 @@ pub use world::WorldSize;
 
 use crate::cloud::{
     Alarm, AlarmDefinition, AlarmFilter, AlarmHistoryItem, AlarmState, AnomalyDetector, BackupJob,
-    BackupPlan, BackupSelection, BlockPage, Cloud, CloudResult, Condition, DemoControls,
-    GetMetricData, Identity, Item, ListChangedBlocks, ListSnapshotBlocks, MetricDataResult,
-    MetricDatum, MetricId, Page, ProtectedResource, PutRecord, PutRecordsOutcome, Query,
-    QueueMessage, RecordBatch, RecoveryPoint, Shard, ShardPosition, StartBackupJob, Subscription,
-    Time,
+    BackupPlan, BackupSelection, BlockPage, Cloud, CloudResult, Condition, CreateLegalHold,
+    DemoControls, GetMetricData, Identity, Item, LegalHold, ListChangedBlocks, ListSnapshotBlocks,
+    MetricDataResult, MetricDatum, MetricId, Page, ProtectedResource, PutRecord, PutRecordsOutcome,
+    Query, QueueMessage, RecordBatch, RecoveryPoint, RestoreJob, Shard, ShardPosition,
+    StartBackupJob, StartRestoreJob, Subscription, Time,
 };
 use async_trait::async_trait;
 use clock::{SimClock, to_ms, to_time};
@@ -284,6 +284,23 @@ impl Cloud for SimCloud {
     }
     async fn list_tags(&self, resource_arn: &str) -> CloudResult<BTreeMap<String, String>> {
         api::backup::list_tags(self, resource_arn).await
+    }
+
+    async fn create_legal_hold(&self, request: CreateLegalHold) -> CloudResult<LegalHold> {
+        api::backup::create_legal_hold(self, request).await
+    }
+    async fn get_recovery_point_restore_metadata(
+        &self,
+        vault: &str,
+        recovery_point_arn: &str,
+    ) -> CloudResult<BTreeMap<String, String>> {
+        api::backup::get_recovery_point_restore_metadata(self, vault, recovery_point_arn).await
+    }
+    async fn start_restore_job(&self, request: StartRestoreJob) -> CloudResult<String> {
+        api::backup::start_restore_job(self, request).await
+    }
+    async fn describe_restore_job(&self, job_id: &str) -> CloudResult<RestoreJob> {
+        api::backup::describe_restore_job(self, job_id).await
     }
 
     async fn list_changed_blocks(&self, request: ListChangedBlocks) -> CloudResult<BlockPage> {

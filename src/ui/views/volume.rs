@@ -1,7 +1,9 @@
 //! Volume detail: the change-block chart with its shaded anomaly band (and CloudWatch's band
 //! when the account has one), and the volume's snapshots with the change between each pair.
+//! The last clean recovery point is marked `◆` on both, with its legal hold and the restore
+//! started from it on the recovery line.
 
-use crate::app::state::AppState;
+use crate::app::state::{AppState, Volume};
 use crate::theme::Role;
 use crate::ui::widgets::band_chart::{self, BandChart};
 use crate::ui::{alarm_style, block, scroll_offset, when};
@@ -15,6 +17,10 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
         return;
     };
     let theme = &state.theme;
+    // The recovery line spans both panels: the last clean point, its hold, the restore.
+    let [recovery, area] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(4)]).areas(area);
+    f.render_widget(Paragraph::new(recovery_line(state, v)), recovery);
     let wide = area.width >= 120;
     let (chart_area, list_area) = if wide {
         let [c, l] = Layout::horizontal([Constraint::Min(40), Constraint::Length(52)]).areas(area);
@@ -60,26 +66,91 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
         )));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), info);
-    f.render_widget(
-        Paragraph::new(band_chart::legend(
-            theme,
-            !v.changes.cloudwatch_band.is_empty(),
-            &[],
-        )),
-        legend,
-    );
-    band_chart::render(
-        f,
-        chart,
-        &BandChart {
-            series: &v.changes,
-            thresholds: vec![],
-            unit: "blocks",
-            window: None,
-        },
-        theme,
-    );
+    let mut legend_line = band_chart::legend(theme, !v.changes.cloudwatch_band.is_empty(), &[]);
+    let clean = v.last_clean().and_then(|i| v.snapshots.get(i));
+    if clean.is_some() {
+        legend_line.spans.push(Span::raw("  "));
+        legend_line
+            .spans
+            .push(Span::styled("◆", theme.style(Role::AlarmOk)));
+        legend_line.spans.push(Span::raw(" last clean"));
+    }
+    f.render_widget(Paragraph::new(legend_line), legend);
+    let band = BandChart {
+        series: &v.changes,
+        thresholds: vec![],
+        unit: "blocks",
+        window: None,
+    };
+    band_chart::render(f, chart, &band, theme);
+    // The count that ends at the last clean point is where it sits on the chart.
+    if let Some(s) = clean
+        && let Some(p) = v
+            .changes
+            .points
+            .iter()
+            .find(|p| p.t == s.created.timestamp())
+    {
+        band_chart::mark(
+            f,
+            chart,
+            &band,
+            p.t,
+            p.value,
+            Span::styled("◆", theme.style(Role::AlarmOk)),
+        );
+    }
     render_snapshots(f, list_area, state);
+}
+
+/// "◆ last clean snap-… 03-02 05:06 held │ restore job 1A2B3C4D… RUNNING 40 %", and the keys.
+fn recovery_line(state: &AppState, v: &Volume) -> Line<'static> {
+    let theme = &state.theme;
+    let mut spans = Vec::new();
+    let restore = state.restores.iter().find(|r| r.volume_arn == v.arn);
+    match v.last_clean().and_then(|i| v.snapshots.get(i)) {
+        Some(s) => {
+            spans.push(Span::styled("◆ last clean ", theme.style(Role::AlarmOk)));
+            spans.push(Span::raw(s.id.clone()));
+            // The date is on the snapshot's row; the line keeps room for the restore.
+            if restore.is_none() {
+                spans.push(Span::raw(format!(" {}", when(&s.created))));
+            }
+            if state.held.contains(&v.snapshot_arn(&s.id)) {
+                spans.push(Span::styled(" held", theme.style(Role::Acknowledged)));
+            }
+        }
+        None => spans.push(Span::styled(
+            "no anomalous count: no last clean recovery point to single out",
+            theme.style(Role::Dim),
+        )),
+    }
+    if let Some(r) = restore {
+        // Job ids are UUIDs: the first block tells jobs apart here, the log has the whole id.
+        let job = r
+            .job_id
+            .as_deref()
+            .map(|j| match j.split_once('-') {
+                Some((head, _)) => format!("{head}…"),
+                None => j.to_string(),
+            })
+            .unwrap_or_else(|| "…".into());
+        spans.push(Span::raw(format!(" │ restore job {job} {}", r.state)));
+        match (&r.new_volume_id, &r.message) {
+            (Some(new), _) => spans.push(Span::styled(
+                format!(" → {new} in {}", r.zone.as_deref().unwrap_or("?")),
+                theme.style(Role::AlarmOk),
+            )),
+            (None, Some(m)) => spans.push(Span::styled(format!(": {m}"), theme.style(Role::Error))),
+            (None, None) => spans.push(Span::raw(format!(" {:.0} %", r.percent))),
+        }
+    } else if !state.read_only {
+        spans.push(Span::styled(
+            "  P protect  R restore",
+            theme.style(Role::Dim),
+        ));
+    }
+    Line::from(spans)
 }
 
 fn render_snapshots(f: &mut Frame, area: Rect, state: &AppState) {
@@ -89,6 +160,7 @@ fn render_snapshots(f: &mut Frame, area: Rect, state: &AppState) {
     let theme = &state.theme;
     let height = area.height.saturating_sub(3) as usize;
     let selected = state.detail_row.min(v.snapshots.len().saturating_sub(1));
+    let clean = v.last_clean();
     let offset = scroll_offset(selected, height);
     let rows = v
         .snapshots
@@ -110,7 +182,14 @@ fn render_snapshots(f: &mut Frame, area: Rect, state: &AppState) {
             };
             let row = Row::new(vec![
                 Line::raw(when(&s.created)),
-                Line::raw(s.id.clone()),
+                if clean == Some(i) {
+                    Line::from(vec![
+                        Span::styled("◆ ", theme.style(Role::AlarmOk)),
+                        Span::raw(s.id.clone()),
+                    ])
+                } else {
+                    Line::raw(format!("  {}", s.id))
+                },
                 Line::from(change),
             ]);
             if i == selected {

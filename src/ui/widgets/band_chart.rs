@@ -314,6 +314,31 @@ pub fn time_label(t: i64, span: i64) -> String {
 }
 
 /// Draws the chart with a y axis (labels on the left) and a time axis (labels below).
+/// Width of the y-axis labels left of the plot.
+const LABEL_W: u16 = 7;
+
+/// Puts `glyph` on the cell where [`render`] draws the point `(t, value)` of `chart` in
+/// `area` (the same area given to `render`); nothing when the point is outside the chart.
+pub fn mark(f: &mut Frame, area: Rect, chart: &BandChart, t: i64, value: f64, glyph: Span) {
+    let Some((x, y)) = bounds(chart) else {
+        return;
+    };
+    if area.height < 3 || area.width < 16 || (t as f64) < x[0] || (t as f64) > x[1] {
+        return;
+    }
+    // The plot: the area less the time axis row and the y labels, as `render` lays it out.
+    let (w, h) = ((area.width - LABEL_W) as usize, (area.height - 1) as usize);
+    let col = to_col(t as f64, x[0], x[1], w);
+    let frac = if y[1] > y[0] {
+        ((y[1] - value) / (y[1] - y[0])).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let row = (frac * (h as f64 - 1.0)).round() as u16;
+    let at = Rect::new(area.x + LABEL_W + col as u16, area.y + row, 1, 1);
+    f.render_widget(Paragraph::new(Line::from(glyph)), at);
+}
+
 pub fn render(f: &mut Frame, area: Rect, chart: &BandChart, theme: &Theme) {
     let dim = theme.style(Role::Dim);
     let Some((x, y)) = bounds(chart) else {
@@ -324,7 +349,7 @@ pub fn render(f: &mut Frame, area: Rect, chart: &BandChart, theme: &Theme) {
         return;
     }
     let [top, bottom] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
-    let label_w = 7u16;
+    let label_w = LABEL_W;
     let [axis, plot] =
         Layout::horizontal([Constraint::Length(label_w), Constraint::Min(1)]).areas(top);
 

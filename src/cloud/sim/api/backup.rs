@@ -1,6 +1,6 @@
 //! AWS Backup answered from the world's volumes, recovery points and jobs ([`crate::cloud::sim::backup`]):
 //! protected resources, recovery points by resource and by vault, backup jobs, the plan and
-//! its selection, tags.
+//! its selection, tags, legal holds, restore metadata and restore jobs.
 
 use super::errors::*;
 use crate::cloud::sim::SimCloud;
@@ -9,8 +9,8 @@ use crate::cloud::sim::clock::{self, to_time};
 use crate::cloud::sim::ebs::{BLOCK_SIZE, BLOCKS_PER_GIB};
 use crate::cloud::sim::world::World;
 use crate::cloud::{
-    BackupJob, BackupPlan, BackupRule, BackupSelection, CloudResult, ErrorKind, Page,
-    ProtectedResource, RecoveryPoint, StartBackupJob,
+    BackupJob, BackupPlan, BackupRule, BackupSelection, CloudResult, CreateLegalHold, ErrorKind,
+    LegalHold, Page, ProtectedResource, RecoveryPoint, RestoreJob, StartBackupJob, StartRestoreJob,
 };
 use std::collections::BTreeMap;
 
@@ -282,6 +282,202 @@ pub(crate) async fn list_tags(
             "daily".to_string(),
         );
         Ok(tags)
+    })
+}
+
+/// The (volume, snapshot) of a completed recovery point of this account, or the error AWS
+/// Backup answers for an unknown one.
+fn completed_point(
+    w: &World,
+    now: i64,
+    op: &str,
+    recovery_point_arn: &str,
+) -> CloudResult<(u32, backup::Snap)> {
+    crate::cloud::arn::snapshot_id_in(recovery_point_arn)
+        .and_then(|id| w.backup.decode_snapshot(id))
+        .and_then(|(v, seq)| Some((v, w.backup.snap(v, seq)?)))
+        .filter(|(_, s)| s.completed <= now)
+        .ok_or_else(|| {
+            not_found(
+                "backup",
+                op,
+                recovery_point_arn,
+                format!("Recovery point {recovery_point_arn} not found"),
+            )
+        })
+}
+
+pub(crate) async fn create_legal_hold(
+    sim: &SimCloud,
+    request: CreateLegalHold,
+) -> CloudResult<LegalHold> {
+    const OP: &str = "CreateLegalHold";
+    sim.gate("backup", OP, Some(&request.resource_arn)).await?;
+    sim.with(|w, now, _| {
+        if request.title.trim().is_empty() {
+            return Err(invalid(
+                "backup",
+                OP,
+                &request.resource_arn,
+                "Title is required",
+            ));
+        }
+        if request.vault != DEFAULT_VAULT {
+            return Err(not_found(
+                "backup",
+                OP,
+                &request.vault,
+                format!("Backup vault {} does not exist", request.vault),
+            ));
+        }
+        let view = |h: &backup::Hold| LegalHold {
+            id: h.id.clone(),
+            arn: format!(
+                "arn:aws:backup:{}:{}:legal-hold:{}",
+                w.backup.region, w.backup.account, h.id
+            ),
+            status: "ACTIVE".into(),
+            title: h.title.clone(),
+            created: to_time(h.created),
+        };
+        if let Some(tok) = &request.idempotency_token
+            && let Some(h) = w
+                .backup
+                .holds
+                .iter()
+                .find(|h| h.idempotency_token.as_deref() == Some(tok.as_str()))
+        {
+            return Ok(view(h));
+        }
+        let from = request.recovery_point_created.timestamp_millis();
+        let hold = backup::Hold {
+            id: w.ids.uuid(),
+            title: request.title.clone(),
+            resource_arn: request.resource_arn.clone(),
+            vault: request.vault.clone(),
+            from,
+            to: from + clock::SECOND_MS,
+            created: now,
+            idempotency_token: request.idempotency_token.clone(),
+        };
+        let out = view(&hold);
+        w.backup.holds.push(hold);
+        Ok(out)
+    })
+}
+
+pub(crate) async fn get_recovery_point_restore_metadata(
+    sim: &SimCloud,
+    vault: &str,
+    recovery_point_arn: &str,
+) -> CloudResult<BTreeMap<String, String>> {
+    const OP: &str = "GetRecoveryPointRestoreMetadata";
+    sim.gate("backup", OP, Some(recovery_point_arn)).await?;
+    sim.with(|w, now, _| {
+        if vault != DEFAULT_VAULT {
+            return Err(not_found(
+                "backup",
+                OP,
+                vault,
+                format!("Backup vault {vault} does not exist"),
+            ));
+        }
+        let (v, _) = completed_point(w, now, OP, recovery_point_arn)?;
+        let vol = &w.backup.volumes[v as usize];
+        // The keys AWS Backup answers for an EBS recovery point.
+        Ok(BTreeMap::from([
+            ("availabilityZone".into(), w.backup.availability_zone(v)),
+            ("encrypted".into(), "false".into()),
+            ("volumeId".into(), vol.id.clone()),
+            ("volumeSize".into(), vol.size_gib.to_string()),
+            ("volumeType".into(), "gp3".into()),
+        ]))
+    })
+}
+
+pub(crate) async fn start_restore_job(
+    sim: &SimCloud,
+    request: StartRestoreJob,
+) -> CloudResult<String> {
+    const OP: &str = "StartRestoreJob";
+    let rp = request.recovery_point_arn.clone();
+    sim.gate("backup", OP, Some(&rp)).await?;
+    sim.with(|w, now, _| {
+        if request.resource_type != "EBS" {
+            return Err(invalid(
+                "backup",
+                OP,
+                &rp,
+                format!(
+                    "Invalid resource type {:?}: the demo account restores EBS volumes",
+                    request.resource_type
+                ),
+            ));
+        }
+        if let Some(tok) = &request.idempotency_token
+            && let Some(r) = w.backup.restores.iter().find(|r| {
+                r.idempotency_token.as_deref() == Some(tok.as_str())
+                    && now - r.created < clock::DAY_MS
+            })
+        {
+            return Ok(r.id.clone());
+        }
+        let (v, _) = completed_point(w, now, OP, &rp)?;
+        let Some(zone) = request.metadata.get("availabilityZone") else {
+            return Err(invalid(
+                "backup",
+                OP,
+                &rp,
+                "Metadata availabilityZone is required to restore an EBS volume",
+            ));
+        };
+        let size_gib = w.backup.volumes[v as usize].size_gib;
+        // Like a backup job's, a restore with a role AWS Backup cannot assume is accepted and
+        // fails a little later.
+        let new_volume = format!("vol-0{:016x}", w.ids.next_u64());
+        let outcome = if !w.backup.known_role(&request.iam_role_arn) {
+            Err(
+                "Insufficient privileges: AWS Backup could not assume the IAM role given for the restore; check the role ARN and its trust policy"
+                    .to_string(),
+            )
+        } else if !zone.starts_with(&w.backup.region) {
+            Err(format!(
+                "Invalid availability zone {zone}: it is not in {}",
+                w.backup.region
+            ))
+        } else {
+            Ok(new_volume)
+        };
+        let id = w.ids.uuid().to_uppercase();
+        Ok(w.backup.start_restore(
+            id,
+            &rp,
+            size_gib,
+            outcome,
+            now,
+            request.idempotency_token.clone(),
+        ))
+    })
+}
+
+pub(crate) async fn describe_restore_job(sim: &SimCloud, job_id: &str) -> CloudResult<RestoreJob> {
+    const OP: &str = "DescribeRestoreJob";
+    sim.gate("backup", OP, Some(job_id)).await?;
+    sim.with(|w, now, _| {
+        let r = w
+            .backup
+            .restores
+            .iter()
+            .find(|r| r.id == job_id)
+            .ok_or_else(|| {
+                not_found(
+                    "backup",
+                    OP,
+                    job_id,
+                    format!("Restore job {job_id} not found"),
+                )
+            })?;
+        Ok(w.backup.restore_view(r, now))
     })
 }
 
