@@ -120,17 +120,26 @@ async fn open_aws(source: &SourceOptions, config: &Config) -> anyhow::Result<Arc
     Ok(Arc::new(cloud))
 }
 
-/// The embedded store: the user's data directory on AWS (acknowledgements, change counts and
-/// checkpoints survive a restart); none for the demo, whose account is rebuilt on every start.
+/// The embedded store in the user's data directory, so acknowledgements, change counts and
+/// checkpoints survive a restart. The demo keeps one per seed (`demo-<seed>.db`): the same
+/// seed is the same world, whose alarm episodes its acknowledgements belong to. The demo's
+/// account is rebuilt empty on every start, so its cached acknowledgements are marked "not
+/// shared" and the pipeline writes them into the simulated account's table again, through the
+/// same shared path as on AWS.
 pub fn open_store(cloud: &dyn Cloud) -> anyhow::Result<Option<Arc<crate::store::Store>>> {
-    if cloud.demo().is_some() {
-        return Ok(None);
-    }
     let Some(path) = crate::store::Store::default_path() else {
         return Ok(None);
     };
+    let demo = cloud.demo().map(|d| d.seed());
+    let path = match demo {
+        Some(seed) => path.with_file_name(format!("demo-{seed}.db")),
+        None => path,
+    };
     let store = crate::store::Store::open(&path)
         .with_context(|| format!("cannot open the store {}", path.display()))?;
+    if demo.is_some() {
+        store.unshare_all_acks()?;
+    }
     Ok(Some(Arc::new(store)))
 }
 

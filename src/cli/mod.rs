@@ -3,6 +3,7 @@
 //! Exit codes (all commands): 0 success / nothing anomalous, 1 error, 2 something anomalous
 //! (`scan`), 130 interrupted.
 
+pub mod acks;
 pub mod detect;
 pub mod generate;
 pub mod process;
@@ -135,6 +136,15 @@ pub enum Command {
     /// Run one of the patterns' processors locally.
     #[command(subcommand)]
     Process(ProcessCommand),
+    /// Acknowledge an alarm's current ALARM episode for the team (shared table).
+    #[command(
+        after_help = "Exit codes: 0 acknowledged, 1 error (or kept on this machine only: the table \
+                      was unreachable), 3 already acknowledged by someone else (who on stderr)."
+    )]
+    Ack(acks::AckArgs),
+    /// The alarms with state, since, episode and acknowledgement (who, when, note).
+    #[command(after_help = "Exit codes: 0 listed, 1 error.")]
+    Alarms(acks::AlarmsArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -227,6 +237,8 @@ pub fn main() -> ExitCode {
         Some(Command::Tape(args)) => tape::run(&args, &cli.source),
         Some(Command::Scan(args)) => scan::run(&args, &cli.source),
         Some(Command::Generate(args)) => generate::run_cli(&args, &cli.source),
+        Some(Command::Ack(args)) => acks::run_ack(&args, &cli.source),
+        Some(Command::Alarms(args)) => acks::run_alarms(&args, &cli.source),
     };
     match result {
         Ok(code) => code,

@@ -187,6 +187,8 @@ pub trait DemoControls: Send + Sync {
     /// Simulated seconds per real second.
     fn speed(&self) -> f64;
     fn set_speed(&self, speed: f64);
+    /// The world's seed (the demo keeps one store per seed).
+    fn seed(&self) -> u64;
 }
 
 /// Calls a paged listing until its token is absent and gathers every item.

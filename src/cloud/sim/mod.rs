@@ -230,6 +230,10 @@ impl DemoControls for SimCloud {
     fn set_speed(&self, speed: f64) {
         self.clock.set_speed(speed);
     }
+
+    fn seed(&self) -> u64 {
+        self.lock_world().seed
+    }
 }
 
 #[async_trait]
