@@ -4,7 +4,7 @@
 //! table with this key schema and `deploy/template.yaml` declares the same one.
 //!
 //! One item per alarm episode: the alarm's ARN (hash key) and the time the alarm entered ALARM
-//! (range key, RFC 3339 with milliseconds, so items sort by episode), who acknowledged it (the
+//! (range key, RFC 3339 with nanoseconds, so items sort by episode), who acknowledged it (the
 //! caller identity ARN from STS), when, the note and an optional snooze-until.
 
 use crate::cloud::{AttrValue, Condition, Item, Time};
@@ -32,9 +32,11 @@ pub struct AckItem {
     pub snooze_until: Option<Time>,
 }
 
-/// A time as the table stores it: RFC 3339, UTC, milliseconds (sorts as it reads).
+/// A time as the table stores it: RFC 3339, UTC, nanoseconds: fixed width, so items sort as
+/// they read, and exact, so an episode read back equals the alarm's `state_updated`
+/// (CloudWatch reports microseconds).
 pub fn ack_time(t: Time) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+    t.to_rfc3339_opts(SecondsFormat::Nanos, true)
 }
 
 fn parse_time(s: &str) -> Option<Time> {
