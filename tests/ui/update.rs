@@ -117,7 +117,7 @@ fn acknowledge_with_a_note() {
         vec![Effect::Pipeline(Command::Acknowledge {
             alarm_name: name,
             note: Some("on it".into()),
-            who: "operator".into(),
+            snooze_until: None,
         })]
     );
 }
@@ -207,6 +207,7 @@ fn hostile_text_is_cleaned_at_the_state_boundary() {
         reason: evil.into(),
         state_updated: now,
         acknowledgement: None,
+        snoozed_until: None,
         volume_arn: None,
     };
     alarm.definition.name = format!("evil{evil}");
@@ -268,7 +269,10 @@ fn an_acknowledgement_ends_when_the_alarm_leaves_alarm() {
             who: "bob".into(),
             note: None,
             at: now,
+            snooze_until: None,
+            shared: true,
         }),
+        snoozed_until: None,
         volume_arn: None,
     };
     update(

@@ -269,7 +269,7 @@ mod tests {
             limit: Some(1),
             newest_first: true,
         };
-        assert_eq!(t.query(&q).ok().unwrap(), vec![b]);
+        assert_eq!(t.query(&q).ok().unwrap(), vec![b.clone()]);
         assert!(matches!(t.put(item(&[]), None), Err(DdbError::Invalid(_))));
         // Only the named writer may delete; a missing item holds no Equals.
         let who = Condition::Equals("who".into(), AttrValue::S("alice".into()));
