@@ -34,15 +34,17 @@ fn ack_of(k: &crate::pipeline::Acknowledgement) -> Ack {
     }
 }
 
-/// "alarm X acknowledged by alice: note" (the Overview's latest events).
+/// "alice acknowledged: looking at it — cpu-high" (the Overview's latest events): who and the
+/// note first, so a narrow screen still shows them; the full ARN is on the Alarms view.
 fn ack_line(name: &str, k: &Ack) -> String {
-    let mut line = format!("{name} acknowledged by {}", k.by);
+    let mut line = format!("{} acknowledged", k.short_by());
     if !k.note.is_empty() {
         line.push_str(&format!(": {}", k.note));
     }
     if !k.shared {
         line.push_str(" (not shared yet)");
     }
+    line.push_str(&format!(" — {name}"));
     line
 }
 
