@@ -129,8 +129,9 @@ async fn open(
     let file = crate::config::Config::load(source.config.as_deref())?;
     let options = source.options();
     let cloud = session::open_cloud(&options, &file).await?;
-    let store = session::open_store(cloud.as_ref())?;
     let config = file.pipeline_config(&options.overrides);
+    session::restore_demo_acks(cloud.as_ref(), &config.ack_table).await?;
+    let store = session::open_store(cloud.as_ref())?;
     let ctx = crate::pipeline::headless(cloud.clone(), store, config);
     Ok((cloud, ctx))
 }

@@ -301,8 +301,7 @@ pub(crate) async fn ack(
         );
     }
     let alarm = alarm_in_alarm(ctx, alarm_name, "acknowledged").await?;
-    // Share what this machine acknowledged offline first, so it is the first (the demo's
-    // account, rebuilt on every start, gets its acknowledgements back the same way).
+    // Share what this machine acknowledged offline first, so it is the first.
     let _ = current(ctx, &alarm).await;
     let who = who(ctx).await?;
     // The item keeps the original bytes; what is shown is sanitised.

@@ -311,12 +311,12 @@ impl Store {
         })
     }
 
-    /// Marks every cached acknowledgement as not shared, so the next sync writes them again:
-    /// the demo's account is rebuilt empty on every start, its store is not.
-    pub fn unshare_all_acks(&self) -> StoreResult<()> {
+    /// Every cached acknowledgement, oldest episode first, with whether it is shared.
+    pub fn cached_acks(&self) -> StoreResult<Vec<(AckItem, bool)>> {
         self.with(|c| {
-            c.execute("UPDATE shared_acknowledgements SET shared = 0", [])
-                .map(|_| ())
+            let mut st = c.prepare(&format!("{ACK_COLUMNS} ORDER BY episode"))?;
+            let rows = st.query_map([], ack_from_row)?;
+            rows.collect()
         })
     }
 
@@ -444,8 +444,9 @@ mod tests {
         assert_eq!(s.cached_ack(arn, t(2)).unwrap(), Some((ack(2, "n2"), false)));
         assert_eq!(s.latest_cached_ack(arn).unwrap(), Some((ack(3, "n3"), true)));
         assert_eq!(s.unshared_acks().unwrap(), vec![ack(2, "n2")]);
-        s.unshare_all_acks().unwrap();
-        assert_eq!(s.unshared_acks().unwrap().len(), 3);
+        let all = s.cached_acks().unwrap();
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[1], (ack(2, "n2"), false));
         s.uncache_ack(arn, t(3)).unwrap();
         assert!(s.cached_ack(arn, t(3)).unwrap().is_none());
         assert!(s.latest_cached_ack("other").unwrap().is_none());

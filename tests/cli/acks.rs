@@ -2,7 +2,8 @@
 //! directories, two STS identities) through the acknowledgements table on a moto server: A
 //! acknowledges with a note, B lists it with A's identity and note, B's acknowledgement is
 //! refused naming A (exit 3), and once the alarm leaves ALARM both show it unacknowledged.
-//! Also `ack`'s other exits (1 on error and under --read-only) and `alarms` on the demo.
+//! Also `ack`'s other exits (1 on error and under --read-only), and on the demo `ack`,
+//! `alarms` and `scan` over acknowledgements kept across restarts.
 
 use crate::support::Moto;
 use serde_json::Value;
@@ -276,6 +277,26 @@ fn ack_on_the_demo_persists_across_restarts_and_refuses_a_second() {
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(text(&out.stderr).contains("user/demo"), "{}", text(&out.stderr));
+    // `scan` reads it too (on the volume the alarm watches).
+    let out = watchband(dir.path())
+        .args(["scan", "--demo", "--json"])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let volume = name.strip_prefix("Backup-Anomaly-Alarm/").unwrap();
+    let scanned = report["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["arn"] == volume)
+        .unwrap_or_else(|| panic!("{volume} not scanned"));
+    assert_eq!(scanned["alarm_acknowledgement"]["note"], "on it", "{scanned}");
+    assert!(
+        scanned["alarm_acknowledgement"]["who"]
+            .as_str()
+            .unwrap()
+            .ends_with("user/demo")
+    );
     // An unknown alarm is an error.
     let out = watchband(dir.path())
         .args(["ack", "--demo", "no-such-alarm"])
