@@ -15,7 +15,9 @@
 
 use super::Ctx;
 use super::events::{Acknowledgement, Event, Source};
-use crate::cloud::{Alarm, AlarmFilter, AlarmState, AttrValue, CloudError, ErrorKind, Query, Time};
+use crate::cloud::{
+    Alarm, AlarmFilter, AlarmState, AttrValue, Cloud, CloudError, ErrorKind, Query, Time,
+};
 use crate::interop::{self, AckItem};
 use crate::sanitize::clean;
 use crate::store::Store;
@@ -116,6 +118,25 @@ pub fn refusal(first: &Acknowledgement, now: Time) -> String {
     m
 }
 
+/// The newest acknowledgement of an alarm (any episode) in the shared table: the current
+/// episode's when there is one, and the snooze that may outlive its episode.
+pub async fn newest(
+    cloud: &dyn Cloud,
+    table: &str,
+    alarm_arn: &str,
+) -> crate::cloud::CloudResult<Option<AckItem>> {
+    let items = cloud
+        .query(Query {
+            table: table.to_string(),
+            hash_key: interop::ACK_HASH_KEY.into(),
+            hash_value: AttrValue::S(alarm_arn.to_string()),
+            limit: Some(1),
+            newest_first: true,
+        })
+        .await?;
+    Ok(items.first().and_then(AckItem::from_item))
+}
+
 /// The acknowledgement of the alarm's current episode (none outside ALARM) and the snooze
 /// that runs for it, from the shared table, falling back on the cache when the table cannot
 /// be read. Also shares what was acknowledged offline, once the table answers.
@@ -131,21 +152,13 @@ pub(crate) async fn current(
     let episode = alarm.state_updated;
     let now = ctx.cloud.now();
     let snooze = |a: &AckItem| a.snooze_until.filter(|t| *t > now);
-    let query = Query {
-        table: book.table.clone(),
-        hash_key: interop::ACK_HASH_KEY.into(),
-        hash_value: AttrValue::S(arn.clone()),
-        limit: Some(1),
-        newest_first: true,
-    };
     let cached = book.cache.cached_ack(arn, episode).ok().flatten();
     match ctx
-        .call(Source::Alarms, || ctx.cloud.query(query.clone()))
+        .call(Source::Alarms, || newest(ctx.cloud.as_ref(), &book.table, arn))
         .await
     {
-        Ok(items) => {
+        Ok(newest) => {
             book.missing_reported.store(false, Ordering::Relaxed);
-            let newest = items.first().and_then(AckItem::from_item);
             let snoozed = newest.as_ref().and_then(snooze);
             if let Some(a) = newest.filter(|a| a.episode == episode) {
                 let _ = book.cache.cache_ack(&a, true);
