@@ -102,7 +102,10 @@ pub fn table(r: &AlarmsReport) -> String {
                 "by {} at {}{}{}",
                 k.who,
                 k.at.format("%Y-%m-%d %H:%M:%S"),
-                k.note.as_ref().map(|n| format!(": {n}")).unwrap_or_default(),
+                k.note
+                    .as_ref()
+                    .map(|n| format!(": {n}"))
+                    .unwrap_or_default(),
                 if k.shared { "" } else { " (not shared yet)" }
             ),
             (None, Some(t)) => format!("snoozed until {}", t.format("%Y-%m-%d %H:%M")),

@@ -364,7 +364,10 @@ pub fn table(r: &ScanReport) -> String {
                 .map(|k| format!(
                     "{}{}",
                     k.who,
-                    k.note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
+                    k.note
+                        .as_ref()
+                        .map(|n| format!(": {n}"))
+                        .unwrap_or_default()
                 ))
                 .unwrap_or_default(),
         ));

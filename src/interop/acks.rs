@@ -48,7 +48,10 @@ fn parse_time(s: &str) -> Option<Time> {
 /// The key of an episode's item.
 pub fn ack_key(alarm_arn: &str, episode: Time) -> Item {
     Item::from([
-        (ACK_HASH_KEY.to_string(), AttrValue::S(alarm_arn.to_string())),
+        (
+            ACK_HASH_KEY.to_string(),
+            AttrValue::S(alarm_arn.to_string()),
+        ),
         (ACK_RANGE_KEY.to_string(), AttrValue::S(ack_time(episode))),
     ])
 }

@@ -140,10 +140,7 @@ pub async fn newest(
 /// The acknowledgement of the alarm's current episode (none outside ALARM) and the snooze
 /// that runs for it, from the shared table, falling back on the cache when the table cannot
 /// be read. Also shares what was acknowledged offline, once the table answers.
-pub(crate) async fn current(
-    ctx: &Ctx,
-    alarm: &Alarm,
-) -> (Option<Acknowledgement>, Option<Time>) {
+pub(crate) async fn current(ctx: &Ctx, alarm: &Alarm) -> (Option<Acknowledgement>, Option<Time>) {
     if alarm.state != AlarmState::Alarm {
         return (None, None);
     }
@@ -154,7 +151,9 @@ pub(crate) async fn current(
     let snooze = |a: &AckItem| a.snooze_until.filter(|t| *t > now);
     let cached = book.cache.cached_ack(arn, episode).ok().flatten();
     match ctx
-        .call(Source::Alarms, || newest(ctx.cloud.as_ref(), &book.table, arn))
+        .call(Source::Alarms, || {
+            newest(ctx.cloud.as_ref(), &book.table, arn)
+        })
         .await
     {
         Ok(newest) => {
@@ -376,7 +375,9 @@ pub(crate) async fn acknowledge(
         Ok(AckResult::Taken(first)) => {
             let _ = ctx.emit(Event::Acknowledged(first.clone())).await;
             let why = refusal(&first, ctx.cloud.now());
-            return ctx.fail(WHAT, format!("{alarm_name} is already {why}")).await;
+            return ctx
+                .fail(WHAT, format!("{alarm_name} is already {why}"))
+                .await;
         }
         Ok(AckResult::NotShared(mine, why)) => {
             let _ = ctx.emit(Event::Acknowledged(mine)).await;

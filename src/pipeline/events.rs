@@ -325,7 +325,9 @@ pub enum Event {
     /// An acknowledgement was recorded (the next `Alarms` carries it too).
     Acknowledged(Acknowledgement),
     /// The shared acknowledgements table does not exist: the TUI offers to create it.
-    AckTableMissing { table: String },
+    AckTableMissing {
+        table: String,
+    },
     /// One alarm's history, newest first (replaces).
     AlarmHistory {
         alarm_name: String,

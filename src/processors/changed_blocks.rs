@@ -392,8 +392,7 @@ impl<'a> BackupProcessor<'a> {
             return Acked::No;
         };
         let Ok(Some(ack)) =
-            crate::pipeline::acks::newest(self.cloud, &self.config.ack_table, &alarm.arn)
-                .await
+            crate::pipeline::acks::newest(self.cloud, &self.config.ack_table, &alarm.arn).await
         else {
             return Acked::No;
         };

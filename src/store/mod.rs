@@ -441,8 +441,14 @@ mod tests {
             s.cache_ack(&ack(h, &format!("n{h}")), h != 2).unwrap();
         }
         let arn = "arn:aws:cloudwatch:us-east-1:1:alarm:a";
-        assert_eq!(s.cached_ack(arn, t(2)).unwrap(), Some((ack(2, "n2"), false)));
-        assert_eq!(s.latest_cached_ack(arn).unwrap(), Some((ack(3, "n3"), true)));
+        assert_eq!(
+            s.cached_ack(arn, t(2)).unwrap(),
+            Some((ack(2, "n2"), false))
+        );
+        assert_eq!(
+            s.latest_cached_ack(arn).unwrap(),
+            Some((ack(3, "n3"), true))
+        );
         assert_eq!(s.unshared_acks().unwrap(), vec![ack(2, "n2")]);
         let all = s.cached_acks().unwrap();
         assert_eq!(all.len(), 3);

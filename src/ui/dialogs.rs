@@ -38,7 +38,9 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState, modal: &Modal) {
             } else {
                 format!("Acknowledged by {by}, not by you. Withdraw it anyway?")
             };
-            render_question(f, area, state, "Withdraw", &question, alarm_name, "withdraw")
+            render_question(
+                f, area, state, "Withdraw", &question, alarm_name, "withdraw",
+            )
         }
         Modal::CreateAckTable { table } => render_question(
             f,
@@ -264,11 +266,17 @@ fn render_ack(
         Line::raw(""),
         Line::from(vec![
             Span::styled("note:            ", theme.style(Role::Header)),
-            Span::styled(format!("{note}{}", cursor(!on_snooze)), theme.style(Role::Input)),
+            Span::styled(
+                format!("{note}{}", cursor(!on_snooze)),
+                theme.style(Role::Input),
+            ),
         ]),
         Line::from(vec![
             Span::styled("snooze (minutes): ", theme.style(Role::Header)),
-            Span::styled(format!("{snooze}{}", cursor(on_snooze)), theme.style(Role::Input)),
+            Span::styled(
+                format!("{snooze}{}", cursor(on_snooze)),
+                theme.style(Role::Input),
+            ),
         ]),
         Line::raw(""),
         Line::from(vec![
@@ -304,7 +312,10 @@ fn render_question(
     let w = r.width.saturating_sub(4) as usize;
     let lines = vec![
         Line::raw(question.to_string()),
-        Line::from(Span::styled(truncate(subject, w), theme.style(Role::Header))),
+        Line::from(Span::styled(
+            truncate(subject, w),
+            theme.style(Role::Header),
+        )),
         Line::raw(""),
         Line::from(vec![
             Span::styled("Enter/y", theme.style(Role::Title)),

@@ -216,7 +216,11 @@ async fn without_the_table_an_ack_is_kept_locally_and_shared_once_it_exists() {
 
     let out = a.run(&moto, &["ack", &name, "--note", "offline"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("not shared yet"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("not shared yet"),
+        "{}",
+        text(&out.stderr)
+    );
     let mine = a.alarm(&moto, &name);
     assert_eq!(mine["acknowledgement"]["shared"], false, "{mine}");
     assert_eq!(b.alarm(&moto, &name)["acknowledgement"], Value::Null);
@@ -276,7 +280,11 @@ fn ack_on_the_demo_persists_across_restarts_and_refuses_a_second() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
-    assert!(text(&out.stderr).contains("user/demo"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("user/demo"),
+        "{}",
+        text(&out.stderr)
+    );
     // `scan` reads it too (on the volume the alarm watches).
     let out = watchband(dir.path())
         .args(["scan", "--demo", "--json"])
@@ -290,7 +298,10 @@ fn ack_on_the_demo_persists_across_restarts_and_refuses_a_second() {
         .iter()
         .find(|v| v["arn"] == volume)
         .unwrap_or_else(|| panic!("{volume} not scanned"));
-    assert_eq!(scanned["alarm_acknowledgement"]["note"], "on it", "{scanned}");
+    assert_eq!(
+        scanned["alarm_acknowledgement"]["note"], "on it",
+        "{scanned}"
+    );
     assert!(
         scanned["alarm_acknowledgement"]["who"]
             .as_str()

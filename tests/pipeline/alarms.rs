@@ -178,7 +178,9 @@ async fn an_acknowledgement_belongs_to_one_episode_and_is_announced() {
         cloud
             .published_messages()
             .iter()
-            .any(|p| &p.topic_arn == topic && p.message.contains(&format!("acknowledged by {DEMO_CALLER}"))),
+            .any(|p| &p.topic_arn == topic
+                && p.message
+                    .contains(&format!("acknowledged by {DEMO_CALLER}"))),
         "the acknowledgement was not published on {topic}"
     );
     run.until(
@@ -267,7 +269,9 @@ async fn another_watchbands_acknowledgement_and_its_withdrawal_show_within_10_s(
         .until(Duration::from_secs(600), "an alarm in ALARM", |e, _| {
             alarms_of(e)?
                 .iter()
-                .find(|x| x.definition.name.starts_with("cpu-high-") && x.state == AlarmState::Alarm)
+                .find(|x| {
+                    x.definition.name.starts_with("cpu-high-") && x.state == AlarmState::Alarm
+                })
                 .cloned()
         })
         .await;
@@ -286,9 +290,11 @@ async fn another_watchbands_acknowledgement_and_its_withdrawal_show_within_10_s(
     .await;
     // B, which never acknowledged anything, shows A's acknowledgement within 10 s.
     let seen = b
-        .until(Duration::from_secs(10), "A's acknowledgement on B", |e, _| {
-            ack_in(e, &name).flatten()
-        })
+        .until(
+            Duration::from_secs(10),
+            "A's acknowledgement on B",
+            |e, _| ack_in(e, &name).flatten(),
+        )
         .await;
     assert_eq!(seen.who, DEMO_CALLER);
     assert_eq!(seen.note.as_deref(), Some("looking at it"));
@@ -354,7 +360,9 @@ async fn read_only_shows_acknowledgements_and_makes_none() {
         .until(Duration::from_secs(600), "an alarm in ALARM", |e, _| {
             alarms_of(e)?
                 .iter()
-                .find(|x| x.definition.name.starts_with("cpu-high-") && x.state == AlarmState::Alarm)
+                .find(|x| {
+                    x.definition.name.starts_with("cpu-high-") && x.state == AlarmState::Alarm
+                })
                 .map(|x| x.definition.name.clone())
         })
         .await;
@@ -387,9 +395,11 @@ async fn read_only_shows_acknowledgements_and_makes_none() {
     })
     .await;
     let seen = ro
-        .until(Duration::from_secs(10), "the acknowledgement, shown", |e, _| {
-            ack_in(e, &name).flatten()
-        })
+        .until(
+            Duration::from_secs(10),
+            "the acknowledgement, shown",
+            |e, _| ack_in(e, &name).flatten(),
+        )
         .await;
     assert_eq!(seen.note.as_deref(), Some("mine"));
 }

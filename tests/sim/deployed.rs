@@ -246,7 +246,9 @@ async fn a_snoozed_volume_alarm_gets_no_backup_alert() {
     let (sim, cloud) = account();
     let (burst_arn, _) = sim.bursts()[0].clone();
     let name = interop::backup_alarm_name(&burst_arn);
-    let watched = alarm(cloud.as_ref(), &name).await.expect("the volume's alarm");
+    let watched = alarm(cloud.as_ref(), &name)
+        .await
+        .expect("the volume's alarm");
     // Someone on the team snoozed this alarm's re-notifications for four days.
     let ack = interop::AckItem {
         alarm_arn: watched.arn.clone(),

@@ -466,7 +466,9 @@ fn x_on_someone_elses_acknowledgement_offers_a_confirmed_withdrawal() {
     let mut s = fixture::state();
     let name = select_alarm(&mut s, |a| a.ack.is_some());
     keys(&mut s, "x");
-    assert!(matches!(&s.modal, Some(Modal::Withdraw { mine: false, by, .. }) if by.ends_with("user/bob")));
+    assert!(
+        matches!(&s.modal, Some(Modal::Withdraw { mine: false, by, .. }) if by.ends_with("user/bob"))
+    );
     // Esc keeps it.
     assert!(key(&mut s, KeyCode::Esc).is_empty());
     assert!(s.modal.is_none());
@@ -504,7 +506,9 @@ fn a_missing_table_is_offered_for_creation_unless_read_only() {
     };
     let mut s = fixture::state();
     update(&mut s, Input::Event(missing.clone()));
-    assert!(matches!(&s.modal, Some(Modal::CreateAckTable { table }) if table == "watchband-acknowledgements"));
+    assert!(
+        matches!(&s.modal, Some(Modal::CreateAckTable { table }) if table == "watchband-acknowledgements")
+    );
     assert_eq!(
         key(&mut s, KeyCode::Enter),
         vec![Effect::Pipeline(Command::CreateAckTable)]
@@ -524,7 +528,12 @@ fn a_missing_table_is_offered_for_creation_unless_read_only() {
 #[test]
 fn another_machines_acknowledgement_lands_with_who_and_note_and_a_snooze_silences() {
     let mut s = fixture::state();
-    let row = s.alarms.iter().find(|a| a.needs_attention()).unwrap().clone();
+    let row = s
+        .alarms
+        .iter()
+        .find(|a| a.needs_attention())
+        .unwrap()
+        .clone();
     let now = s.now;
     let view = |ack: Option<watchband::pipeline::Acknowledgement>, snoozed| AlarmView {
         arn: row.arn.clone(),
@@ -554,7 +563,10 @@ fn another_machines_acknowledgement_lands_with_who_and_note_and_a_snooze_silence
         snooze_until: None,
         shared: true,
     };
-    update(&mut s, Input::Event(Event::Alarms(vec![view(Some(ack), None)])));
+    update(
+        &mut s,
+        Input::Event(Event::Alarms(vec![view(Some(ack), None)])),
+    );
     let k = s.alarms[0].ack.clone().unwrap();
     assert_eq!((k.short_by(), k.note.as_str()), ("carol", "rebooting it"));
     let line = &s.events.back().unwrap().text;

@@ -184,8 +184,8 @@ pub async fn create_table(
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest);
-    let keys = std::iter::once((hash_key, KeyType::Hash))
-        .chain(range_key.map(|r| (r, KeyType::Range)));
+    let keys =
+        std::iter::once((hash_key, KeyType::Hash)).chain(range_key.map(|r| (r, KeyType::Range)));
     for (name, kind) in keys {
         req = req
             .attribute_definitions(

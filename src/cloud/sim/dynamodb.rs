@@ -281,6 +281,9 @@ mod tests {
         assert_eq!(t.query(&q).ok().unwrap(), vec![a]);
         let mut d = Dynamo::default();
         assert!(d.create("x", "k", None).is_ok());
-        assert!(matches!(d.create("x", "k", None), Err(DdbError::Invalid(_))));
+        assert!(matches!(
+            d.create("x", "k", None),
+            Err(DdbError::Invalid(_))
+        ));
     }
 }
