@@ -83,14 +83,7 @@ fn watchband(data: &Path) -> Command {
     c
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_watchbands_share_acknowledgements_through_the_table() {
-    let Some(moto) = Moto::start() else { return };
-    let cloud = moto.cloud().await;
+async fn create_ack_table(cloud: &watchband::cloud::aws::AwsCloud) {
     cloud
         .create_table(
             interop::ACK_TABLE,
@@ -99,18 +92,35 @@ async fn two_watchbands_share_acknowledgements_through_the_table() {
         )
         .await
         .unwrap();
+}
+
+/// A volume's backup alarm, notifying the backup topic, put in ALARM; returns its name.
+async fn firing_alarm(cloud: &watchband::cloud::aws::AwsCloud, volume_id: &str) -> String {
     let topic = cloud
         .create_topic(interop::BACKUP_TOPIC_NAME, None)
         .await
         .unwrap();
-    let volume = "arn:aws:ec2:us-east-1:123456789012:volume/vol-0abc1234def567890";
-    let definition = interop::backup_alarm_definition(volume, &topic, 2.0);
+    let volume = format!("arn:aws:ec2:us-east-1:123456789012:volume/{volume_id}");
+    let definition = interop::backup_alarm_definition(&volume, &topic, 2.0);
     let name = definition.name.clone();
     cloud.put_metric_alarm(definition).await.unwrap();
     cloud
         .set_alarm_state(&name, AlarmState::Alarm, "burst of changed blocks")
         .await
         .unwrap();
+    name
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_watchbands_share_acknowledgements_through_the_table() {
+    let Some(moto) = Moto::start() else { return };
+    let cloud = moto.cloud().await;
+    create_ack_table(&cloud).await;
+    let name = firing_alarm(&cloud, "vol-0abc1234def567890").await;
     let a = Operator::assume(&moto, "alice").await;
     let b = Operator::assume(&moto, "bob").await;
     let alice = "arn:aws:sts::123456789012:assumed-role/oncall/alice";
@@ -196,21 +206,7 @@ async fn two_watchbands_share_acknowledgements_through_the_table() {
 async fn without_the_table_an_ack_is_kept_locally_and_shared_once_it_exists() {
     let Some(moto) = Moto::start() else { return };
     let cloud = moto.cloud().await;
-    let topic = cloud
-        .create_topic(interop::BACKUP_TOPIC_NAME, None)
-        .await
-        .unwrap();
-    let definition = interop::backup_alarm_definition(
-        "arn:aws:ec2:us-east-1:123456789012:volume/vol-0fff",
-        &topic,
-        2.0,
-    );
-    let name = definition.name.clone();
-    cloud.put_metric_alarm(definition).await.unwrap();
-    cloud
-        .set_alarm_state(&name, AlarmState::Alarm, "burst")
-        .await
-        .unwrap();
+    let name = firing_alarm(&cloud, "vol-0fff").await;
     let a = Operator::assume(&moto, "alice").await;
     let b = Operator::assume(&moto, "bob").await;
 
@@ -226,14 +222,7 @@ async fn without_the_table_an_ack_is_kept_locally_and_shared_once_it_exists() {
     assert_eq!(b.alarm(&moto, &name)["acknowledgement"], Value::Null);
 
     // The table appears; A's next look shares it, and B sees it.
-    cloud
-        .create_table(
-            interop::ACK_TABLE,
-            interop::ACK_HASH_KEY,
-            Some(interop::ACK_RANGE_KEY),
-        )
-        .await
-        .unwrap();
+    create_ack_table(&cloud).await;
     assert_eq!(a.alarm(&moto, &name)["acknowledgement"]["shared"], true);
     let seen = b.alarm(&moto, &name);
     assert_eq!(seen["acknowledgement"]["note"], "offline", "{seen}");

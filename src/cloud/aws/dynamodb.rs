@@ -94,6 +94,25 @@ pub fn render_condition(c: &Condition) -> RenderedCondition {
     r
 }
 
+/// The ConditionExpression and its placeholder maps, as the requests' setters take them
+/// (DynamoDB refuses an empty value map, so none is sent).
+type ConditionParts = (
+    Option<String>,
+    Option<HashMap<String, String>>,
+    Option<HashMap<String, AttributeValue>>,
+);
+
+fn condition_parts(condition: Option<Condition>) -> ConditionParts {
+    match condition {
+        None => (None, None, None),
+        Some(c) => {
+            let r = render_condition(&c);
+            let values = (!r.values.is_empty()).then_some(r.values);
+            (Some(r.expression), Some(r.names), values)
+        }
+    }
+}
+
 pub async fn get_item(c: &Client, table: &str, key: Item) -> CloudResult<Option<Item>> {
     let out = c
         .get_item()
@@ -112,22 +131,14 @@ pub async fn put_item(
     item: Item,
     condition: Option<Condition>,
 ) -> CloudResult<()> {
-    let mut req = c
-        .put_item()
+    let (expression, names, values) = condition_parts(condition);
+    c.put_item()
         .table_name(table)
-        .set_item(Some(item_to_sdk(&item)));
-    if let Some(cond) = condition {
-        let r = render_condition(&cond);
-        req = req
-            .condition_expression(r.expression)
-            .set_expression_attribute_names(Some(r.names))
-            .set_expression_attribute_values(if r.values.is_empty() {
-                None
-            } else {
-                Some(r.values)
-            });
-    }
-    req.send()
+        .set_item(Some(item_to_sdk(&item)))
+        .set_condition_expression(expression)
+        .set_expression_attribute_names(names)
+        .set_expression_attribute_values(values)
+        .send()
         .await
         .map_err(|e| map_sdk_error(SERVICE, "PutItem", Some(table), e))?;
     Ok(())
@@ -139,22 +150,14 @@ pub async fn delete_item(
     key: Item,
     condition: Option<Condition>,
 ) -> CloudResult<()> {
-    let mut req = c
-        .delete_item()
+    let (expression, names, values) = condition_parts(condition);
+    c.delete_item()
         .table_name(table)
-        .set_key(Some(item_to_sdk(&key)));
-    if let Some(cond) = condition {
-        let r = render_condition(&cond);
-        req = req
-            .condition_expression(r.expression)
-            .set_expression_attribute_names(Some(r.names))
-            .set_expression_attribute_values(if r.values.is_empty() {
-                None
-            } else {
-                Some(r.values)
-            });
-    }
-    req.send()
+        .set_key(Some(item_to_sdk(&key)))
+        .set_condition_expression(expression)
+        .set_expression_attribute_names(names)
+        .set_expression_attribute_values(values)
+        .send()
         .await
         .map_err(|e| map_sdk_error(SERVICE, "DeleteItem", Some(table), e))?;
     Ok(())
