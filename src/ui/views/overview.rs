@@ -28,7 +28,6 @@ fn render_counts(f: &mut Frame, area: Rect, state: &AppState) {
         .iter()
         .filter(|a| a.state == crate::cloud::AlarmState::Alarm)
         .count();
-    let acknowledged = state.alarms.iter().filter(|a| a.ack.is_some()).count();
     let streams: std::collections::BTreeSet<&str> =
         state.shards.iter().map(|s| s.stream.as_str()).collect();
     let value = |n: usize, bad: bool| {
@@ -61,7 +60,7 @@ fn render_counts(f: &mut Frame, area: Rect, state: &AppState) {
         Line::from(vec![
             value(attention, true),
             Span::raw(format!(
-                "  alarms in ALARM not acknowledged ({in_alarm} in ALARM, {acknowledged} acknowledged)"
+                "  alarms in ALARM not acknowledged ({in_alarm} in ALARM)"
             )),
         ]),
         Line::from(vec![
