@@ -527,6 +527,14 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
                 subject: n.subject.as_deref().map(clean).unwrap_or_default(),
                 message: clean_multiline(&n.message),
             };
+            // A snoozed alarm's re-notifications (CloudWatch's `ALARM: "name" in ...`) are
+            // hidden until the snooze ends.
+            if state.alarms.iter().any(|a| {
+                a.snoozed_until.is_some_and(|t| t > n.at)
+                    && n.subject.starts_with(&format!("ALARM: \"{}\"", a.name))
+            }) {
+                return false;
+            }
             let topic = n.topic.rsplit(':').next().unwrap_or("").to_string();
             let what = if n.subject.is_empty() {
                 n.message.lines().next().unwrap_or("").to_string()

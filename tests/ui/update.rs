@@ -526,7 +526,7 @@ fn a_missing_table_is_offered_for_creation_unless_read_only() {
 }
 
 #[test]
-fn another_machines_acknowledgement_lands_with_who_and_note_and_a_snooze_silences() {
+fn another_machines_acknowledgement_lands_with_who_and_note_and_a_snooze_hides_renotifications() {
     let mut s = fixture::state();
     let row = s
         .alarms
@@ -554,6 +554,24 @@ fn another_machines_acknowledgement_lands_with_who_and_note_and_a_snooze_silence
         )])),
     );
     assert!(!s.alarms[0].needs_attention());
+    // ...and its re-notification from CloudWatch is hidden, while other messages are not.
+    let shown = s.notifications.len();
+    let notify = |s: &mut AppState, subject: String| {
+        update(
+            s,
+            Input::Event(Event::Notification(SnsNotification {
+                message_id: subject.clone(),
+                topic_arn: "arn:aws:sns:eu-west-1:123456789012:backup-anomaly-alerts".into(),
+                subject: Some(subject),
+                message: "{}".into(),
+                time: now,
+            })),
+        );
+    };
+    notify(&mut s, format!("ALARM: \"{}\" in EU (Ireland)", row.name));
+    assert_eq!(s.notifications.len(), shown);
+    notify(&mut s, "ALARM: \"another-alarm\" in EU (Ireland)".into());
+    assert_eq!(s.notifications.len(), shown + 1);
     let ack = watchband::pipeline::Acknowledgement {
         alarm_name: row.name.clone(),
         episode: row.since,
