@@ -193,17 +193,20 @@ impl Config {
     }
 
     fn check(&self, text: &str, path: &Path) -> Result<(), ConfigError> {
-        let fail = |key: &str, reason: String| ConfigError::Invalid {
+        let fail = |at: &[Step], reason: String| ConfigError::Invalid {
             path: path.to_path_buf(),
-            line: line_of_key(text, key),
+            line: line_of_value(text, at),
             reason,
         };
         if self.tag_key.trim().is_empty() {
-            return Err(fail("tag_key", "tag_key must not be empty".into()));
+            return Err(fail(
+                &[Step::Key("tag_key")],
+                "tag_key must not be empty".into(),
+            ));
         }
         if !(self.band_width.is_finite() && self.band_width > 0.0) {
             return Err(fail(
-                "band_width",
+                &[Step::Key("band_width")],
                 format!(
                     "band_width must be a positive number, not {}",
                     self.band_width
@@ -214,23 +217,29 @@ impl Config {
             && !role.starts_with("arn:")
         {
             return Err(fail(
-                "backup_role",
+                &[Step::Key("backup_role")],
                 format!(
                     "backup_role must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME), not {role:?}"
                 ),
             ));
         }
-        for m in &self.metrics {
+        for (i, m) in self.metrics.iter().enumerate() {
+            let at = |key| [Step::Key("metrics"), Step::Index(i), Step::Key(key)];
             if m.namespace.is_empty() || m.name.is_empty() {
+                let empty = if m.namespace.is_empty() {
+                    "namespace"
+                } else {
+                    "name"
+                };
                 return Err(fail(
-                    "namespace",
+                    &at(empty),
                     "a metric needs a namespace and a name".into(),
                 ));
             }
             // CloudWatch periods: 1, 5, 10, 30 (high resolution) or a multiple of 60.
             if !(matches!(m.period, 1 | 5 | 10 | 30) || (m.period > 0 && m.period % 60 == 0)) {
                 return Err(fail(
-                    "period",
+                    &at("period"),
                     format!(
                         "period {} of {} is not 1, 5, 10, 30 or a multiple of 60",
                         m.period, m.name
@@ -240,7 +249,7 @@ impl Config {
         }
         if self.tables.acknowledgements.trim().is_empty() {
             return Err(fail(
-                "acknowledgements",
+                &[Step::Key("tables"), Step::Key("acknowledgements")],
                 "the acknowledgements table name must not be empty".into(),
             ));
         }
@@ -248,7 +257,7 @@ impl Config {
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
             return Err(fail(
-                "endpoint_url",
+                &[Step::Key("aws"), Step::Key("endpoint_url")],
                 format!("endpoint_url must be an http(s) URL, not {url:?}"),
             ));
         }
@@ -315,15 +324,40 @@ fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
-/// 1-based line where `key = ...` first appears (1 when it does not).
-fn line_of_key(text: &str, key: &str) -> usize {
-    text.lines()
-        .position(|l| {
-            let l = l.trim_start();
-            l.strip_prefix(key)
-                .is_some_and(|rest| rest.trim_start().starts_with('='))
-        })
-        .map_or(1, |i| i + 1)
+/// One step on the way to a value in the file: a key of a table, or an element of an array
+/// (a `[[metrics]]` block).
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// 1-based line of the value at `at`, found through the parser's spans so that an error in the
+/// second `[[metrics]]` block names that block's line; when part of the way is missing from
+/// the file (a default was used), the line of the deepest part that is there.
+fn line_of_value(text: &str, at: &[Step]) -> usize {
+    use toml::de::{DeTable, DeValue};
+    // `text` already parsed once into a `Config`, so it parses here too.
+    let Ok(root) = DeTable::parse(text) else {
+        return 1;
+    };
+    let mut span = root.span();
+    let mut value: Option<&DeValue> = None;
+    let mut table = Some(root.get_ref());
+    for step in at {
+        let next = match (step, value) {
+            (Step::Key(k), _) => table.and_then(|t| t.get(*k)),
+            (Step::Index(i), Some(DeValue::Array(a))) => a.get(*i),
+            (Step::Index(_), _) => None,
+        };
+        let Some(next) = next else { break };
+        span = next.span();
+        value = Some(next.get_ref());
+        table = match next.get_ref() {
+            DeValue::Table(t) => Some(t),
+            _ => None,
+        };
+    }
+    line_of(text, span.start)
 }
 
 #[cfg(test)]
@@ -427,6 +461,27 @@ period = 60
         assert!(matches!(&e, ConfigError::Invalid { line: 4, .. }), "{e}");
         let e = parse("backup_role = \"backup\"\n").unwrap_err();
         assert!(e.to_string().contains("IAM role ARN"), "{e}");
+    }
+
+    #[test]
+    fn an_error_in_the_second_metrics_block_names_its_own_line() {
+        // A search for the first `period =` would name line 4, the first block's.
+        let text = "[[metrics]]\nnamespace = \"AWS/EC2\"\nname = \"CPU\"\nperiod = 60\n\n\
+                    [[metrics]]\nnamespace = \"AWS/EBS\"\nname = \"VolumeIdleTime\"\nperiod = 45\n";
+        let e = parse(text).unwrap_err();
+        assert!(
+            matches!(&e, ConfigError::Invalid { line: 9, reason, .. } if reason.contains("VolumeIdleTime")),
+            "{e}"
+        );
+        let text = "[[metrics]]\nnamespace = \"AWS/EC2\"\nname = \"CPU\"\n\n\
+                    [[metrics]]\nnamespace = \"AWS/EBS\"\nname = \"\"\n";
+        let e = parse(text).unwrap_err();
+        assert!(matches!(&e, ConfigError::Invalid { line: 7, .. }), "{e}");
+        // A key inside a table.
+        let text = "[[metrics]]\nnamespace = \"AWS/EC2\"\nname = \"CPU\"\n\n\
+                    [aws]\nendpoint_url = \"localhost:5000\"\n";
+        let e = parse(text).unwrap_err();
+        assert!(matches!(&e, ConfigError::Invalid { line: 6, .. }), "{e}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod interop;
 pub mod pipeline;
 pub mod processors;
 pub mod recording;
+pub mod rng;
 pub mod sanitize;
 pub mod session;
 pub mod store;

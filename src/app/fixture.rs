@@ -10,6 +10,7 @@ use super::update::{Input, update};
 use crate::cloud::*;
 use crate::detect::{Band, Verdict};
 use crate::pipeline::*;
+use crate::rng::Rng;
 use crate::theme::Theme;
 use chrono::{Duration, TimeZone, Utc};
 
@@ -30,18 +31,6 @@ impl Default for FixtureSize {
             devices: 4,
             points_per_device: 600,
         }
-    }
-}
-
-/// Deterministic numbers (xorshift64*), so the fixture is the same on every machine.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
@@ -101,7 +90,8 @@ pub fn state_with(size: FixtureSize, theme: &str) -> AppState {
         paused: false,
         speed: 3600.0,
     });
-    let mut rng = Rng(0x5eed_0000_0000_0007);
+    // The crate's seeded generator, so the fixture is the same on every machine.
+    let mut rng = Rng::new(0x5eed_0000_0000_0007);
     let mut events = Vec::new();
     events.push(Event::Identity(Identity {
         account: "123456789012".into(),
@@ -139,7 +129,7 @@ pub fn state_with(size: FixtureSize, theme: &str) -> AppState {
         };
         let size_gib = [8i64, 100, 500, 2048][v % 4];
         let blocks_total = size_gib as f64 * 2048.0;
-        let base = blocks_total * (0.002 + 0.01 * rng.next());
+        let base = blocks_total * (0.002 + 0.01 * rng.next_f64());
         let mut points = Vec::new();
         for d in 0..size.days {
             let t = now - Duration::days((size.days - d) as i64) + Duration::hours(-10);
@@ -147,7 +137,7 @@ pub fn state_with(size: FixtureSize, theme: &str) -> AppState {
             let season = if weekday >= 5 { 0.4 } else { 1.0 };
             let growth = 1.0 + d as f64 / size.days as f64 * 0.2;
             let expected = base * season * growth;
-            let mut value = (expected * (0.85 + 0.3 * rng.next())).round();
+            let mut value = (expected * (0.85 + 0.3 * rng.next_f64())).round();
             // The encryption burst: the newest backup of the second volume.
             if v == 1 && d == size.days - 1 {
                 value = (blocks_total * 0.78).round();
@@ -318,7 +308,7 @@ pub fn state_with(size: FixtureSize, theme: &str) -> AppState {
         let base = 21.0 + d as f64 * 1.5;
         for k in 0..size.points_per_device {
             let t = now - Duration::seconds((size.points_per_device - k) as i64);
-            let mut value = base + (k as f64 / 60.0).sin() * 0.8 + (rng.next() - 0.5) * 0.6;
+            let mut value = base + (k as f64 / 60.0).sin() * 0.8 + (rng.next_f64() - 0.5) * 0.6;
             if d == 0 && k == size.points_per_device.saturating_sub(40) {
                 value = 38.5;
             }
@@ -360,7 +350,7 @@ pub fn state_with(size: FixtureSize, theme: &str) -> AppState {
         let t = now - Duration::minutes(5 * (288 - k));
         let hour = chrono::Timelike::hour(&t) as f64;
         let expected = 30.0 + 15.0 * ((hour - 6.0) / 24.0 * std::f64::consts::TAU).sin();
-        let mut value = expected + (rng.next() - 0.5) * 8.0;
+        let mut value = expected + (rng.next_f64() - 0.5) * 8.0;
         if k == 250 {
             value = 97.0;
         }

@@ -7,6 +7,7 @@
 use crate::cli::GenerateArgs;
 use crate::cloud::{Cloud, CloudError, PutRecord};
 use crate::interop::TemperatureReading;
+use crate::rng::Rng;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,7 +32,7 @@ pub struct Summary {
 
 /// Makes temperature readings; deterministic for a seed.
 pub struct ReadingSource {
-    state: u64,
+    rng: Rng,
     devices: u32,
     next_device: u32,
     anomaly_probability: f64,
@@ -40,41 +41,22 @@ pub struct ReadingSource {
 impl ReadingSource {
     pub fn new(seed: u64, devices: u32, anomaly_probability: f64) -> Self {
         ReadingSource {
-            state: seed ^ 0x5eed_0003_7e47_0001,
+            rng: Rng::from_state(seed ^ 0x5eed_0003_7e47_0001),
             devices: devices.max(1),
             next_device: 0,
             anomaly_probability: anomaly_probability.clamp(0.0, 1.0),
         }
     }
 
-    fn next_u64(&mut self) -> u64 {
-        // SplitMix64: tiny, fast and good enough for test data.
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn normal(&mut self) -> f64 {
-        let u1 = self.uniform().max(f64::MIN_POSITIVE);
-        let u2 = self.uniform();
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-    }
-
     /// The next reading at `now`, and whether it was made an anomaly on purpose.
     pub fn next(&mut self, now: chrono::DateTime<chrono::Utc>) -> (TemperatureReading, bool) {
         let device = self.next_device % self.devices + 1;
         self.next_device = self.next_device.wrapping_add(1);
-        let injected = self.uniform() < self.anomaly_probability;
-        let mut value = MEAN + STD_DEV * self.normal();
+        let injected = self.rng.next_f64() < self.anomaly_probability;
+        let mut value = MEAN + STD_DEV * self.rng.normal();
         if injected {
-            let excess = 0.5 + 3.5 * self.uniform();
-            value = if self.uniform() < 0.5 {
+            let excess = 0.5 + 3.5 * self.rng.next_f64();
+            value = if self.rng.next_f64() < 0.5 {
                 HIGHEST_TEMP + excess
             } else {
                 LOWEST_TEMP - excess

@@ -8,6 +8,7 @@ pub mod detect;
 pub mod generate;
 pub mod process;
 pub mod scan;
+pub mod shell;
 pub mod tape;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -145,6 +146,16 @@ pub enum Command {
     /// The alarms with state, since, episode and acknowledgement (who, when, note).
     #[command(after_help = "Exit codes: 0 listed, 1 error.")]
     Alarms(acks::AlarmsArgs),
+    /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell).
+    #[command(
+        after_help = "bash: watchband completions bash > ~/.local/share/bash-completion/completions/watchband\n\
+                      zsh:  watchband completions zsh > \"${fpath[1]}/_watchband\"\n\
+                      fish: watchband completions fish > ~/.config/fish/completions/watchband.fish"
+    )]
+    Completions(shell::CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command with --dir.
+    #[command(after_help = "Read it with: watchband man | man -l -")]
+    Man(shell::ManArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -239,6 +250,8 @@ pub fn main() -> ExitCode {
         Some(Command::Generate(args)) => generate::run_cli(&args, &cli.source),
         Some(Command::Ack(args)) => acks::run_ack(&args, &cli.source),
         Some(Command::Alarms(args)) => acks::run_alarms(&args, &cli.source),
+        Some(Command::Completions(args)) => shell::run_completions(&args),
+        Some(Command::Man(args)) => shell::run_man(&args),
     };
     match result {
         Ok(code) => code,

@@ -1,35 +1,11 @@
-//! Small numeric helpers shared by the detectors: a seedable serialisable RNG, the normal tail,
+//! Small numeric helpers shared by the detectors: the seeded RNG (re-exported), the normal tail,
 //! and exponentially weighted moments. Kept here so every detector calibrates scores the same way.
 
 use serde::{Deserialize, Serialize};
 
-/// SplitMix64: tiny, fast, good enough for random cuts and reservoir keys, and its whole state
-/// is one `u64`, so a detector's randomness survives serialisation exactly.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rng {
-    state: u64,
-}
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng {
-            state: seed ^ 0x9E37_79B9_7F4A_7C15,
-        }
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    pub fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-}
+/// The detectors' random cuts and reservoir keys come from the crate's one seeded generator;
+/// re-exported here because the detectors' state (and the benches and tests) name it so.
+pub use crate::rng::Rng;
 
 /// `erf(x)` to about 1.2e-7 (Numerical Recipes' `erfc` Chebyshev fit); cheap enough for the
 /// band's per-point budget.
@@ -112,16 +88,5 @@ mod tests {
         }
         assert!((s.mean - 2.5).abs() < 1e-12);
         assert!((s.var - 1.25).abs() < 1e-12);
-    }
-
-    #[test]
-    fn rng_is_deterministic_and_uniform() {
-        let mut a = Rng::new(7);
-        let mut b = Rng::new(7);
-        let xs: Vec<f64> = (0..1000).map(|_| a.next_f64()).collect();
-        assert!(xs.iter().all(|&x| (0.0..1.0).contains(&x)));
-        assert_eq!(xs[999], (0..1000).map(|_| b.next_f64()).last().unwrap());
-        let mean = xs.iter().sum::<f64>() / 1000.0;
-        assert!((mean - 0.5).abs() < 0.05);
     }
 }

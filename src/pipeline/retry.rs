@@ -8,7 +8,6 @@
 use crate::cloud::{CloudError, CloudResult, ErrorKind};
 use std::future::Future;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -53,7 +52,9 @@ impl RetryPolicy {
     /// "Full jitter": a uniformly random delay in [0, cap], which spreads a crowd of callers
     /// that failed together instead of having them return together.
     pub fn backoff(&self, retry: u32) -> Duration {
-        self.backoff_cap(retry).mul_f64(jitter_unit())
+        // Not the seeded generator: retries must differ between processes and runs, or a
+        // crowd of callers would still return together.
+        self.backoff_cap(retry).mul_f64(fastrand::f64())
     }
 }
 
@@ -181,29 +182,10 @@ fn should_retry(e: &CloudError) -> bool {
     e.kind.is_retryable()
 }
 
-/// A uniform number in [0, 1) without a dependency on a random-number crate: SplitMix64 over
-/// the clock and a process-wide counter. Good enough to de-synchronize retries.
-fn jitter_unit() -> f64 {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    let mut z = nanos.wrapping_add(
-        COUNTER
-            .fetch_add(1, Ordering::Relaxed)
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15),
-    );
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    (z >> 11) as f64 / (1u64 << 53) as f64
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicU32;
+    use std::sync::atomic::{AtomicU32, Ordering};
 
     fn err(kind: ErrorKind) -> CloudError {
         CloudError::new(kind, "ebs", "ListChangedBlocks", "x")

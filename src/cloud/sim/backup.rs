@@ -377,7 +377,7 @@ impl BackupState {
 
 /// A UUID-shaped string from a hash.
 pub fn uuid_from(h: u64) -> String {
-    let mut r = super::rng::Rng::new(h);
+    let mut r = super::rng::Rng::from_state(h);
     r.uuid()
 }
 

@@ -68,7 +68,7 @@ impl CpuFleet {
 
     pub fn value(&self, i: usize, t: i64) -> f64 {
         let inst = &self.instances[i];
-        let mut r = Rng::new(hash(&[
+        let mut r = Rng::from_state(hash(&[
             self.seed,
             0xc9,
             i as u64,
@@ -77,7 +77,7 @@ impl CpuFleet {
         if let Some((a, b)) = inst.anomaly
             && (a..b).contains(&t)
         {
-            return (88.0 + 9.0 * r.unit()).min(100.0);
+            return (88.0 + 9.0 * r.next_f64()).min(100.0);
         }
         let day = t.div_euclid(DAY_MS);
         let weekday = (day + 3).rem_euclid(7);

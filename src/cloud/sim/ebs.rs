@@ -79,7 +79,7 @@ pub fn step_of(seed: u64, vol: &Volume, snap: Snap, prev: Option<Snap>) -> Step 
     let weekday = (day + 3).rem_euclid(7);
     let season = if weekday >= 5 { vol.weekend } else { 1.0 };
     let age_years = (day - vol.first_day).max(0) as f64 / 365.0;
-    let mut r = Rng::new(h);
+    let mut r = Rng::from_state(h);
     let noise = (vol.noise * r.normal()).exp();
     let elapsed = ((snap.created - prev.created) as f64 / DAY_MS as f64).clamp(0.01, 3.0);
     let frac = (vol.rate * season * (1.0 + vol.growth * age_years) * noise * elapsed).min(0.5);
@@ -136,7 +136,7 @@ fn chunk_bits(seed: u64, vol: &Volume, step: &Step, c: i64, bits: &mut [u64]) {
     if k == 0 || size == 0 {
         return;
     }
-    let mut rng = Rng::new(hash(&[
+    let mut rng = Rng::from_state(hash(&[
         seed,
         0xb175,
         u64::from(vol.idx),

@@ -275,7 +275,7 @@ impl Stream {
     }
 
     fn temperature_free(&self, seed: u64, d: usize, s: i64, dev: &Device) -> f64 {
-        let mut r = Rng::new(hash(&[seed, 0x7e, u64::from(self.idx), d as u64, s as u64]));
+        let mut r = Rng::from_state(hash(&[seed, 0x7e, u64::from(self.idx), d as u64, s as u64]));
         let hod = s.rem_euclid(86_400) as f64 / 86_400.0;
         // Centred between the temperature pipeline's thresholds (96 and 101): with the drift and 0.35° of noise
         // a normal reading stays over 4σ inside them, so Hot and Cold are the excursions.

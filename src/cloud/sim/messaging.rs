@@ -77,7 +77,7 @@ impl Messaging {
             queues: BTreeMap::new(),
             published: VecDeque::new(),
             undeliverable: 0,
-            ids: Rng::new(seed ^ 0x5e55_a9e5),
+            ids: Rng::from_state(seed ^ 0x5e55_a9e5),
         }
     }
 

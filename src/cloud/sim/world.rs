@@ -106,7 +106,7 @@ pub fn default_start_ms() -> i64 {
 
 impl World {
     pub fn build(seed: u64, start: i64, size: &WorldSize) -> World {
-        let mut rng = Rng::new(hash(&[seed, 0x3011d]));
+        let mut rng = Rng::from_state(hash(&[seed, 0x3011d]));
         let start_day = start.div_euclid(DAY_MS);
         let day0 = start_day - i64::from(size.history_days);
         let mut backup = BackupState::new(seed, ACCOUNT, REGION, day0);
@@ -125,7 +125,7 @@ impl World {
             };
             let ((smin, smax), (rmin, rmax), weekend) = role_params(&name);
             // Sizes spread log-uniformly, rounded to whole GiB as EBS sizes are.
-            let size_gib = (smin * (smax / smin).powf(rng.unit()))
+            let size_gib = (smin * (smax / smin).powf(rng.next_f64()))
                 .round()
                 .clamp(8.0, 2048.0) as i64;
             let mut first_day = day0;
@@ -252,7 +252,7 @@ impl World {
             ddb,
             backup_topic,
             backup_events,
-            ids: Rng::new(hash(&[seed, 0x1d5])),
+            ids: Rng::from_state(hash(&[seed, 0x1d5])),
             advanced_to: start,
             pruned_at: start,
         };
@@ -432,7 +432,7 @@ impl World {
             .map(|j| j.id.clone())
             // AWS Backup's job ids are upper-case UUIDs.
             .unwrap_or_else(|| {
-                Rng::new(hash(&[self.seed, 0x10b, u64::from(v), u64::from(s.seq)]))
+                Rng::from_state(hash(&[self.seed, 0x10b, u64::from(v), u64::from(s.seq)]))
                     .uuid()
                     .to_uppercase()
             });
