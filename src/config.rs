@@ -83,6 +83,8 @@ impl Default for Topics {
 pub struct Tables {
     pub backup: String,
     pub temperature: String,
+    /// Where a team's watchbands share acknowledgements.
+    pub acknowledgements: String,
 }
 
 impl Default for Tables {
@@ -90,6 +92,7 @@ impl Default for Tables {
         Tables {
             backup: interop::BACKUP_TABLE.into(),
             temperature: interop::TEMPERATURE_TABLE.into(),
+            acknowledgements: interop::ACK_TABLE.into(),
         }
     }
 }
@@ -244,6 +247,12 @@ impl Config {
                 ));
             }
         }
+        if self.tables.acknowledgements.trim().is_empty() {
+            return Err(fail(
+                &[Step::Key("tables"), Step::Key("acknowledgements")],
+                "the acknowledgements table name must not be empty".into(),
+            ));
+        }
         if let Some(url) = &self.aws.endpoint_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
@@ -284,6 +293,7 @@ impl Config {
             backup_topic: self.topics.backup.clone(),
             topics,
             streams: self.streams.clone(),
+            ack_table: self.tables.acknowledgements.clone(),
             metrics: self
                 .metrics
                 .iter()
@@ -365,6 +375,12 @@ mod tests {
         assert_eq!(c.tag_key, "backup");
         assert_eq!(c.topics.backup, "backup-anomaly-alerts");
         assert_eq!(c.tables.temperature, "m03p02_anomaly_data");
+        assert_eq!(c.tables.acknowledgements, "watchband-acknowledgements");
+        let named = parse("[tables]\nacknowledgements = \"team-acks\"\n").unwrap();
+        assert_eq!(
+            named.pipeline_config(&Overrides::default()).ack_table,
+            "team-acks"
+        );
         assert_eq!(c.acknowledgement_topic(), "backup-anomaly-alerts");
     }
 

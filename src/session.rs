@@ -120,18 +120,46 @@ async fn open_aws(source: &SourceOptions, config: &Config) -> anyhow::Result<Arc
     Ok(Arc::new(cloud))
 }
 
-/// The embedded store: the user's data directory on AWS (acknowledgements, change counts and
-/// checkpoints survive a restart); none for the demo, whose account is rebuilt on every start.
+/// The embedded store in the user's data directory, so acknowledgements, change counts and
+/// checkpoints survive a restart. The demo keeps one per seed (`demo-<seed>.db`): the same
+/// seed is the same world, whose alarm episodes its acknowledgements belong to (see
+/// [`restore_demo_acks`]).
 pub fn open_store(cloud: &dyn Cloud) -> anyhow::Result<Option<Arc<crate::store::Store>>> {
-    if cloud.demo().is_some() {
-        return Ok(None);
-    }
     let Some(path) = crate::store::Store::default_path() else {
         return Ok(None);
+    };
+    let demo = cloud.demo().map(|d| d.seed());
+    let path = match demo {
+        Some(seed) => path.with_file_name(format!("demo-{seed}.db")),
+        None => path,
     };
     let store = crate::store::Store::open(&path)
         .with_context(|| format!("cannot open the store {}", path.display()))?;
     Ok(Some(Arc::new(store)))
+}
+
+/// The demo's account is rebuilt empty on every start, its store is not: the acknowledgements
+/// it keeps are written back into the simulated account's table (first wins, as always), so
+/// every reader — the TUI, `scan`, `alarms`, the deployed functions — finds them through the
+/// same shared path as on AWS. Does nothing on AWS.
+pub async fn restore_demo_acks(cloud: &dyn Cloud, table: &str) -> anyhow::Result<()> {
+    if cloud.demo().is_none() {
+        return Ok(());
+    }
+    let Some(store) = open_store(cloud)? else {
+        return Ok(());
+    };
+    for (ack, _) in store.cached_acks()? {
+        match cloud
+            .put_item(table, ack.to_item(), Some(crate::interop::first_ack_wins()))
+            .await
+        {
+            Ok(()) => store.cache_ack(&ack, true)?,
+            Err(e) if e.kind == crate::cloud::ErrorKind::ConditionFailed => {}
+            Err(e) => anyhow::bail!("cannot restore the demo's acknowledgements: {e}"),
+        }
+    }
+    Ok(())
 }
 
 /// What the TUI needs besides the account.
@@ -182,6 +210,7 @@ pub async fn run_on(cloud: Arc<dyn Cloud>, options: RunOptions) -> anyhow::Resul
         // We already dropped colours ourselves; keep crossterm from also dropping modifiers.
         crossterm::style::force_color_output(true);
     }
+    restore_demo_acks(cloud.as_ref(), &config.ack_table).await?;
     let store = open_store(cloud.as_ref())?;
     // The demo account runs watchband's processors as its deployed functions (on AWS they are
     // Lambda functions the operator deployed from deploy/template.yaml).

@@ -24,6 +24,30 @@ fn clean_metric(id: &MetricId) -> MetricId {
     }
 }
 
+fn ack_of(k: &crate::pipeline::Acknowledgement) -> Ack {
+    Ack {
+        by: clean(&k.who),
+        at: k.at,
+        note: k.note.as_deref().map(clean).unwrap_or_default(),
+        snooze_until: k.snooze_until,
+        shared: k.shared,
+    }
+}
+
+/// "alice acknowledged: looking at it — cpu-high" (the Overview's latest events): who and the
+/// note first, so a narrow screen still shows them; the full ARN is on the Alarms view.
+fn ack_line(name: &str, k: &Ack) -> String {
+    let mut line = format!("{} acknowledged", k.short_by());
+    if !k.note.is_empty() {
+        line.push_str(&format!(": {}", k.note));
+    }
+    if !k.shared {
+        line.push_str(" (not shared yet)");
+    }
+    line.push_str(&format!(" — {name}"));
+    line
+}
+
 fn clean_alarm(a: &crate::pipeline::AlarmView, old: Option<&AlarmRow>) -> AlarmRow {
     let mut definition = a.definition.clone();
     definition.name = clean(&definition.name);
@@ -64,11 +88,8 @@ fn clean_alarm(a: &crate::pipeline::AlarmView, old: Option<&AlarmRow>) -> AlarmR
             .acknowledgement
             .as_ref()
             .filter(|_| a.state == AlarmState::Alarm)
-            .map(|k| Ack {
-                by: clean(&k.who),
-                at: k.at,
-                note: k.note.as_deref().map(clean).unwrap_or_default(),
-            }),
+            .map(ack_of),
+        snoozed_until: a.snoozed_until,
         definition,
         history: old.map(|o| o.history.clone()).unwrap_or_default(),
     }
@@ -384,9 +405,22 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
                     })
                 })
                 .collect();
+            // Acknowledgements that appeared since the last list (another machine's, too).
+            let acked: Vec<String> = alarms
+                .iter()
+                .filter_map(|a| {
+                    let k = a.ack.as_ref()?;
+                    let old = state.alarms.iter().find(|o| o.name == a.name);
+                    (old.and_then(|o| o.ack.as_ref()).map(|o| (&o.by, o.at)) != Some((&k.by, k.at)))
+                        .then(|| ack_line(&a.name, k))
+                })
+                .collect();
             state.alarms = alarms;
             for t in transitions {
                 state.log(EventKind::Alarm, t);
+            }
+            for line in acked {
+                state.log(EventKind::Action, line);
             }
             let states: Vec<Option<AlarmState>> = state
                 .volumes
@@ -399,18 +433,30 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
         }
         Event::Acknowledged(k) => {
             let name = clean(&k.alarm_name);
-            let who = clean(&k.who);
+            let ack = ack_of(&k);
             let Some(a) = state.alarms.iter_mut().find(|a| a.name == name) else {
                 return false;
             };
-            if a.state == AlarmState::Alarm {
-                a.ack = Some(Ack {
-                    by: who.clone(),
-                    at: k.at,
-                    note: k.note.as_deref().map(clean).unwrap_or_default(),
-                });
+            if a.state != AlarmState::Alarm || a.ack.as_ref() == Some(&ack) {
+                return false;
             }
-            state.log(EventKind::Action, format!("{name} acknowledged by {who}"));
+            let line = ack_line(&name, &ack);
+            a.ack = Some(ack);
+            state.log(EventKind::Action, line);
+        }
+        Event::AckTableMissing { table } => {
+            let table = clean(&table);
+            if state.read_only || state.modal.is_some() {
+                state.log(
+                    EventKind::Error,
+                    format!(
+                        "the acknowledgements table {table} does not exist: acknowledgements \
+                         stay on this machine until it is created (deploy/template.yaml)"
+                    ),
+                );
+            } else {
+                state.modal = Some(Modal::CreateAckTable { table });
+            }
         }
         Event::AlarmHistory { alarm_name, items } => {
             let name = clean(&alarm_name);
@@ -552,6 +598,14 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
                 subject: n.subject.as_deref().map(clean).unwrap_or_default(),
                 message: clean_multiline(&n.message),
             };
+            // A snoozed alarm's re-notifications (CloudWatch's `ALARM: "name" in ...`) are
+            // hidden until the snooze ends.
+            if state.alarms.iter().any(|a| {
+                a.snoozed_until.is_some_and(|t| t > n.at)
+                    && n.subject.starts_with(&format!("ALARM: \"{}\"", a.name))
+            }) {
+                return false;
+            }
             let topic = n.topic.rsplit(':').next().unwrap_or("").to_string();
             let what = if n.subject.is_empty() {
                 n.message.lines().next().unwrap_or("").to_string()

@@ -219,10 +219,13 @@ pub fn state_with(size: FixtureSize, theme: &str) -> AppState {
             acknowledgement: (i == 3).then(|| Acknowledgement {
                 alarm_name: def.name.clone(),
                 episode: state_updated,
-                who: "bob".into(),
+                who: "arn:aws:iam::123456789012:user/bob".into(),
                 note: Some("planned re-encryption".into()),
                 at: now - Duration::minutes(5),
+                snooze_until: None,
+                shared: true,
             }),
+            snoozed_until: None,
             definition: def,
             state,
             reason: reason.into(),
@@ -248,6 +251,7 @@ pub fn state_with(size: FixtureSize, theme: &str) -> AppState {
             .into(),
         state_updated: now - Duration::hours(5),
         acknowledgement: None,
+        snoozed_until: None,
         volume_arn: None,
     });
     events.push(Event::Alarms(alarms));

@@ -239,9 +239,21 @@ pub struct StreamAnomaly {
 /// Who acknowledged an alarm's current ALARM episode.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ack {
+    /// The caller identity ARN of whoever acknowledged.
     pub by: String,
     pub at: Time,
     pub note: String,
+    /// Until when re-notifications are hidden.
+    pub snooze_until: Option<Time>,
+    /// `false`: made here while the shared table was unreachable ("not shared yet").
+    pub shared: bool,
+}
+
+impl Ack {
+    /// The short form of `by`: the user, role session or role at the end of the ARN.
+    pub fn short_by(&self) -> &str {
+        self.by.rsplit(['/', ':']).next().unwrap_or(&self.by)
+    }
 }
 
 /// A CloudWatch alarm watchband shows.
@@ -253,15 +265,17 @@ pub struct AlarmRow {
     pub reason: String,
     pub since: Time,
     pub ack: Option<Ack>,
+    /// An acknowledgement's snooze that still runs: re-notifications are hidden until then.
+    pub snoozed_until: Option<Time>,
     pub definition: AlarmDefinition,
     /// Newest first.
     pub history: Vec<AlarmHistoryItem>,
 }
 
 impl AlarmRow {
-    /// In ALARM and nobody acknowledged this episode.
+    /// In ALARM, nobody acknowledged this episode and no snooze runs.
     pub fn needs_attention(&self) -> bool {
-        self.state == AlarmState::Alarm && self.ack.is_none()
+        self.state == AlarmState::Alarm && self.ack.is_none() && self.snoozed_until.is_none()
     }
 }
 
@@ -406,6 +420,21 @@ pub enum Modal {
     Acknowledge {
         alarm_name: String,
         note: String,
+        /// Minutes to snooze re-notifications (empty: no snooze).
+        snooze: String,
+        /// Tab moves between the note (false) and the snooze (true).
+        on_snooze: bool,
+    },
+    /// `x` on an acknowledged alarm: withdraw the acknowledgement (`mine`: the operator's
+    /// own; otherwise someone else's, which this dialog is the confirmation for).
+    Withdraw {
+        alarm_name: String,
+        by: String,
+        mine: bool,
+    },
+    /// The shared acknowledgements table is missing: create it?
+    CreateAckTable {
+        table: String,
     },
     Command {
         input: String,

@@ -222,14 +222,20 @@ pub fn on_action(state: &mut AppState, action: Action, effects: &mut Vec<Effect>
         Action::CreateAlarm => open_alarm_form(state),
         Action::Acknowledge => match state.selected_alarm() {
             Some(a) if state.view == View::Alarms && a.state == crate::cloud::AlarmState::Alarm => {
-                if a.ack.is_some() {
-                    state.refuse(format!("{} is already acknowledged", a.name));
-                } else {
-                    state.modal = Some(Modal::Acknowledge {
+                state.modal = Some(match &a.ack {
+                    // x on an acknowledged alarm offers to withdraw it.
+                    Some(k) => Modal::Withdraw {
+                        alarm_name: a.name.clone(),
+                        by: k.by.clone(),
+                        mine: state.identity.as_ref().is_some_and(|i| i.arn == k.by),
+                    },
+                    None => Modal::Acknowledge {
                         alarm_name: a.name.clone(),
                         note: String::new(),
-                    });
-                }
+                        snooze: String::new(),
+                        on_snooze: false,
+                    },
+                });
             }
             Some(a) if state.view == View::Alarms => state.refuse(format!(
                 "{} is {}: only an alarm in ALARM can be acknowledged",
@@ -693,21 +699,65 @@ fn on_modal_key(state: &mut AppState, key: KeyEvent, effects: &mut Vec<Effect>) 
                 }
             }
         },
-        Modal::Acknowledge { alarm_name, note } => match key.code {
+        Modal::Acknowledge {
+            alarm_name,
+            note,
+            snooze,
+            on_snooze,
+        } => match key.code {
             KeyCode::Esc => keep = false,
+            KeyCode::Tab | KeyCode::BackTab => *on_snooze = !*on_snooze,
             KeyCode::Enter => {
+                let minutes = snooze.trim();
+                let snooze_until = match minutes.parse::<u32>() {
+                    _ if minutes.is_empty() => None,
+                    Ok(m) if m > 0 => Some(state.now + chrono::Duration::minutes(m.into())),
+                    _ => {
+                        state.refuse("snooze: a whole number of minutes, or empty for none");
+                        state.modal = Some(modal);
+                        return;
+                    }
+                };
                 let note = note.trim();
                 effects.push(Effect::Pipeline(Command::Acknowledge {
                     alarm_name: alarm_name.clone(),
                     note: (!note.is_empty()).then(|| note.to_string()),
-                    who: state.user.clone(),
+                    snooze_until,
                 }));
                 state.say(format!("acknowledging {alarm_name}…"));
                 keep = false;
             }
             _ => {
-                edit_text(note, key);
+                edit_text(if *on_snooze { snooze } else { note }, key);
             }
+        },
+        Modal::Withdraw {
+            alarm_name, mine, ..
+        } => match key.code {
+            KeyCode::Esc | KeyCode::Char('n') => keep = false,
+            KeyCode::Enter | KeyCode::Char('y') => {
+                effects.push(Effect::Pipeline(Command::Withdraw {
+                    alarm_name: alarm_name.clone(),
+                    force: !*mine,
+                }));
+                state.say(format!("withdrawing the acknowledgement of {alarm_name}…"));
+                keep = false;
+            }
+            _ => {}
+        },
+        Modal::CreateAckTable { table } => match key.code {
+            KeyCode::Esc | KeyCode::Char('n') => {
+                state.say(format!(
+                    "not created: acknowledgements stay on this machine until {table} exists"
+                ));
+                keep = false;
+            }
+            KeyCode::Enter | KeyCode::Char('y') => {
+                effects.push(Effect::Pipeline(Command::CreateAckTable));
+                state.say(format!("creating the table {table}…"));
+                keep = false;
+            }
+            _ => {}
         },
         Modal::Command { input } => match key.code {
             KeyCode::Esc => keep = false,

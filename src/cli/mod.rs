@@ -3,6 +3,7 @@
 //! Exit codes (all commands): 0 success / nothing anomalous, 1 error, 2 something anomalous
 //! (`scan`, `detect --input`), 130 interrupted.
 
+pub mod acks;
 pub mod detect;
 pub mod generate;
 pub mod process;
@@ -141,6 +142,15 @@ pub enum Command {
     /// Run one of the patterns' processors locally.
     #[command(subcommand)]
     Process(ProcessCommand),
+    /// Acknowledge an alarm's current ALARM episode for the team (shared table).
+    #[command(
+        after_help = "Exit codes: 0 acknowledged, 1 error (or kept on this machine only: the table \
+                      was unreachable), 3 already acknowledged by someone else (who on stderr)."
+    )]
+    Ack(acks::AckArgs),
+    /// The alarms with state, since, episode and acknowledgement (who, when, note).
+    #[command(after_help = "Exit codes: 0 listed, 1 error.")]
+    Alarms(acks::AlarmsArgs),
     /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell).
     #[command(
         after_help = "bash: watchband completions bash > ~/.local/share/bash-completion/completions/watchband\n\
@@ -247,6 +257,8 @@ pub fn main() -> ExitCode {
         Some(Command::Tape(args)) => tape::run(&args, &cli.source),
         Some(Command::Scan(args)) => scan::run(&args, &cli.source),
         Some(Command::Generate(args)) => generate::run_cli(&args, &cli.source),
+        Some(Command::Ack(args)) => acks::run_ack(&args, &cli.source),
+        Some(Command::Alarms(args)) => acks::run_alarms(&args, &cli.source),
         Some(Command::Completions(args)) => shell::run_completions(&args),
         Some(Command::Man(args)) => shell::run_man(&args),
     };

@@ -53,6 +53,8 @@ pub struct VolumeScan {
     pub upper: Option<f64>,
     /// "OK", "ALARM", "INSUFFICIENT_DATA", or None without a `Backup-Anomaly-Alarm`.
     pub alarm_state: Option<String>,
+    /// The team's acknowledgement of the alarm's current ALARM episode (shared table).
+    pub alarm_acknowledgement: Option<ScanAck>,
     pub anomalous: bool,
     /// The recovery point to restore from ([`crate::detect::last_clean`]); None without an
     /// anomalous count.
@@ -86,6 +88,15 @@ fn last_clean(volume_arn: &str, points: &[crate::pipeline::ChangePoint]) -> Opti
         snapshot_id,
         created,
     })
+}
+
+/// Who acknowledged an alarm's episode, when, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScanAck {
+    /// The caller identity ARN.
+    pub who: String,
+    pub at: Time,
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -127,7 +138,9 @@ pub fn run(args: &ScanArgs, source: &SourceArgs) -> anyhow::Result<ExitCode> {
     let rt = session::runtime()?;
     let report = rt.block_on(async {
         let cloud = session::open_cloud(&source, &file).await?;
-        scan(cloud, file.pipeline_config(&source.overrides), PASS_TIMEOUT).await
+        let config = file.pipeline_config(&source.overrides);
+        session::restore_demo_acks(cloud.as_ref(), &config.ack_table).await?;
+        scan(cloud, config, PASS_TIMEOUT).await
     })?;
     rt.shutdown_timeout(Duration::from_millis(200));
     if args.json {
@@ -256,11 +269,18 @@ impl Pass {
     }
 
     fn report(self, kind: &str, now: Time) -> ScanReport {
-        let alarms: BTreeMap<String, AlarmState> = self
+        let alarms: BTreeMap<String, (AlarmState, Option<ScanAck>)> = self
             .alarms
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|a| Some((a.volume_arn?, a.state)))
+            .filter_map(|a| {
+                let ack = a.acknowledgement.map(|k| ScanAck {
+                    who: k.who,
+                    at: k.at,
+                    note: k.note,
+                });
+                Some((a.volume_arn?, (a.state, ack)))
+            })
             .collect();
         let mut volumes: Vec<VolumeScan> = self
             .inventory
@@ -269,7 +289,10 @@ impl Pass {
             .map(|v| {
                 let latest = self.series.get(&v.arn).and_then(|s| s.last());
                 let last_clean = self.series.get(&v.arn).and_then(|s| last_clean(&v.arn, s));
-                let alarm = alarms.get(&v.arn).copied();
+                let (alarm, ack) = match alarms.get(&v.arn) {
+                    Some((state, ack)) => (Some(*state), ack.clone()),
+                    None => (None, None),
+                };
                 let verdict = match latest {
                     None => "unknown",
                     Some(p) if p.verdict.band.is_none() => "learning",
@@ -291,6 +314,7 @@ impl Pass {
                     upper: latest.and_then(|p| p.verdict.band.map(|b| b.upper)),
                     alarm_state: alarm.map(|s| alarm_name(s).to_string()),
                     last_clean,
+                    alarm_acknowledgement: ack,
                     arn: v.arn,
                 }
             })
@@ -356,12 +380,12 @@ pub fn table(r: &ScanReport) -> String {
     let mut out = String::new();
     let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
     out.push_str(&format!(
-        "{:<16} {:<22} {:>9} {:>10} {:>8} {:<9} {:<17}\n",
+        "{:<16} {:<22} {:>9} {:>10} {:>8} {:<9} {:<17} ACKNOWLEDGED\n",
         "VOLUME", "ID", "SIZE GiB", "BLOCKS", "%", "VERDICT", "ALARM"
     ));
     for v in &r.volumes {
         out.push_str(&format!(
-            "{:<16} {:<22} {:>9} {:>10} {:>8} {:<9} {:<17}\n",
+            "{:<16} {:<22} {:>9} {:>10} {:>8} {:<9} {:<17} {}\n",
             crate::sanitize::clean(&v.name),
             v.volume_id,
             opt(v.size_gib.map(|s| s.to_string())),
@@ -369,6 +393,17 @@ pub fn table(r: &ScanReport) -> String {
             opt(v.percent_of_volume.map(|p| format!("{p:.1}"))),
             v.verdict,
             opt(v.alarm_state.clone()),
+            v.alarm_acknowledgement
+                .as_ref()
+                .map(|k| format!(
+                    "{}{}",
+                    k.who,
+                    k.note
+                        .as_ref()
+                        .map(|n| format!(": {n}"))
+                        .unwrap_or_default()
+                ))
+                .unwrap_or_default(),
         ));
         if v.anomalous
             && let Some(c) = &v.last_clean

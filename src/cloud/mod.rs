@@ -173,6 +173,21 @@ pub trait Cloud: Send + Sync + 'static {
         condition: Option<Condition>,
     ) -> CloudResult<()>;
     async fn query(&self, query: Query) -> CloudResult<Vec<Item>>;
+    /// Fails with `ErrorKind::ConditionFailed` when the condition does not hold (a missing
+    /// item satisfies no `Equals`).
+    async fn delete_item(
+        &self,
+        table: &str,
+        key: Item,
+        condition: Option<Condition>,
+    ) -> CloudResult<()>;
+    /// Creates an on-demand table with string keys and returns once it is ACTIVE.
+    async fn create_table(
+        &self,
+        table: &str,
+        hash_key: &str,
+        range_key: Option<&str>,
+    ) -> CloudResult<()>;
 }
 
 /// What only the simulated account can do; the UI offers these keys when `Cloud::demo()` is
@@ -185,6 +200,8 @@ pub trait DemoControls: Send + Sync {
     /// Simulated seconds per real second.
     fn speed(&self) -> f64;
     fn set_speed(&self, speed: f64);
+    /// The world's seed (the demo keeps one store per seed).
+    fn seed(&self) -> u64;
 }
 
 /// Calls a paged listing until its token is absent and gathers every item.

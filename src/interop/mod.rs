@@ -10,13 +10,18 @@
 //! - [`alarm`]: CloudWatch alarms: the anomaly-band alarm; the static-threshold alarm is a plain
 //!   [`AlarmDefinition`](crate::cloud::AlarmDefinition).
 //!
+//! - [`acks`]: watchband's own shared acknowledgements table (not a pattern: the contract every
+//!   watchband of a team shares).
+//!
 //! Everything is re-exported here, so callers write `interop::TEMPERATURE_STREAM`.
 
+pub mod acks;
 pub mod alarm;
 pub mod changed_blocks;
 pub mod indicator;
 pub mod temperature;
 
+pub use acks::*;
 pub use alarm::*;
 pub use changed_blocks::*;
 pub use indicator::*;

@@ -26,7 +26,10 @@ pub(crate) async fn run(ctx: Arc<Ctx>) {
             })
             .await
         {
-            let views: Vec<AlarmView> = alarms.iter().map(|a| view(&ctx, a)).collect();
+            let mut views = Vec::with_capacity(alarms.len());
+            for a in &alarms {
+                views.push(view(&ctx, a).await);
+            }
             remember(&ctx, &alarms);
             if last.as_ref() != Some(&views) {
                 if !ctx.emit(Event::Alarms(views.clone())).await {
@@ -72,7 +75,9 @@ fn remember(ctx: &Ctx, alarms: &[Alarm]) {
     *ctx.alarm_topics.lock().unwrap_or_else(|e| e.into_inner()) = topics;
 }
 
-fn view(ctx: &Ctx, a: &Alarm) -> AlarmView {
+/// An alarm with the acknowledgement of its current episode (read from the shared table).
+pub(crate) async fn view(ctx: &Ctx, a: &Alarm) -> AlarmView {
+    let (acknowledgement, snoozed_until) = super::acks::current(ctx, a).await;
     let mut definition = a.definition.clone();
     definition.name = clean(&definition.name);
     definition.description = definition.description.as_deref().map(clean);
@@ -82,7 +87,8 @@ fn view(ctx: &Ctx, a: &Alarm) -> AlarmView {
         state: a.state,
         reason: clean(&a.state_reason),
         state_updated: a.state_updated,
-        acknowledgement: ctx.acks.current(a),
+        acknowledgement,
+        snoozed_until,
         definition,
     }
 }

@@ -73,6 +73,8 @@ pub struct PipelineConfig {
     pub topics: Vec<String>,
     /// Kinesis streams to consume.
     pub streams: Vec<String>,
+    /// The DynamoDB table a team's watchbands share acknowledgements in.
+    pub ack_table: String,
     pub stream_start: StreamStart,
     /// Metrics to chart; when empty, `AWS/EC2 CPUUtilization` of every instance ListMetrics
     /// finds is watched.
@@ -103,6 +105,7 @@ impl Default for PipelineConfig {
             backup_topic: interop::BACKUP_TOPIC_NAME.into(),
             topics: vec![interop::TEMPERATURE_TOPIC.into()],
             streams: vec![interop::TEMPERATURE_STREAM.into()],
+            ack_table: interop::ACK_TABLE.into(),
             stream_start: StreamStart::default(),
             metrics: Vec::new(),
             band_width: 2.0,

@@ -174,17 +174,28 @@ pub struct RestoreProgress {
 
 // ---------------------------------------------------------------- alarms
 
-/// An acknowledgement of one ALARM episode of one alarm.
+/// An acknowledgement of one ALARM episode of one alarm, as the shared table (or, offline,
+/// the local cache) holds it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Acknowledgement {
     pub alarm_name: String,
     /// The alarm's `state_updated` when it entered the ALARM state this ack belongs to.
     pub episode: Time,
-    /// The OS user who acknowledged.
+    /// The caller identity ARN (STS) of whoever acknowledged.
     pub who: String,
     pub note: Option<String>,
     /// Account time of the acknowledgement.
     pub at: Time,
+    /// Until when the alarm's re-notifications are hidden, if snoozed.
+    #[serde(default)]
+    pub snooze_until: Option<Time>,
+    /// Whether the shared table holds it; `false` for one made offline ("not shared yet").
+    #[serde(default = "yes")]
+    pub shared: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// An alarm as the Alarms view shows it.
@@ -198,6 +209,10 @@ pub struct AlarmView {
     pub state_updated: Time,
     /// The acknowledgement of the current ALARM episode, if any (never set outside ALARM).
     pub acknowledgement: Option<Acknowledgement>,
+    /// While an acknowledgement's snooze runs (even past its episode), the alarm's
+    /// re-notifications are hidden; `None` when nothing is snoozed.
+    #[serde(default)]
+    pub snoozed_until: Option<Time>,
     /// The volume for `Backup-Anomaly-Alarm/<arn>` alarms.
     pub volume_arn: Option<String>,
 }
@@ -341,6 +356,10 @@ pub enum Event {
     Alarms(Vec<AlarmView>),
     /// An acknowledgement was recorded (the next `Alarms` carries it too).
     Acknowledged(Acknowledgement),
+    /// The shared acknowledgements table does not exist: the TUI offers to create it.
+    AckTableMissing {
+        table: String,
+    },
     /// One alarm's history, newest first (replaces).
     AlarmHistory {
         alarm_name: String,
@@ -404,12 +423,19 @@ pub enum Command {
         definition: Box<AlarmDefinition>,
         detector: AnomalyDetector,
     },
-    /// Acknowledges the alarm's current ALARM episode; announced on its SNS action topics.
+    /// Acknowledges the alarm's current ALARM episode in the shared table as the caller
+    /// identity; announced on its SNS action topics.
     Acknowledge {
         alarm_name: String,
         note: Option<String>,
-        who: String,
+        /// Hide the alarm's re-notifications until then.
+        snooze_until: Option<Time>,
     },
+    /// Withdraws the acknowledgement of the alarm's current episode; `force` withdraws one
+    /// someone else made (the operator confirmed it).
+    Withdraw { alarm_name: String, force: bool },
+    /// Creates the shared acknowledgements table (the operator confirmed it).
+    CreateAckTable,
     /// Asks for an alarm's history ([`Event::AlarmHistory`]).
     LoadAlarmHistory { alarm_name: String },
     /// Adds the metric to the watched ones (if needed) and loads its series now.
@@ -430,6 +456,8 @@ impl Command {
                 | Command::Acknowledge { .. }
                 | Command::Protect { .. }
                 | Command::Restore { .. }
+                | Command::Withdraw { .. }
+                | Command::CreateAckTable
         )
     }
 
@@ -442,6 +470,8 @@ impl Command {
             Command::Restore { .. } => "restore",
             Command::CreateAlarm { .. } => "create alarm",
             Command::Acknowledge { .. } => "acknowledge",
+            Command::Withdraw { .. } => "withdraw acknowledgement",
+            Command::CreateAckTable => "create acknowledgements table",
             Command::LoadAlarmHistory { .. } => "alarm history",
             Command::SelectMetric(_) => "select metric",
             Command::SetMetricDetector(_) => "switch detector",

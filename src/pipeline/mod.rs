@@ -216,6 +216,19 @@ pub fn spawn_stream_consumer(
     event_rx
 }
 
+/// The pipeline's shared context without its tasks, for a headless command that runs one
+/// operation (`watchband ack`, `watchband alarms`); its events are dropped.
+pub(crate) fn headless(
+    cloud: Arc<dyn Cloud>,
+    store: Option<Arc<Store>>,
+    config: PipelineConfig,
+) -> Arc<Ctx> {
+    let (metric_tx, _) = mpsc::channel(1);
+    let (ctx, events) = context(cloud, store, config, metric_tx, None);
+    drop(events);
+    ctx
+}
+
 fn context(
     cloud: Arc<dyn Cloud>,
     store: Option<Arc<Store>>,
@@ -232,7 +245,7 @@ fn context(
         limiters: Default::default(),
         counter: changes::ChangeCounter::new(cloud.clone(), store.clone())
             .with_policy(config.retry),
-        acks: acks::AckBook::new(store.clone()),
+        acks: acks::AckBook::new(store.clone(), &config.ack_table),
         store,
         config,
         alarm_names: Default::default(),
@@ -258,6 +271,7 @@ async fn identity(ctx: Arc<Ctx>) {
                     arn: crate::sanitize::clean(&id.arn),
                     region: crate::sanitize::clean(&id.region),
                 };
+                ctx.acks.set_identity(&id.arn);
                 let _ = ctx.emit(Event::Identity(id)).await;
                 return;
             }
@@ -289,6 +303,7 @@ async fn commands(ctx: Arc<Ctx>, mut rx: mpsc::Receiver<Command>) {
 }
 
 async fn run_command(ctx: &Arc<Ctx>, command: Command) {
+    let label = command.label();
     match command {
         Command::Refresh => ctx.refresh.all(),
         Command::StartBackup {
@@ -315,8 +330,20 @@ async fn run_command(ctx: &Arc<Ctx>, command: Command) {
         Command::Acknowledge {
             alarm_name,
             note,
-            who,
-        } => acks::acknowledge(ctx, alarm_name, note, who).await,
+            snooze_until,
+        } => acks::acknowledge(ctx, alarm_name, note, snooze_until).await,
+        Command::Withdraw { alarm_name, force } => {
+            let outcome = acks::withdraw(ctx, &alarm_name, force).await;
+            ctx.refresh.all();
+            match outcome {
+                Ok(m) => ctx.done(label, m).await,
+                Err(e) => ctx.fail(label, e).await,
+            }
+        }
+        Command::CreateAckTable => match acks::create_table(ctx).await {
+            Ok(m) => ctx.done(label, m).await,
+            Err(e) => ctx.fail(label, e).await,
+        },
         Command::LoadAlarmHistory { alarm_name } => {
             alarms::history(ctx, &alarm_name).await;
         }

@@ -14,8 +14,8 @@
 //! deployments wait weeks for CloudWatch's band to train.
 
 use crate::cloud::{
-    AttrValue, Cloud, CloudError, CloudResult, Condition, ErrorKind, GetMetricData, Item,
-    MetricDatum, MetricQuery, Time,
+    AlarmFilter, AlarmState, AttrValue, Cloud, CloudError, CloudResult, Condition, ErrorKind,
+    GetMetricData, Item, MetricDatum, MetricQuery, Time,
 };
 use crate::detect::{Detector, Verdict};
 use crate::interop::{self, BackupJobEvent};
@@ -32,6 +32,9 @@ pub struct BackupProcessorConfig {
     pub band_width: f64,
     /// How much of the volume's metric history the verdict is scored against.
     pub history_days: i64,
+    /// The team's shared acknowledgements: an alert on a volume whose alarm is snoozed is not
+    /// sent, and one whose alarm episode is acknowledged says by whom.
+    pub ack_table: String,
 }
 
 impl BackupProcessorConfig {
@@ -41,6 +44,7 @@ impl BackupProcessorConfig {
             topic_arn: topic_arn.into(),
             band_width: 2.0,
             history_days: 90,
+            ack_table: interop::ACK_TABLE.into(),
         }
     }
 }
@@ -369,7 +373,7 @@ impl<'a> BackupProcessor<'a> {
             Ok(None) => "Last clean recovery point: none listed for the volume.".to_string(),
             Err(e) => format!("Last clean recovery point: unknown ({e})."),
         };
-        let message = format!(
+        let mut message = format!(
             "Changed blocks between {previous} and {snapshot} on {arn}: {blocks} ({:.2} GiB, {pct:.1} % of the volume).\n\
              Expected between {:.0} and {:.0} (anomaly score {:.2}).\n\
              {last_clean}\n\
@@ -379,11 +383,62 @@ impl<'a> BackupProcessor<'a> {
             band.upper,
             verdict.score,
         );
+        match self.acknowledgement(arn).await {
+            Acked::Snoozed => return Ok(()),
+            Acked::Episode(line) => message.push_str(&format!("\n{line}")),
+            Acked::No => {}
+        }
         self.cloud
             .publish(&self.config.topic_arn, Some(&subject), &message)
             .await
             .map(|_| ())
     }
+
+    /// What the team said about the volume's alarm in the shared acknowledgements table. Any
+    /// failure to read it (no alarm yet, no table, no permission) counts as nothing said: an
+    /// alert is never lost for want of an acknowledgement.
+    async fn acknowledgement(&self, volume_arn: &str) -> Acked {
+        let name = interop::backup_alarm_name(volume_arn);
+        let filter = AlarmFilter {
+            name_prefix: None,
+            names: vec![name.clone()],
+        };
+        let Some(alarm) = self
+            .cloud
+            .describe_alarms(filter)
+            .await
+            .ok()
+            .and_then(|a| a.into_iter().find(|a| a.definition.name == name))
+        else {
+            return Acked::No;
+        };
+        let Ok(Some(ack)) =
+            crate::pipeline::acks::newest(self.cloud, &self.config.ack_table, &alarm.arn).await
+        else {
+            return Acked::No;
+        };
+        if ack.snooze_until.is_some_and(|t| t > self.cloud.now()) {
+            return Acked::Snoozed;
+        }
+        if alarm.state == AlarmState::Alarm && ack.episode == alarm.state_updated {
+            let note = ack.note.map(|n| format!(": {n}")).unwrap_or_default();
+            return Acked::Episode(format!(
+                "Acknowledged by {} at {}{note}",
+                ack.who,
+                ack.at.to_rfc3339()
+            ));
+        }
+        Acked::No
+    }
+}
+
+/// The team's word on a volume's alarm when an alert is due.
+enum Acked {
+    No,
+    /// The alarm's current episode is acknowledged: this line goes into the alert.
+    Episode(String),
+    /// Re-notifications are snoozed: no alert.
+    Snoozed,
 }
 
 /// What became of one queued event.

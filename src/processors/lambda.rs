@@ -3,7 +3,7 @@
 //!
 //! Configuration comes from the environment the CloudFormation template sets:
 //! `WATCHBAND_PROCESSOR` (backup | stream | metric), `BACKUP_TABLE`, `BACKUP_TOPIC_ARN`,
-//! `BAND_WIDTH`, `ANOMALY_TABLE`, `ALERT_TOPIC_ARN`, `METRIC_NAMESPACE`, `METRIC_NAME`,
+//! `BAND_WIDTH`, `ACK_TABLE` (default `watchband-acknowledgements`), `ANOMALY_TABLE`, `ALERT_TOPIC_ARN`, `METRIC_NAMESPACE`, `METRIC_NAME`,
 //! `METRIC_DIMENSIONS` (comma-separated K=V), `STATE_TABLE`.
 
 use super::changed_blocks::{BackupProcessor, BackupProcessorConfig};
@@ -33,6 +33,7 @@ pub async fn run() -> Result<(), Error> {
                     .ok()
                     .and_then(|w| w.parse().ok())
                     .unwrap_or(2.0),
+                ack_table: env("ACK_TABLE").unwrap_or_else(|_| crate::interop::ACK_TABLE.into()),
                 ..BackupProcessorConfig::new(&env("BACKUP_TOPIC_ARN")?)
             };
             let counter = ChangeCounter::new(cloud.clone(), None);

@@ -1,11 +1,13 @@
 //! The embedded store: one SQLite file in the user's data directory that keeps what must
-//! survive a restart — change counts per snapshot pair, Kinesis checkpoints per shard, alarm
-//! acknowledgements and serialized detector state.
+//! survive a restart — change counts per snapshot pair, Kinesis checkpoints per shard, the
+//! cached copy of the shared acknowledgements (with those not shared yet) and serialized
+//! detector state.
 //!
 //! The file runs in WAL mode with a busy timeout, so two watchband processes (a TUI and a
 //! `scan`, say) can share it: readers never block the writer and a writer waits its turn
 //! instead of failing with "database is locked".
 
+use crate::interop::{AckItem, ack_time};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -31,13 +33,18 @@ CREATE TABLE IF NOT EXISTS kinesis_checkpoints (
     updated  TEXT NOT NULL,
     PRIMARY KEY (stream, shard)
 );
-CREATE TABLE IF NOT EXISTS acknowledgements (
-    alarm_name    TEXT NOT NULL,
-    episode_start TEXT NOT NULL,
-    who           TEXT NOT NULL,
-    at            TEXT NOT NULL,
-    note          TEXT NOT NULL,
-    PRIMARY KEY (alarm_name, episode_start)
+-- The local copy of the shared acknowledgements table (keyed by alarm ARN, so by account
+-- and region too); `shared` is 0 for an acknowledgement made while the table was unreachable.
+CREATE TABLE IF NOT EXISTS shared_acknowledgements (
+    alarm_arn    TEXT NOT NULL,
+    episode      TEXT NOT NULL,
+    alarm_name   TEXT NOT NULL,
+    who          TEXT NOT NULL,
+    at           TEXT NOT NULL,
+    note         TEXT,
+    snooze_until TEXT,
+    shared       INTEGER NOT NULL,
+    PRIMARY KEY (alarm_arn, episode)
 );
 CREATE TABLE IF NOT EXISTS detector_state (
     key     TEXT PRIMARY KEY,
@@ -78,17 +85,6 @@ impl ChangeCount {
     pub fn changed_bytes(&self) -> u64 {
         self.blocks * self.block_size.max(0) as u64
     }
-}
-
-/// An operator's acknowledgement of one alarm episode (an alarm that went into ALARM at
-/// `episode_start`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Acknowledgement {
-    pub alarm_name: String,
-    pub episode_start: crate::cloud::Time,
-    pub who: String,
-    pub at: crate::cloud::Time,
-    pub note: String,
 }
 
 /// The store. Cheap to share behind an `Arc`; calls are short and serialized on one connection.
@@ -246,48 +242,80 @@ impl Store {
 
     // ------------------------------------------------------------ acknowledgements
 
-    /// Records (or replaces) the acknowledgement of one alarm episode.
-    pub fn acknowledge(&self, ack: &Acknowledgement) -> StoreResult<()> {
+    /// Caches an acknowledgement; `shared` says whether the shared table holds it.
+    pub fn cache_ack(&self, ack: &AckItem, shared: bool) -> StoreResult<()> {
         self.with(|c| {
             c.execute(
-                "INSERT OR REPLACE INTO acknowledgements (alarm_name, episode_start, who, at, note)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT OR REPLACE INTO shared_acknowledgements
+                 (alarm_arn, episode, alarm_name, who, at, note, snooze_until, shared)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
+                    ack.alarm_arn,
+                    ack_time(ack.episode),
                     ack.alarm_name,
-                    ack.episode_start.to_rfc3339(),
                     ack.who,
-                    ack.at.to_rfc3339(),
-                    ack.note
+                    ack_time(ack.at),
+                    ack.note,
+                    ack.snooze_until.map(ack_time),
+                    shared
                 ],
             )
             .map(|_| ())
         })
     }
 
-    pub fn acknowledgement(
+    /// The cached acknowledgement of one episode, and whether it is shared.
+    pub fn cached_ack(
         &self,
-        alarm_name: &str,
-        episode_start: crate::cloud::Time,
-    ) -> StoreResult<Option<Acknowledgement>> {
+        alarm_arn: &str,
+        episode: crate::cloud::Time,
+    ) -> StoreResult<Option<(AckItem, bool)>> {
         self.with(|c| {
             c.query_row(
-                "SELECT alarm_name, episode_start, who, at, note FROM acknowledgements
-                 WHERE alarm_name = ?1 AND episode_start = ?2",
-                params![alarm_name, episode_start.to_rfc3339()],
+                &format!("{ACK_COLUMNS} WHERE alarm_arn = ?1 AND episode = ?2"),
+                params![alarm_arn, ack_time(episode)],
                 ack_from_row,
             )
             .optional()
         })
     }
 
-    /// Every acknowledgement of an alarm, newest episode first.
-    pub fn acknowledgements(&self, alarm_name: &str) -> StoreResult<Vec<Acknowledgement>> {
+    /// The newest cached acknowledgement of an alarm (its snooze outlives its episode).
+    pub fn latest_cached_ack(&self, alarm_arn: &str) -> StoreResult<Option<(AckItem, bool)>> {
         self.with(|c| {
-            let mut st = c.prepare(
-                "SELECT alarm_name, episode_start, who, at, note FROM acknowledgements
-                 WHERE alarm_name = ?1 ORDER BY episode_start DESC",
-            )?;
-            let rows = st.query_map(params![alarm_name], ack_from_row)?;
+            c.query_row(
+                &format!("{ACK_COLUMNS} WHERE alarm_arn = ?1 ORDER BY episode DESC LIMIT 1"),
+                params![alarm_arn],
+                ack_from_row,
+            )
+            .optional()
+        })
+    }
+
+    pub fn uncache_ack(&self, alarm_arn: &str, episode: crate::cloud::Time) -> StoreResult<()> {
+        self.with(|c| {
+            c.execute(
+                "DELETE FROM shared_acknowledgements WHERE alarm_arn = ?1 AND episode = ?2",
+                params![alarm_arn, ack_time(episode)],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// Acknowledgements made while the table was unreachable, oldest first.
+    pub fn unshared_acks(&self) -> StoreResult<Vec<AckItem>> {
+        self.with(|c| {
+            let mut st = c.prepare(&format!("{ACK_COLUMNS} WHERE shared = 0 ORDER BY at"))?;
+            let rows = st.query_map([], |r| ack_from_row(r).map(|(a, _)| a))?;
+            rows.collect()
+        })
+    }
+
+    /// Every cached acknowledgement, oldest episode first, with whether it is shared.
+    pub fn cached_acks(&self) -> StoreResult<Vec<(AckItem, bool)>> {
+        self.with(|c| {
+            let mut st = c.prepare(&format!("{ACK_COLUMNS} ORDER BY episode"))?;
+            let rows = st.query_map([], ack_from_row)?;
             rows.collect()
         })
     }
@@ -332,14 +360,25 @@ fn parse_time(s: String, col: usize) -> rusqlite::Result<crate::cloud::Time> {
         })
 }
 
-fn ack_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Acknowledgement> {
-    Ok(Acknowledgement {
-        alarm_name: r.get(0)?,
-        episode_start: parse_time(r.get(1)?, 1)?,
-        who: r.get(2)?,
-        at: parse_time(r.get(3)?, 3)?,
-        note: r.get(4)?,
-    })
+const ACK_COLUMNS: &str = "SELECT alarm_arn, episode, alarm_name, who, at, note, snooze_until, \
+     shared FROM shared_acknowledgements";
+
+fn ack_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(AckItem, bool)> {
+    Ok((
+        AckItem {
+            alarm_arn: r.get(0)?,
+            episode: parse_time(r.get(1)?, 1)?,
+            alarm_name: r.get(2)?,
+            who: r.get(3)?,
+            at: parse_time(r.get(4)?, 4)?,
+            note: r.get(5)?,
+            snooze_until: r
+                .get::<_, Option<String>>(6)?
+                .map(|t| parse_time(t, 6))
+                .transpose()?,
+        },
+        r.get(7)?,
+    ))
 }
 
 #[cfg(test)]
@@ -386,27 +425,37 @@ mod tests {
     }
 
     #[test]
-    fn acknowledgements_round_trip_newest_first() {
+    fn acknowledgements_are_cached_per_episode_with_their_sharing() {
         let s = Store::in_memory().unwrap();
         let t = |h| chrono::Utc.with_ymd_and_hms(2026, 1, 1, h, 0, 0).unwrap();
+        let ack = |h, note: &str| AckItem {
+            alarm_arn: "arn:aws:cloudwatch:us-east-1:1:alarm:a".into(),
+            alarm_name: "a".into(),
+            episode: t(h),
+            who: "arn:aws:iam::1:user/op".into(),
+            at: t(h + 1),
+            note: Some(note.into()),
+            snooze_until: (h == 3).then(|| t(9)),
+        };
         for h in [1, 3, 2] {
-            s.acknowledge(&Acknowledgement {
-                alarm_name: "a".into(),
-                episode_start: t(h),
-                who: "op".into(),
-                at: t(h + 1),
-                note: format!("n{h}"),
-            })
-            .unwrap();
+            s.cache_ack(&ack(h, &format!("n{h}")), h != 2).unwrap();
         }
-        let all = s.acknowledgements("a").unwrap();
+        let arn = "arn:aws:cloudwatch:us-east-1:1:alarm:a";
         assert_eq!(
-            all.iter().map(|a| a.note.as_str()).collect::<Vec<_>>(),
-            ["n3", "n2", "n1"]
+            s.cached_ack(arn, t(2)).unwrap(),
+            Some((ack(2, "n2"), false))
         );
-        assert_eq!(s.acknowledgement("a", t(2)).unwrap().unwrap().at, t(3));
-        assert!(s.acknowledgement("a", t(9)).unwrap().is_none());
-        assert!(s.acknowledgements("b").unwrap().is_empty());
+        assert_eq!(
+            s.latest_cached_ack(arn).unwrap(),
+            Some((ack(3, "n3"), true))
+        );
+        assert_eq!(s.unshared_acks().unwrap(), vec![ack(2, "n2")]);
+        let all = s.cached_acks().unwrap();
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[1], (ack(2, "n2"), false));
+        s.uncache_ack(arn, t(3)).unwrap();
+        assert!(s.cached_ack(arn, t(3)).unwrap().is_none());
+        assert!(s.latest_cached_ack("other").unwrap().is_none());
     }
 
     #[test]

@@ -25,7 +25,36 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState, modal: &Modal) {
         Modal::ConfirmProtect(t) => render_protect(f, area, state, t),
         Modal::ConfirmRestore { target, role } => render_restore(f, area, state, target, role),
         Modal::AlarmForm(form) => render_alarm_form(f, area, state, form),
-        Modal::Acknowledge { alarm_name, note } => render_ack(f, area, state, alarm_name, note),
+        Modal::Acknowledge {
+            alarm_name,
+            note,
+            snooze,
+            on_snooze,
+        } => render_ack(f, area, state, alarm_name, note, snooze, *on_snooze),
+        Modal::Withdraw {
+            alarm_name,
+            by,
+            mine,
+        } => {
+            let question = if *mine {
+                "Withdraw your acknowledgement of this ALARM episode?".to_string()
+            } else {
+                format!("Acknowledged by {by}, not by you. Withdraw it anyway?")
+            };
+            render_question(
+                f, area, state, "Withdraw", &question, alarm_name, "withdraw",
+            )
+        }
+        Modal::CreateAckTable { table } => render_question(
+            f,
+            area,
+            state,
+            "Shared acknowledgements",
+            "The acknowledgements table does not exist, so acknowledgements stay on this \
+             machine. Create it (DynamoDB, on demand) so the team shares them?",
+            table,
+            "create",
+        ),
         Modal::Command { input } => render_command(f, area, state, input),
         Modal::MetricBrowser { query, selected } => {
             render_metric_browser(f, area, state, query, *selected)
@@ -342,26 +371,47 @@ fn render_alarm_form(f: &mut Frame, area: Rect, state: &AppState, form: &AlarmFo
     );
 }
 
-fn render_ack(f: &mut Frame, area: Rect, state: &AppState, alarm: &str, note: &str) {
+fn render_ack(
+    f: &mut Frame,
+    area: Rect,
+    state: &AppState,
+    alarm: &str,
+    note: &str,
+    snooze: &str,
+    on_snooze: bool,
+) {
     let theme = &state.theme;
-    let r = centered(area, 76, 9);
+    let r = centered(area, 76, 10);
     f.render_widget(Clear, r);
     let w = r.width.saturating_sub(4) as usize;
+    let cursor = |on: bool| if on { "▏" } else { "" };
     let lines = vec![
-        Line::raw("Acknowledge this ALARM episode (announced on the alarm's SNS topic):"),
+        Line::raw("Acknowledge this ALARM episode for the team (announced on its SNS topic):"),
         Line::from(Span::styled(
             truncate(alarm, w),
             theme.style(Role::AlarmAlarm),
         )),
         Line::raw(""),
         Line::from(vec![
-            Span::styled("note: ", theme.style(Role::Header)),
-            Span::styled(format!("{note}▏"), theme.style(Role::Input)),
+            Span::styled("note:            ", theme.style(Role::Header)),
+            Span::styled(
+                format!("{note}{}", cursor(!on_snooze)),
+                theme.style(Role::Input),
+            ),
+        ]),
+        Line::from(vec![
+            Span::styled("snooze (minutes): ", theme.style(Role::Header)),
+            Span::styled(
+                format!("{snooze}{}", cursor(on_snooze)),
+                theme.style(Role::Input),
+            ),
         ]),
         Line::raw(""),
         Line::from(vec![
             Span::styled("Enter", theme.style(Role::Title)),
             Span::raw(" acknowledge   "),
+            Span::styled("Tab", theme.style(Role::Title)),
+            Span::raw(" note/snooze   "),
             Span::styled("Esc", theme.style(Role::Title)),
             Span::raw(" cancel"),
         ]),
@@ -370,6 +420,42 @@ fn render_ack(f: &mut Frame, area: Rect, state: &AppState, alarm: &str, note: &s
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
             .block(dialog_block("Acknowledge", state)),
+        r,
+    );
+}
+
+/// A yes/no dialog: the question, what it is about, Enter/y to do it, Esc/n not to.
+fn render_question(
+    f: &mut Frame,
+    area: Rect,
+    state: &AppState,
+    title: &str,
+    question: &str,
+    subject: &str,
+    verb: &str,
+) {
+    let theme = &state.theme;
+    let r = centered(area, 76, 9);
+    f.render_widget(Clear, r);
+    let w = r.width.saturating_sub(4) as usize;
+    let lines = vec![
+        Line::raw(question.to_string()),
+        Line::from(Span::styled(
+            truncate(subject, w),
+            theme.style(Role::Header),
+        )),
+        Line::raw(""),
+        Line::from(vec![
+            Span::styled("Enter/y", theme.style(Role::Title)),
+            Span::raw(format!(" {verb}   ")),
+            Span::styled("Esc/n", theme.style(Role::Title)),
+            Span::raw(" cancel"),
+        ]),
+    ];
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(dialog_block(title, state)),
         r,
     );
 }

@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod acks;
 mod detect;
 mod detect_nab;
 mod detect_props;

@@ -13,6 +13,8 @@ use watchband::pipeline::{AlarmView, Command, Event};
 use watchband::store::Store;
 
 const HOUR: Duration = Duration::from_secs(3600);
+/// The simulated account's caller identity.
+const DEMO_CALLER: &str = "arn:aws:iam::123456789012:user/demo";
 
 fn alarms_of(e: &Event) -> Option<&Vec<AlarmView>> {
     match e {
@@ -145,7 +147,7 @@ async fn an_acknowledgement_belongs_to_one_episode_and_is_announced() {
     run.send(Command::Acknowledge {
         alarm_name: name.clone(),
         note: Some("looking into it".into()),
-        who: "alice".into(),
+        snooze_until: None,
     })
     .await;
     let ack = run
@@ -158,9 +160,10 @@ async fn an_acknowledgement_belongs_to_one_episode_and_is_announced() {
             },
         )
         .await;
+    // Who is the caller identity (STS), not $USER.
     assert_eq!(
-        (ack.who.as_str(), ack.episode),
-        ("alice", firing.state_updated)
+        (ack.who.as_str(), ack.episode, ack.shared),
+        (DEMO_CALLER, firing.state_updated, true)
     );
     run.until(Duration::from_secs(30), "the acknowledged view", |e, _| {
         alarms_of(e)?
@@ -175,14 +178,16 @@ async fn an_acknowledgement_belongs_to_one_episode_and_is_announced() {
         cloud
             .published_messages()
             .iter()
-            .any(|p| &p.topic_arn == topic && p.message.contains("acknowledged by alice")),
+            .any(|p| &p.topic_arn == topic
+                && p.message
+                    .contains(&format!("acknowledged by {DEMO_CALLER}"))),
         "the acknowledgement was not published on {topic}"
     );
     run.until(
         Duration::from_secs(60),
         "the announcement as a notification",
         |e, _| match e {
-            Event::Notification(n) if n.message.contains("acknowledged by alice") => Some(()),
+            Event::Notification(n) if n.message.contains(DEMO_CALLER) => Some(()),
             _ => None,
         },
     )
@@ -225,7 +230,7 @@ async fn an_acknowledgement_belongs_to_one_episode_and_is_announced() {
         .send(Command::Acknowledge {
             alarm_name: name.clone(),
             note: None,
-            who: "alice".into(),
+            snooze_until: None,
         })
         .await;
     let o = again
@@ -238,4 +243,163 @@ async fn an_acknowledgement_belongs_to_one_episode_and_is_announced() {
         !o.ok && o.message.contains("only an alarm in ALARM"),
         "{o:?}"
     );
+}
+
+/// The acknowledgement of `name` in an `Alarms` event, when the alarm is listed.
+fn ack_in(e: &Event, name: &str) -> Option<Option<watchband::pipeline::Acknowledgement>> {
+    alarms_of(e)?
+        .iter()
+        .find(|a| a.definition.name == name)
+        .map(|a| a.acknowledgement.clone())
+}
+
+#[tokio::test(start_paused = true)]
+async fn another_watchbands_acknowledgement_and_its_withdrawal_show_within_10_s() {
+    let cloud = paused(7);
+    cloud.advance(30 * HOUR);
+    // Two watchbands on one account, each with its own store (two machines).
+    let dir = tempfile::tempdir().unwrap();
+    let store = |n: &str| Some(Arc::new(Store::open(dir.path().join(n)).unwrap()));
+    let mut a = start(cloud.clone(), store("a.db"), config());
+    let mut b = start(cloud.clone(), store("b.db"), config());
+    // The clock runs until the static alarm fires, then stands still (an episode at an hour
+    // per second lasts seconds).
+    let ticker = tick(cloud.clone(), Duration::from_secs(60));
+    let firing = a
+        .until(Duration::from_secs(600), "an alarm in ALARM", |e, _| {
+            alarms_of(e)?
+                .iter()
+                .find(|x| {
+                    x.definition.name.starts_with("cpu-high-") && x.state == AlarmState::Alarm
+                })
+                .cloned()
+        })
+        .await;
+    ticker.abort();
+    let name = firing.definition.name.clone();
+    b.until(Duration::from_secs(30), "B's first list", |e, _| {
+        ack_in(e, &name)
+    })
+    .await;
+    let snooze = cloud.now() + chrono::Duration::hours(2);
+    a.send(Command::Acknowledge {
+        alarm_name: name.clone(),
+        note: Some("looking at it".into()),
+        snooze_until: Some(snooze),
+    })
+    .await;
+    // B, which never acknowledged anything, shows A's acknowledgement within 10 s.
+    let seen = b
+        .until(
+            Duration::from_secs(10),
+            "A's acknowledgement on B",
+            |e, _| ack_in(e, &name).flatten(),
+        )
+        .await;
+    assert_eq!(seen.who, DEMO_CALLER);
+    assert_eq!(seen.note.as_deref(), Some("looking at it"));
+    assert_eq!(seen.snooze_until, Some(snooze));
+    assert_eq!(seen.episode, firing.state_updated);
+
+    // A second acknowledgement of the episode is refused, naming the first.
+    b.send(Command::Acknowledge {
+        alarm_name: name.clone(),
+        note: Some("me too".into()),
+        snooze_until: None,
+    })
+    .await;
+    let refused = b
+        .until(Duration::from_secs(10), "the refusal", |e, _| match e {
+            Event::Outcome(o) if o.command == "acknowledge" => Some(o.clone()),
+            _ => None,
+        })
+        .await;
+    assert!(!refused.ok, "{refused:?}");
+    assert!(
+        refused
+            .message
+            .contains(&format!("acknowledged by {DEMO_CALLER}"))
+            && refused.message.contains("looking at it"),
+        "{refused:?}"
+    );
+
+    // The author (the same identity on B) withdraws it; A shows that within 10 s.
+    b.send(Command::Withdraw {
+        alarm_name: name.clone(),
+        force: false,
+    })
+    .await;
+    let o = b
+        .until(Duration::from_secs(10), "the withdrawal", |e, _| match e {
+            Event::Outcome(o) if o.command == "withdraw acknowledgement" => Some(o.clone()),
+            _ => None,
+        })
+        .await;
+    assert!(o.ok, "{o:?}");
+    a.until(Duration::from_secs(10), "the withdrawal on A", |e, _| {
+        ack_in(e, &name).filter(Option::is_none)
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn read_only_shows_acknowledgements_and_makes_none() {
+    let cloud = paused(7);
+    cloud.advance(30 * HOUR);
+    let mut rw = start(cloud.clone(), None, config());
+    let mut ro = start(
+        cloud.clone(),
+        None,
+        watchband::pipeline::PipelineConfig {
+            read_only: true,
+            ..config()
+        },
+    );
+    let ticker = tick(cloud.clone(), Duration::from_secs(60));
+    let name = rw
+        .until(Duration::from_secs(600), "an alarm in ALARM", |e, _| {
+            alarms_of(e)?
+                .iter()
+                .find(|x| {
+                    x.definition.name.starts_with("cpu-high-") && x.state == AlarmState::Alarm
+                })
+                .map(|x| x.definition.name.clone())
+        })
+        .await;
+    ticker.abort();
+    for c in [
+        Command::Acknowledge {
+            alarm_name: name.clone(),
+            note: None,
+            snooze_until: None,
+        },
+        Command::Withdraw {
+            alarm_name: name.clone(),
+            force: true,
+        },
+        Command::CreateAckTable,
+    ] {
+        ro.send(c).await;
+        let o = ro
+            .until(Duration::from_secs(10), "the refusal", |e, _| match e {
+                Event::Outcome(o) => Some(o.clone()),
+                _ => None,
+            })
+            .await;
+        assert!(!o.ok && o.message.contains("--read-only"), "{o:?}");
+    }
+    rw.send(Command::Acknowledge {
+        alarm_name: name.clone(),
+        note: Some("mine".into()),
+        snooze_until: None,
+    })
+    .await;
+    let seen = ro
+        .until(
+            Duration::from_secs(10),
+            "the acknowledgement, shown",
+            |e, _| ack_in(e, &name).flatten(),
+        )
+        .await;
+    assert_eq!(seen.note.as_deref(), Some("mine"));
 }

@@ -240,3 +240,48 @@ async fn metric_function_writes_the_indicator_series() {
         .unwrap();
     assert_eq!(indicators.len(), 3, "one per instance: {indicators:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_snoozed_volume_alarm_gets_no_backup_alert() {
+    let (sim, cloud) = account();
+    let (burst_arn, _) = sim.bursts()[0].clone();
+    let name = interop::backup_alarm_name(&burst_arn);
+    let watched = alarm(cloud.as_ref(), &name)
+        .await
+        .expect("the volume's alarm");
+    // Someone on the team snoozed this alarm's re-notifications for four days.
+    let ack = interop::AckItem {
+        alarm_arn: watched.arn.clone(),
+        alarm_name: name.clone(),
+        episode: watched.state_updated,
+        who: "arn:aws:iam::123456789012:user/demo".into(),
+        at: cloud.now(),
+        note: Some("restore drill this week".into()),
+        snooze_until: Some(cloud.now() + chrono::Duration::days(4)),
+    };
+    cloud
+        .put_item(interop::ACK_TABLE, ack.to_item(), None)
+        .await
+        .unwrap();
+    let functions = deployed::spawn(cloud.clone(), backup_only());
+    // The burst's backup comes and CloudWatch's alarm fires, as without the snooze...
+    let mut fired = false;
+    for _ in 0..100 * 4 {
+        if alarm(cloud.as_ref(), &name).await.unwrap().state == AlarmState::Alarm {
+            fired = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(fired, "{:?}", functions.stats());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // ...but the backup processor's own alert on that volume is not sent.
+    let volume_id = interop::volume_id_in(&burst_arn).unwrap().to_string();
+    assert!(
+        !sim.published_messages().iter().any(|p| p
+            .subject
+            .as_deref()
+            .is_some_and(|s| s.starts_with("Backup anomaly:") && s.contains(&volume_id))),
+        "an alert was sent for a snoozed alarm"
+    );
+}

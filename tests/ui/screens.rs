@@ -64,6 +64,34 @@ fn cases() -> Vec<(&'static str, Steps)> {
         ("confirm_backup", Box::new(|s| keys(s, "2jb"))),
         ("alarm_form", Box::new(|s| keys(s, "2ja"))),
         ("acknowledge", Box::new(|s| keys(s, "4jxneeds a look"))),
+        (
+            "withdraw",
+            Box::new(|s| {
+                keys(s, "4");
+                let row = s
+                    .visible_alarms()
+                    .iter()
+                    .position(|&i| s.alarms[i].ack.is_some())
+                    .unwrap();
+                for _ in 0..row {
+                    keys(s, "j");
+                }
+                keys(s, "x");
+            }),
+        ),
+        (
+            "create_ack_table",
+            Box::new(|s| {
+                watchband::app::update::update(
+                    s,
+                    watchband::app::update::Input::Event(
+                        watchband::pipeline::Event::AckTableMissing {
+                            table: "watchband-acknowledgements".into(),
+                        },
+                    ),
+                );
+            }),
+        ),
         ("command_line", Box::new(|s| keys(s, ":ala"))),
         (
             "metric_browser",

@@ -85,7 +85,12 @@ fn demo_walkthrough_in_a_real_terminal() {
         socket: format!("watchband-e2e-{}", std::process::id()),
         session: "e2e".into(),
     };
-    let shell = format!("TERM=xterm-256color {bin} --demo --seed 7; echo EXITED:$?; sleep 120");
+    // Its own data directory: the demo keeps its acknowledgements there across restarts.
+    let data = tempfile::tempdir().unwrap();
+    let shell = format!(
+        "XDG_DATA_HOME={} TERM=xterm-256color {bin} --demo --seed 7; echo EXITED:$?; sleep 120",
+        data.path().display()
+    );
     t.cmd(&[
         "new-session",
         "-d",

@@ -117,7 +117,7 @@ fn acknowledge_with_a_note() {
         vec![Effect::Pipeline(Command::Acknowledge {
             alarm_name: name,
             note: Some("on it".into()),
-            who: "operator".into(),
+            snooze_until: None,
         })]
     );
 }
@@ -207,6 +207,7 @@ fn hostile_text_is_cleaned_at_the_state_boundary() {
         reason: evil.into(),
         state_updated: now,
         acknowledgement: None,
+        snoozed_until: None,
         volume_arn: None,
     };
     alarm.definition.name = format!("evil{evil}");
@@ -268,7 +269,10 @@ fn an_acknowledgement_ends_when_the_alarm_leaves_alarm() {
             who: "bob".into(),
             note: None,
             at: now,
+            snooze_until: None,
+            shared: true,
         }),
+        snoozed_until: None,
         volume_arn: None,
     };
     update(
@@ -417,4 +421,175 @@ async fn no_frame_is_drawn_when_nothing_changes() {
     // the first frame, then one for the catalogue that emptied, then nothing
     assert!(screen.0 <= 2, "{} frames", screen.0);
     assert_eq!(screen.1, 0);
+}
+
+/// Moves the Alarms selection to the first alarm matching `f`.
+fn select_alarm(s: &mut AppState, f: impl Fn(&watchband::app::state::AlarmRow) -> bool) -> String {
+    keys(s, "4");
+    let row = s
+        .visible_alarms()
+        .iter()
+        .position(|&i| f(&s.alarms[i]))
+        .unwrap();
+    for _ in 0..row {
+        keys(s, "j");
+    }
+    s.selected_alarm().unwrap().name.clone()
+}
+
+#[test]
+fn acknowledge_with_a_snooze_and_refuse_a_bad_one() {
+    let mut s = fixture::state();
+    let name = select_alarm(&mut s, |a| a.needs_attention());
+    keys(&mut s, "x");
+    keys(&mut s, "on it");
+    key(&mut s, KeyCode::Tab);
+    keys(&mut s, "3x");
+    // Not a number of minutes: refused, the dialog stays with what was typed.
+    assert!(key(&mut s, KeyCode::Enter).is_empty());
+    assert!(matches!(&s.modal, Some(Modal::Acknowledge { snooze, .. }) if snooze == "3x"));
+    key(&mut s, KeyCode::Backspace);
+    keys(&mut s, "0");
+    let now = s.now;
+    assert_eq!(
+        key(&mut s, KeyCode::Enter),
+        vec![Effect::Pipeline(Command::Acknowledge {
+            alarm_name: name,
+            note: Some("on it".into()),
+            snooze_until: Some(now + chrono::Duration::minutes(30)),
+        })]
+    );
+}
+
+#[test]
+fn x_on_someone_elses_acknowledgement_offers_a_confirmed_withdrawal() {
+    let mut s = fixture::state();
+    let name = select_alarm(&mut s, |a| a.ack.is_some());
+    keys(&mut s, "x");
+    assert!(
+        matches!(&s.modal, Some(Modal::Withdraw { mine: false, by, .. }) if by.ends_with("user/bob"))
+    );
+    // Esc keeps it.
+    assert!(key(&mut s, KeyCode::Esc).is_empty());
+    assert!(s.modal.is_none());
+    keys(&mut s, "x");
+    assert_eq!(
+        key(&mut s, KeyCode::Enter),
+        vec![Effect::Pipeline(Command::Withdraw {
+            alarm_name: name,
+            force: true,
+        })]
+    );
+}
+
+#[test]
+fn x_on_my_own_acknowledgement_withdraws_it_as_its_author() {
+    let mut s = fixture::state();
+    let name = select_alarm(&mut s, |a| a.ack.is_some());
+    let by = s.selected_alarm().unwrap().ack.clone().unwrap().by;
+    s.identity.as_mut().unwrap().arn = by;
+    keys(&mut s, "x");
+    assert!(matches!(&s.modal, Some(Modal::Withdraw { mine: true, .. })));
+    assert_eq!(
+        keys(&mut s, "y"),
+        vec![Effect::Pipeline(Command::Withdraw {
+            alarm_name: name,
+            force: false,
+        })]
+    );
+}
+
+#[test]
+fn a_missing_table_is_offered_for_creation_unless_read_only() {
+    let missing = Event::AckTableMissing {
+        table: "watchband-acknowledgements".into(),
+    };
+    let mut s = fixture::state();
+    update(&mut s, Input::Event(missing.clone()));
+    assert!(
+        matches!(&s.modal, Some(Modal::CreateAckTable { table }) if table == "watchband-acknowledgements")
+    );
+    assert_eq!(
+        key(&mut s, KeyCode::Enter),
+        vec![Effect::Pipeline(Command::CreateAckTable)]
+    );
+    // Declined: nothing is created.
+    update(&mut s, Input::Event(missing.clone()));
+    assert!(key(&mut s, KeyCode::Esc).is_empty());
+    assert!(s.modal.is_none());
+    // Read-only: said, never offered.
+    let mut ro = fixture::state();
+    ro.read_only = true;
+    update(&mut ro, Input::Event(missing));
+    assert!(ro.modal.is_none());
+    assert!(ro.events.back().unwrap().text.contains("does not exist"));
+}
+
+#[test]
+fn another_machines_acknowledgement_lands_with_who_and_note_and_a_snooze_hides_renotifications() {
+    let mut s = fixture::state();
+    let row = s
+        .alarms
+        .iter()
+        .find(|a| a.needs_attention())
+        .unwrap()
+        .clone();
+    let now = s.now;
+    let view = |ack: Option<watchband::pipeline::Acknowledgement>, snoozed| AlarmView {
+        arn: row.arn.clone(),
+        definition: row.definition.clone(),
+        state: AlarmState::Alarm,
+        reason: row.reason.clone(),
+        state_updated: row.since,
+        acknowledgement: ack,
+        snoozed_until: snoozed,
+        volume_arn: None,
+    };
+    // A snooze from an earlier episode: not acknowledged, yet not needing attention.
+    update(
+        &mut s,
+        Input::Event(Event::Alarms(vec![view(
+            None,
+            Some(now + chrono::Duration::hours(1)),
+        )])),
+    );
+    assert!(!s.alarms[0].needs_attention());
+    // ...and its re-notification from CloudWatch is hidden, while other messages are not.
+    let shown = s.notifications.len();
+    let notify = |s: &mut AppState, subject: String| {
+        update(
+            s,
+            Input::Event(Event::Notification(SnsNotification {
+                message_id: subject.clone(),
+                topic_arn: "arn:aws:sns:eu-west-1:123456789012:backup-anomaly-alerts".into(),
+                subject: Some(subject),
+                message: "{}".into(),
+                time: now,
+            })),
+        );
+    };
+    notify(&mut s, format!("ALARM: \"{}\" in EU (Ireland)", row.name));
+    assert_eq!(s.notifications.len(), shown);
+    notify(&mut s, "ALARM: \"another-alarm\" in EU (Ireland)".into());
+    assert_eq!(s.notifications.len(), shown + 1);
+    let ack = watchband::pipeline::Acknowledgement {
+        alarm_name: row.name.clone(),
+        episode: row.since,
+        who: "arn:aws:sts::123456789012:assumed-role/oncall/carol".into(),
+        note: Some("rebooting it".into()),
+        at: now,
+        snooze_until: None,
+        shared: true,
+    };
+    update(
+        &mut s,
+        Input::Event(Event::Alarms(vec![view(Some(ack), None)])),
+    );
+    let k = s.alarms[0].ack.clone().unwrap();
+    assert_eq!((k.short_by(), k.note.as_str()), ("carol", "rebooting it"));
+    let line = &s.events.back().unwrap().text;
+    assert!(
+        line.starts_with("carol acknowledged: rebooting it"),
+        "{line}"
+    );
 }

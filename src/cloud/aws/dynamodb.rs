@@ -94,6 +94,25 @@ pub fn render_condition(c: &Condition) -> RenderedCondition {
     r
 }
 
+/// The ConditionExpression and its placeholder maps, as the requests' setters take them
+/// (DynamoDB refuses an empty value map, so none is sent).
+type ConditionParts = (
+    Option<String>,
+    Option<HashMap<String, String>>,
+    Option<HashMap<String, AttributeValue>>,
+);
+
+fn condition_parts(condition: Option<Condition>) -> ConditionParts {
+    match condition {
+        None => (None, None, None),
+        Some(c) => {
+            let r = render_condition(&c);
+            let values = (!r.values.is_empty()).then_some(r.values);
+            (Some(r.expression), Some(r.names), values)
+        }
+    }
+}
+
 pub async fn get_item(c: &Client, table: &str, key: Item) -> CloudResult<Option<Item>> {
     let out = c
         .get_item()
@@ -112,25 +131,102 @@ pub async fn put_item(
     item: Item,
     condition: Option<Condition>,
 ) -> CloudResult<()> {
-    let mut req = c
-        .put_item()
+    let (expression, names, values) = condition_parts(condition);
+    c.put_item()
         .table_name(table)
-        .set_item(Some(item_to_sdk(&item)));
-    if let Some(cond) = condition {
-        let r = render_condition(&cond);
-        req = req
-            .condition_expression(r.expression)
-            .set_expression_attribute_names(Some(r.names))
-            .set_expression_attribute_values(if r.values.is_empty() {
-                None
-            } else {
-                Some(r.values)
-            });
-    }
-    req.send()
+        .set_item(Some(item_to_sdk(&item)))
+        .set_condition_expression(expression)
+        .set_expression_attribute_names(names)
+        .set_expression_attribute_values(values)
+        .send()
         .await
         .map_err(|e| map_sdk_error(SERVICE, "PutItem", Some(table), e))?;
     Ok(())
+}
+
+pub async fn delete_item(
+    c: &Client,
+    table: &str,
+    key: Item,
+    condition: Option<Condition>,
+) -> CloudResult<()> {
+    let (expression, names, values) = condition_parts(condition);
+    c.delete_item()
+        .table_name(table)
+        .set_key(Some(item_to_sdk(&key)))
+        .set_condition_expression(expression)
+        .set_expression_attribute_names(names)
+        .set_expression_attribute_values(values)
+        .send()
+        .await
+        .map_err(|e| map_sdk_error(SERVICE, "DeleteItem", Some(table), e))?;
+    Ok(())
+}
+
+/// CreateTable (on demand, string keys), then DescribeTable until it is ACTIVE: items cannot
+/// be written while it is CREATING.
+pub async fn create_table(
+    c: &Client,
+    table: &str,
+    hash_key: &str,
+    range_key: Option<&str>,
+) -> CloudResult<()> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        TableStatus,
+    };
+    let build = |e: aws_sdk_dynamodb::error::BuildError| {
+        crate::cloud::CloudError::new(
+            crate::cloud::ErrorKind::InvalidRequest,
+            SERVICE,
+            "CreateTable",
+            e.to_string(),
+        )
+    };
+    let mut req = c
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest);
+    let keys =
+        std::iter::once((hash_key, KeyType::Hash)).chain(range_key.map(|r| (r, KeyType::Range)));
+    for (name, kind) in keys {
+        req = req
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(name)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .map_err(build)?,
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(name)
+                    .key_type(kind)
+                    .build()
+                    .map_err(build)?,
+            );
+    }
+    req.send()
+        .await
+        .map_err(|e| map_sdk_error(SERVICE, "CreateTable", Some(table), e))?;
+    for _ in 0..120 {
+        let out = c
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(|e| map_sdk_error(SERVICE, "DescribeTable", Some(table), e))?;
+        if out.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    Err(crate::cloud::CloudError::new(
+        crate::cloud::ErrorKind::ServiceUnavailable,
+        SERVICE,
+        "CreateTable",
+        format!("table {table} was created but is not ACTIVE after 60 s"),
+    ))
 }
 
 pub async fn query(c: &Client, q: Query) -> CloudResult<Vec<Item>> {

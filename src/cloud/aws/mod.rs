@@ -282,4 +282,20 @@ impl Cloud for AwsCloud {
     async fn query(&self, query: Query) -> CloudResult<Vec<Item>> {
         dynamodb::query(&self.dynamodb, query).await
     }
+    async fn delete_item(
+        &self,
+        table: &str,
+        key: Item,
+        condition: Option<Condition>,
+    ) -> CloudResult<()> {
+        dynamodb::delete_item(&self.dynamodb, table, key, condition).await
+    }
+    async fn create_table(
+        &self,
+        table: &str,
+        hash_key: &str,
+        range_key: Option<&str>,
+    ) -> CloudResult<()> {
+        dynamodb::create_table(&self.dynamodb, table, hash_key, range_key).await
+    }
 }

@@ -112,6 +112,26 @@ impl Table {
         Ok(())
     }
 
+    /// DeleteItem: deleting a missing item is not an error, unless a condition needs it.
+    pub fn delete(&mut self, key: &Item, condition: Option<&Condition>) -> Result<(), DdbError> {
+        let (h, r) = self.key_of(key)?;
+        if let Some(c) = condition {
+            let current = self.items.get(&h).and_then(|m| m.get(&r));
+            if !holds(c, current) {
+                return Err(DdbError::ConditionFailed(
+                    "The conditional request failed".into(),
+                ));
+            }
+        }
+        if let Some(m) = self.items.get_mut(&h) {
+            m.remove(&r);
+            if m.is_empty() {
+                self.items.remove(&h);
+            }
+        }
+        Ok(())
+    }
+
     pub fn query(&self, q: &Query) -> Result<Vec<Item>, DdbError> {
         if q.hash_key != self.hash_key {
             return Err(DdbError::Invalid(format!(
@@ -188,6 +208,21 @@ impl Dynamo {
         })
     }
 
+    /// CreateTable: refused when the table exists, as DynamoDB does (ResourceInUseException).
+    pub fn create(
+        &mut self,
+        name: &str,
+        hash_key: &str,
+        range_key: Option<&str>,
+    ) -> Result<(), DdbError> {
+        if self.tables.contains_key(name) {
+            return Err(DdbError::Invalid(format!("Table already exists: {name}")));
+        }
+        self.tables
+            .insert(name.to_string(), Table::new(name, hash_key, range_key));
+        Ok(())
+    }
+
     pub fn table_mut(&mut self, name: &str) -> Result<&mut Table, DdbError> {
         self.tables.get_mut(name).ok_or_else(|| {
             DdbError::NotFound(format!(
@@ -234,7 +269,21 @@ mod tests {
             limit: Some(1),
             newest_first: true,
         };
-        assert_eq!(t.query(&q).ok().unwrap(), vec![b]);
+        assert_eq!(t.query(&q).ok().unwrap(), vec![b.clone()]);
         assert!(matches!(t.put(item(&[]), None), Err(DdbError::Invalid(_))));
+        // Only the named writer may delete; a missing item holds no Equals.
+        let who = Condition::Equals("who".into(), AttrValue::S("alice".into()));
+        assert!(matches!(
+            t.delete(&b, Some(&who)),
+            Err(DdbError::ConditionFailed(_))
+        ));
+        t.delete(&b, None).ok().unwrap();
+        assert_eq!(t.query(&q).ok().unwrap(), vec![a]);
+        let mut d = Dynamo::default();
+        assert!(d.create("x", "k", None).is_ok());
+        assert!(matches!(
+            d.create("x", "k", None),
+            Err(DdbError::Invalid(_))
+        ));
     }
 }

@@ -230,6 +230,10 @@ impl DemoControls for SimCloud {
     fn set_speed(&self, speed: f64) {
         self.clock.set_speed(speed);
     }
+
+    fn seed(&self) -> u64 {
+        self.lock_world().seed
+    }
 }
 
 #[async_trait]
@@ -445,5 +449,21 @@ impl Cloud for SimCloud {
     }
     async fn query(&self, query: Query) -> CloudResult<Vec<Item>> {
         api::dynamodb::query(self, query).await
+    }
+    async fn delete_item(
+        &self,
+        table: &str,
+        key: Item,
+        condition: Option<Condition>,
+    ) -> CloudResult<()> {
+        api::dynamodb::delete_item(self, table, key, condition).await
+    }
+    async fn create_table(
+        &self,
+        table: &str,
+        hash_key: &str,
+        range_key: Option<&str>,
+    ) -> CloudResult<()> {
+        api::dynamodb::create_table(self, table, hash_key, range_key).await
     }
 }

@@ -228,6 +228,12 @@ impl World {
             Table::new(interop::BACKUP_TABLE, "arn", None),
             Table::new(interop::TEMPERATURE_TABLE, "deviceid", Some("timestamp")),
             Table::new(interop::DETECTOR_STATE_TABLE, "key", None),
+            // The demo account has deployed deploy/template.yaml, acknowledgements included.
+            Table::new(
+                interop::ACK_TABLE,
+                interop::ACK_HASH_KEY,
+                Some(interop::ACK_RANGE_KEY),
+            ),
         ] {
             ddb.tables.insert(t.name.clone(), t);
         }

@@ -19,6 +19,7 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
     let selected = state.selected[View::Alarms.index()].min(vis.len().saturating_sub(1));
     let offset = scroll_offset(selected, height);
     let wide = area.width >= 120;
+    let ack_width: usize = if wide { 28 } else { 16 };
     let rows = vis
         .iter()
         .enumerate()
@@ -26,12 +27,33 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
         .take(height)
         .map(|(row, &i)| {
             let a = &state.alarms[i];
-            let ack = match &a.ack {
-                Some(k) => Span::styled(format!("✓ {}", k.by), theme.style(Role::Acknowledged)),
-                None if a.state == crate::cloud::AlarmState::Alarm => {
+            // who, how long ago, the note; "⇡" marks one not shared yet.
+            let ack = match (&a.ack, a.snoozed_until) {
+                (Some(k), _) => Span::styled(
+                    truncate(
+                        &format!(
+                            "✓{} {} {}{}",
+                            if k.shared { "" } else { "⇡" },
+                            k.short_by(),
+                            age((state.now - k.at).num_seconds()),
+                            if k.note.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" {}", k.note)
+                            }
+                        ),
+                        ack_width,
+                    ),
+                    theme.style(Role::Acknowledged),
+                ),
+                (None, Some(until)) => Span::styled(
+                    format!("snoozed {}", until.format("%H:%M")),
+                    theme.style(Role::Dim),
+                ),
+                (None, None) if a.state == crate::cloud::AlarmState::Alarm => {
                     Span::styled("needs ack", theme.style(Role::AlarmAlarm))
                 }
-                None => Span::raw(""),
+                (None, None) => Span::raw(""),
             };
             let r = Row::new(vec![
                 Line::from(Span::styled(
@@ -55,7 +77,7 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
             Constraint::Length(12),
             Constraint::Length(if wide { 56 } else { 32 }),
             Constraint::Length(5),
-            Constraint::Length(12),
+            Constraint::Length(ack_width as u16),
             Constraint::Min(10),
         ],
     )
@@ -90,19 +112,30 @@ pub fn render_detail(f: &mut Frame, area: Rect, state: &AppState) {
             key("acknowledged"),
             Span::styled(
                 format!(
-                    "by {} at {}{}",
+                    "by {} at {} ({} ago){}{}{}",
                     k.by,
                     when(&k.at),
+                    age((state.now - k.at).num_seconds()),
                     if k.note.is_empty() {
                         String::new()
                     } else {
                         format!(": {}", k.note)
-                    }
+                    },
+                    k.snooze_until
+                        .map(|t| format!(", snoozed until {}", when(&t)))
+                        .unwrap_or_default(),
+                    if k.shared { "" } else { " — not shared yet" },
                 ),
                 theme.style(Role::Acknowledged),
             ),
         ])),
-        None => lines.push(Line::from(vec![key("acknowledged"), Span::raw("no")])),
+        None => lines.push(Line::from(vec![
+            key("acknowledged"),
+            Span::raw(match a.snoozed_until {
+                Some(t) => format!("no (re-notifications snoozed until {})", when(&t)),
+                None => "no".into(),
+            }),
+        ])),
     }
     match &d.metric {
         AlarmMetric::Single {

@@ -42,3 +42,31 @@ pub(crate) async fn query(sim: &SimCloud, query: Query) -> CloudResult<Vec<Item>
             .map_err(|e| ddb_err(e, OP, &table))
     })
 }
+
+pub(crate) async fn delete_item(
+    sim: &SimCloud,
+    table: &str,
+    key: Item,
+    condition: Option<Condition>,
+) -> CloudResult<()> {
+    const OP: &str = "DeleteItem";
+    sim.gate("dynamodb", OP, Some(table)).await?;
+    sim.with(|w, _, _| {
+        w.ddb
+            .table_mut(table)
+            .and_then(|t| t.delete(&key, condition.as_ref()))
+            .map_err(|e| ddb_err(e, OP, table))
+    })
+}
+
+pub(crate) async fn create_table(
+    sim: &SimCloud,
+    table: &str,
+    hash_key: &str,
+    range_key: Option<&str>,
+) -> CloudResult<()> {
+    const OP: &str = "CreateTable";
+    sim.gate("dynamodb", OP, Some(table)).await?;
+    sim.with(|w, _, _| w.ddb.create(table, hash_key, range_key))
+        .map_err(|e| ddb_err(e, OP, table))
+}
