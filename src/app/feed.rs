@@ -218,21 +218,26 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
             {
                 let name = v.name.clone();
                 let id = clean(&last.second_snapshot);
+                let blocks = crate::app::text::count(
+                    last.changed_blocks as usize,
+                    "block changed",
+                    "blocks changed",
+                );
+                // The snapshot's own creation time, not the tick the UI heard of it.
                 if last.verdict.anomalous {
-                    state.log(
+                    state.log_at(
+                        last.time,
                         EventKind::Anomaly,
                         format!(
-                            "anomaly: {name} changed {} blocks ({:.1} % of the volume) in {id}",
-                            last.changed_blocks, last.percent_of_volume
+                            "{name}: ANOMALY, {blocks} ({:.1} % of the volume) in {id}",
+                            last.percent_of_volume
                         ),
                     );
                 } else {
-                    state.log(
+                    state.log_at(
+                        last.time,
                         EventKind::Backup,
-                        format!(
-                            "backup completed: {name} {id}, {} blocks changed",
-                            last.changed_blocks
-                        ),
+                        format!("{name}: backup completed, {blocks} ({id})"),
                     );
                 }
             }
@@ -264,8 +269,8 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
             if done && !was_done {
                 let ok = job.state == crate::cloud::BackupJobState::Completed;
                 let text = match &message {
-                    Some(m) if !ok => format!("backup of {name} {}: {m}", view.state),
-                    _ => format!("backup of {name} {}", view.state),
+                    Some(m) if !ok => format!("{name}: on-demand backup {}: {m}", view.state),
+                    _ => format!("{name}: on-demand backup {}", view.state),
                 };
                 state.log(
                     if ok {
@@ -299,23 +304,24 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
             if alarms == state.alarms {
                 return false;
             }
-            let transitions: Vec<String> = alarms
+            let transitions: Vec<(crate::cloud::Time, String)> = alarms
                 .iter()
                 .filter_map(|a| {
                     let old = state.alarms.iter().find(|o| o.name == a.name)?;
                     (old.state != a.state).then(|| {
-                        format!(
-                            "alarm {}: {} → {}",
-                            a.name,
+                        let text = format!(
+                            "{}: {} → {}",
+                            state.name_things(&a.name),
                             old.state.as_aws(),
                             a.state.as_aws()
-                        )
+                        );
+                        (a.since, text)
                     })
                 })
                 .collect();
             state.alarms = alarms;
-            for t in transitions {
-                state.log(EventKind::Alarm, t);
+            for (at, t) in transitions {
+                state.log_at(at, EventKind::Alarm, t);
             }
             let states: Vec<Option<AlarmState>> = state
                 .volumes
@@ -339,7 +345,8 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
                     note: k.note.as_deref().map(clean).unwrap_or_default(),
                 });
             }
-            state.log(EventKind::Action, format!("{name} acknowledged by {who}"));
+            let text = format!("{}: acknowledged by {who}", state.name_things(&name));
+            state.log_at(k.at, EventKind::Action, text);
         }
         Event::AlarmHistory { alarm_name, items } => {
             let name = clean(&alarm_name);
@@ -447,9 +454,10 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
                         && (a.seen - b.seen).num_seconds() < 60
                 });
                 if !recent {
+                    // The temperature pipeline's sensors and thresholds (96 and 101) are °F.
                     state.log(
                         EventKind::Anomaly,
-                        format!("{} {} {:.1} °C", a.anomaly_type, a.deviceid, a.value),
+                        format!("{}: {} {:.1} °F", a.deviceid, a.anomaly_type, a.value),
                     );
                 }
                 state.stream_anomalies.push_back(a);
@@ -477,6 +485,7 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
         Event::Notification(n) => {
             let n = NotificationRow {
                 at: n.time,
+                count: 1,
                 topic: clean(&n.topic_arn),
                 subject: n.subject.as_deref().map(clean).unwrap_or_default(),
                 message: clean_multiline(&n.message),
@@ -487,17 +496,38 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
             } else {
                 n.subject.clone()
             };
-            state.log(
-                EventKind::Notification,
-                format!("notification sent to {topic}: {what}"),
-            );
-            state.notifications.push_back(n);
+            let text = format!("{} → {topic}", state.name_things(&what));
+            state.log_at(n.at, EventKind::Notification, text);
+            // One hot excursion sends the same message hundreds of times: a repeat of a recent
+            // row joins it (newest time, count + 1) instead of burying everything else.
+            let repeat = state
+                .notifications
+                .iter()
+                .rev()
+                .take(REPEAT_WINDOW)
+                .position(|o| o.topic == n.topic && o.subject == n.subject && o.message == n.message);
+            match repeat {
+                Some(back) => {
+                    let i = state.notifications.len() - 1 - back;
+                    let mut row = state.notifications.remove(i).expect("in range");
+                    row.count += 1;
+                    row.at = row.at.max(n.at);
+                    state.notifications.push_back(row);
+                }
+                None => state.notifications.push_back(n),
+            }
             while state.notifications.len() > LOG_CAP {
                 state.notifications.pop_front();
             }
         }
         Event::Outcome(o) => {
-            let text = clean(&format!("{}: {}", o.command, o.message));
+            // The outcome and the thing first: they must survive truncation.
+            let text = state.name_things(&clean(&format!(
+                "{} {}: {}",
+                if o.ok { "done:" } else { "FAILED:" },
+                o.command,
+                o.message
+            )));
             state.log(
                 if o.ok {
                     EventKind::Action
@@ -515,6 +545,9 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
     }
     true
 }
+
+/// How many recent notification rows a new identical message may join.
+const REPEAT_WINDOW: usize = 16;
 
 fn alarm_state_of_volume(alarms: &[AlarmRow], v: &Volume) -> Option<AlarmState> {
     let name = v

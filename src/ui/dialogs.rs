@@ -23,7 +23,7 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState, modal: &Modal) {
         } => render_confirm(f, area, state, volume_name, volume_arn, vault, role),
         Modal::AlarmForm(form) => render_alarm_form(f, area, state, form),
         Modal::Acknowledge { alarm_name, note } => render_ack(f, area, state, alarm_name, note),
-        Modal::Command { input } => render_command(f, area, state, input),
+        Modal::Command { input, .. } => render_command(f, area, state, input),
         Modal::MetricBrowser { query, selected } => {
             render_metric_browser(f, area, state, query, *selected)
         }
@@ -160,15 +160,15 @@ fn render_alarm_form(f: &mut Frame, area: Rect, state: &AppState, form: &AlarmFo
     .areas(inner);
     let w = inner.width.saturating_sub(22) as usize;
     let mut lines = vec![Line::from(vec![
-        Span::styled(format!("{:>19}  ", "metric"), theme.style(Role::Header)),
-        Span::raw(truncate(&form.metric.display(), w)),
+        Span::styled(format!("{:>19}  ", "alarm on"), theme.style(Role::Header)),
+        Span::styled(truncate(&form.target, w), theme.style(Role::Title)),
     ])];
     for (i, label) in AlarmForm::LABELS.iter().enumerate() {
         let focused = i == form.focus;
-        let value = if focused {
-            format!("{}▏", form.fields[i])
-        } else {
-            form.fields[i].clone()
+        let value = match (i, focused) {
+            (0, true) => format!("◀ {} ▶  (← → pick)", form.fields[0]),
+            (_, true) => format!("{}▏", form.fields[i]),
+            _ => form.fields[i].clone(),
         };
         lines.push(Line::from(vec![
             Span::styled(format!("{label:>19}  "), theme.style(Role::Header)),
@@ -181,6 +181,12 @@ fn render_alarm_form(f: &mut Frame, area: Rect, state: &AppState, form: &AlarmFo
                 },
             ),
         ]));
+    }
+    if let Some(existing) = &form.existing {
+        lines[0].spans.push(Span::styled(
+            format!("  — replaces {existing}"),
+            theme.style(Role::Error),
+        ));
     }
     match &form.error {
         Some(e) => lines.push(Line::from(Span::styled(
@@ -222,10 +228,10 @@ fn render_ack(f: &mut Frame, area: Rect, state: &AppState, alarm: &str, note: &s
     let lines = vec![
         Line::raw("Acknowledge this ALARM episode (announced on the alarm's SNS topic):"),
         Line::from(Span::styled(
-            truncate(alarm, w),
+            truncate(&state.name_things(alarm), w),
             theme.style(Role::AlarmAlarm),
         )),
-        Line::raw(""),
+        Line::from(Span::styled(truncate(alarm, w), theme.style(Role::Dim))),
         Line::from(vec![
             Span::styled("note: ", theme.style(Role::Header)),
             Span::styled(format!("{note}▏"), theme.style(Role::Input)),
@@ -255,7 +261,7 @@ fn render_command(f: &mut Frame, area: Rect, state: &AppState, input: &str) {
             Span::styled(":", theme.style(Role::Title)),
             Span::styled(format!("{input}▏"), theme.style(Role::Input)),
             Span::styled(
-                "   backups alarms streams metrics notifications overview metric theme refresh quit",
+                "   Tab completes · ↑↓ history · backups alarms metric range theme refresh quit",
                 theme.style(Role::Dim),
             ),
         ])),

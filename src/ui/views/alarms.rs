@@ -60,7 +60,16 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
         ],
     )
     .header(Row::new(["State", "Name", "For", "Ack", "Reason"]).style(theme.style(Role::Header)))
-    .block(block(format!("Alarms ({})", vis.len()), state, true));
+    .block(block(
+        format!(
+            "Alarms ({}){}{}",
+            vis.len(),
+            if state.problems_only { " · problems only" } else { "" },
+            state.sort_label(View::Alarms)
+        ),
+        state,
+        true,
+    ));
     f.render_widget(table, area);
 }
 
@@ -79,7 +88,7 @@ pub fn render_detail(f: &mut Frame, area: Rect, state: &AppState) {
             Span::styled(a.state.as_aws(), alarm_style(state, a.state)),
             Span::raw(format!(
                 " since {} ({})",
-                when(&a.since),
+                when(&a.since, &state.now),
                 age((state.now - a.since).num_seconds())
             )),
         ]),
@@ -92,7 +101,7 @@ pub fn render_detail(f: &mut Frame, area: Rect, state: &AppState) {
                 format!(
                     "by {} at {}{}",
                     k.by,
-                    when(&k.at),
+                    when(&k.at, &state.now),
                     if k.note.is_empty() {
                         String::new()
                     } else {
@@ -181,7 +190,7 @@ pub fn render_detail(f: &mut Frame, area: Rect, state: &AppState) {
         .take(height)
         .map(|(i, h)| {
             let l = Line::from(vec![
-                Span::styled(format!("{} ", when(&h.timestamp)), theme.style(Role::Dim)),
+                Span::styled(format!("{} ", when(&h.timestamp, &state.now)), theme.style(Role::Dim)),
                 Span::raw(format!("{:<20} ", h.item_type)),
                 Span::raw(truncate(&h.summary, width.saturating_sub(33))),
             ]);

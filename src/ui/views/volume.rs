@@ -24,7 +24,12 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
         let [c, l] = Layout::vertical([Constraint::Min(8), Constraint::Length(list_h)]).areas(area);
         (c, l)
     };
-    let title = format!("{} {} — changed blocks per backup", v.name, v.id);
+    let title = format!(
+        "{} {} — changed blocks per backup — {}",
+        v.name,
+        v.id,
+        crate::app::update::range_label(state.range)
+    );
     let outer = block(title, state, true);
     let inner = outer.inner(chart_area);
     f.render_widget(outer, chart_area);
@@ -75,7 +80,7 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
             series: &v.changes,
             thresholds: vec![],
             unit: "blocks",
-            window: None,
+            window: state.range,
         },
         theme,
     );
@@ -109,7 +114,7 @@ fn render_snapshots(f: &mut Frame, area: Rect, state: &AppState) {
                 None => Span::styled(format!("{:>9}", "first"), theme.style(Role::Dim)),
             };
             let row = Row::new(vec![
-                Line::raw(when(&s.created)),
+                Line::raw(when(&s.created, &state.now)),
                 Line::raw(s.id.clone()),
                 Line::from(change),
             ]);
