@@ -586,6 +586,10 @@ fn proposed_topic(state: &AppState, metric: &MetricId) -> Option<String> {
     if backup_volume_of(metric).is_some() {
         return state.topic_arn();
     }
+    let backup_topic = format!(
+        ":{}",
+        state.actions.topic.rsplit(':').next().unwrap_or_default()
+    );
     let action_of = |pred: &dyn Fn(&MetricId) -> bool| {
         state.alarms.iter().find_map(|a| {
             let watched = match &a.definition.metric {
@@ -598,10 +602,11 @@ fn proposed_topic(state: &AppState, metric: &MetricId) -> Option<String> {
             if !pred(watched) {
                 return None;
             }
+            // The backup topic is for backup alarms, whatever an alarm on this metric uses.
             a.definition
                 .alarm_actions
                 .iter()
-                .find(|t| t.starts_with("arn:aws:sns:"))
+                .find(|t| t.starts_with("arn:aws:sns:") && !t.ends_with(&backup_topic))
                 .cloned()
         })
     };

@@ -297,7 +297,12 @@ pub fn bounds(chart: &BandChart) -> Option<([f64; 2], [f64; 2])> {
         }
     }
     let pad = ((hi - lo) * 0.05).max(1e-9);
-    let (lo, hi) = (lo - pad, hi + pad);
+    let floor = if lo >= 0.0 && values().all(|v| v >= 0.0) {
+        0.0
+    } else {
+        f64::NEG_INFINITY
+    };
+    let (lo, hi) = ((lo - pad).max(floor), hi + pad);
     let x1 = if last > x0 { last } else { x0 + 1 };
     Some(([x0 as f64, x1 as f64], [lo, hi]))
 }
