@@ -47,17 +47,20 @@ impl AppState {
             if a.state != AlarmState::Alarm || a.ack.is_some() {
                 continue;
             }
-            let name = match crate::interop::volume_arn_of_alarm(&a.name)
+            let (name, what) = match crate::interop::volume_arn_of_alarm(&a.name)
                 .and_then(|arn| self.volumes.iter().find(|v| v.arn == arn))
             {
-                Some(v) => format!("{} (backup alarm)", v.name),
-                None => a.name.clone(),
+                Some(v) => (
+                    v.name.clone(),
+                    "backup alarm in ALARM, not acknowledged".to_string(),
+                ),
+                None => (a.name.clone(), "in ALARM, not acknowledged".to_string()),
             };
             out.push(Problem {
                 severity: 0,
                 kind: "ALARM",
                 name,
-                what: "in ALARM, not acknowledged".into(),
+                what,
                 since: Some(a.since.timestamp()),
                 target: Target::Alarm(a.name.clone()),
             });

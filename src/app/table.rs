@@ -164,13 +164,17 @@ impl AppState {
         rows
     }
 
-    /// Overview events, newest first, that match the filter.
+    /// Overview events, newest first by their own time (they arrive out of order: a
+    /// notification is heard after the backup that caused it), that match the filter.
     pub fn visible_events(&self) -> Vec<usize> {
         let needle = Needle::new(&self.filter);
-        (0..self.events.len())
+        let mut rows: Vec<usize> = (0..self.events.len())
             .rev()
             .filter(|&i| needle.any([self.events[i].text.as_str()]))
-            .collect()
+            .collect();
+        // Stable: equal times keep the newest-arrived first.
+        rows.sort_by(|&a, &b| self.events[b].at.cmp(&self.events[a].at));
+        rows
     }
 
     pub fn visible_devices(&self) -> Vec<usize> {

@@ -88,11 +88,15 @@ fn render_help(f: &mut Frame, area: Rect, state: &AppState, query: &str, scroll:
             ])
         })
         .collect();
+    // First, so a short screen cannot scroll it out of sight.
     if state.read_only && q.is_empty() {
-        lines.push(Line::from(Span::styled(
-            "read-only: the keys that change the account (b, a, x) are off",
-            theme.style(Role::Dim),
-        )));
+        lines.insert(
+            0,
+            Line::from(Span::styled(
+                "read-only: the keys that change the account (b, a, x, i) are off",
+                theme.style(Role::Dim),
+            )),
+        );
     }
     if lines.is_empty() {
         lines.push(Line::from(Span::styled(
