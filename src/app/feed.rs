@@ -143,7 +143,7 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
                 .iter()
                 .map(|info| {
                     let arn = clean(&info.arn);
-                    let old = state.volumes.iter().find(|v| v.arn == arn);
+                    let old = state.volume_by_arn(&arn);
                     Volume {
                         id: clean(&info.volume_id),
                         name: clean(&info.name),
@@ -166,6 +166,11 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
             if volumes == state.volumes {
                 return false;
             }
+            state.volume_index = volumes
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (v.arn.clone(), i))
+                .collect();
             state.volumes = volumes;
         }
         Event::VolumeSeries(series) => {
@@ -180,15 +185,14 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
                 if snapshots.is_empty() {
                     snapshots.push(Snapshot {
                         id: clean(&p.first_snapshot),
-                        created: p.time,
+                        created: None,
                         changed_blocks: None,
                         anomalous: false,
                     });
-                    // The first snapshot's own time is unknown here; it is older than `p`.
                 }
                 snapshots.push(Snapshot {
                     id: clean(&p.second_snapshot),
-                    created: p.time,
+                    created: Some(p.time),
                     changed_blocks: Some(p.changed_blocks),
                     anomalous: p.verdict.anomalous,
                 });
@@ -505,7 +509,9 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
                 .iter()
                 .rev()
                 .take(REPEAT_WINDOW)
-                .position(|o| o.topic == n.topic && o.subject == n.subject && o.message == n.message);
+                .position(|o| {
+                    o.topic == n.topic && o.subject == n.subject && o.message == n.message
+                });
             match repeat {
                 Some(back) => {
                     let i = state.notifications.len() - 1 - back;

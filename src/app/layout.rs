@@ -81,9 +81,11 @@ impl AppState {
                     (events_top, events_h as usize, p)
                 }
             }
-            View::Backups if !self.detail => {
-                (3, body.saturating_sub(3 + self.jobs_pane_height()) as usize, 0)
-            }
+            View::Backups if !self.detail => (
+                3,
+                body.saturating_sub(3 + self.jobs_pane_height()) as usize,
+                0,
+            ),
             View::Alarms if !self.detail => (3, body.saturating_sub(3) as usize, 0),
             View::Metrics => (2, body.saturating_sub(2) as usize, 0),
             View::Notifications => (3, (body * 6 / 10).saturating_sub(3) as usize, 0),

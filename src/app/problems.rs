@@ -48,7 +48,7 @@ impl AppState {
                 continue;
             }
             let (name, what) = match crate::interop::volume_arn_of_alarm(&a.name)
-                .and_then(|arn| self.volumes.iter().find(|v| v.arn == arn))
+                .and_then(|arn| self.volume_by_arn(arn))
             {
                 Some(v) => (
                     v.name.clone(),
@@ -131,7 +131,11 @@ impl AppState {
                 .unwrap_or_else(|| health_label(health).to_string());
             out.push(Problem {
                 severity,
-                kind: if severity == 3 { "DEGRADED" } else { "THROTTLED" },
+                kind: if severity == 3 {
+                    "DEGRADED"
+                } else {
+                    "THROTTLED"
+                },
                 name: source.label().to_string(),
                 what,
                 since: report.map(|h| h.since.timestamp()),
@@ -141,7 +145,11 @@ impl AppState {
         out.sort_by(|a, b| {
             a.severity
                 .cmp(&b.severity)
-                .then(a.since.unwrap_or(i64::MAX).cmp(&b.since.unwrap_or(i64::MAX)))
+                .then(
+                    a.since
+                        .unwrap_or(i64::MAX)
+                        .cmp(&b.since.unwrap_or(i64::MAX)),
+                )
                 .then(a.name.cmp(&b.name))
         });
         out

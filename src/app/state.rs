@@ -110,7 +110,10 @@ impl Series {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
     pub id: String,
-    pub created: Time,
+    /// None for the oldest snapshot of the series: the pipeline reports each pair at its
+    /// second snapshot's time, so the first one's own time is not known here (showing the
+    /// pair's time would put the first two snapshots in the same minute).
+    pub created: Option<Time>,
     pub changed_blocks: Option<u64>,
     pub anomalous: bool,
 }
@@ -423,6 +426,9 @@ pub struct AppState {
     pub actions: ActionConfig,
 
     pub volumes: Vec<Volume>,
+    /// Position in `volumes` by ARN (rebuilt by the feed when the list changes), so that a
+    /// name for an ARN costs no search through 10,000 volumes.
+    pub volume_index: std::collections::HashMap<String, usize>,
     pub shards: Vec<ShardStat>,
     pub devices: Vec<Device>,
     pub stream_anomalies: VecDeque<StreamAnomaly>,
@@ -508,6 +514,7 @@ impl AppState {
                 topic: crate::interop::BACKUP_TOPIC_NAME.into(),
             },
             volumes: Vec::new(),
+            volume_index: Default::default(),
             shards: Vec::new(),
             devices: Vec::new(),
             stream_anomalies: VecDeque::new(),

@@ -310,7 +310,9 @@ pub fn on_action(state: &mut AppState, action: Action, effects: &mut Vec<Effect>
         Action::SortNext | Action::SortReverse => {
             let cols = crate::app::table::sort_columns(state.view);
             if cols.is_empty() {
-                state.refuse("this view is already in order: problems worst first, events newest first");
+                state.refuse(
+                    "this view is already in order: problems worst first, events newest first",
+                );
                 return;
             }
             let sort = &mut state.sort[state.view.index()];
@@ -338,7 +340,10 @@ pub fn on_action(state: &mut AppState, action: Action, effects: &mut Vec<Effect>
             state.selected[state.view.index()] = 0;
         }
         Action::RangeShorter | Action::RangeLonger => {
-            let i = RANGES.iter().position(|(_, r)| *r == state.range).unwrap_or(RANGES.len() - 1);
+            let i = RANGES
+                .iter()
+                .position(|(_, r)| *r == state.range)
+                .unwrap_or(RANGES.len() - 1);
             let j = if action == Action::RangeShorter {
                 i.saturating_sub(1)
             } else {
@@ -797,12 +802,16 @@ fn on_modal_key(state: &mut AppState, key: KeyEvent, effects: &mut Vec<Effect>) 
             }
             // The statistic is picked, never typed: `Maxi0` cannot reach AWS.
             _ if form.focus == 0 && matches!(key.code, KeyCode::Char(_) | KeyCode::Backspace) => {}
-            KeyCode::Enter if form.existing.is_some() && !form.overwrite_confirmed && validate(form).is_ok() => {
+            KeyCode::Enter
+                if form.existing.is_some()
+                    && !form.overwrite_confirmed
+                    && validate(form).is_ok() =>
+            {
                 form.overwrite_confirmed = true;
-                form.error = Some(format!(
-                    "{} exists and will be replaced: Enter again to overwrite, Esc to keep it",
-                    form.existing.as_deref().unwrap_or("the alarm")
-                ));
+                form.error = Some(
+                    "it exists and will be replaced: Enter again to overwrite, Esc to keep it"
+                        .into(),
+                );
             }
             KeyCode::Tab | KeyCode::Down => form.focus = (form.focus + 1) % form.fields.len(),
             KeyCode::BackTab | KeyCode::Up => {
@@ -877,7 +886,9 @@ fn on_modal_key(state: &mut AppState, key: KeyEvent, effects: &mut Vec<Effect>) 
                         (Some(_), _) => None,
                     };
                     *recall = i;
-                    *input = i.map(|i| state.command_history[i].clone()).unwrap_or_default();
+                    *input = i
+                        .map(|i| state.command_history[i].clone())
+                        .unwrap_or_default();
                 }
             }
             _ => {
@@ -940,7 +951,11 @@ pub const COMMANDS: [&str; 13] = [
 /// the completed line and the candidates (one when the completion is unique).
 pub fn complete(input: &str) -> (String, Vec<String>) {
     let (head, word, options): (String, &str, Vec<&str>) = match input.split_once(' ') {
-        Some(("range", arg)) => ("range ".into(), arg, RANGES.iter().map(|(n, _)| *n).collect()),
+        Some(("range", arg)) => (
+            "range ".into(),
+            arg,
+            RANGES.iter().map(|(n, _)| *n).collect(),
+        ),
         Some(("theme", arg)) => (
             "theme ".into(),
             arg,

@@ -14,8 +14,8 @@ use super::events::{BandPoint, ChangePoint, Event, Source, VolumeInfo, VolumeSer
 use super::{Ctx, bands, pause};
 use crate::cloud::{MetricDatum, ProtectedResource, RecoveryPoint, Time, collect_pages};
 use crate::detect::{
-    Algo, AnyDetector, BandConfig, DetectError, Detector, DetectorConfig, Seasonality, Verdict,
-    ValueRange,
+    Algo, AnyDetector, BandConfig, DetectError, Detector, DetectorConfig, Seasonality, ValueRange,
+    Verdict,
 };
 use crate::interop;
 use crate::sanitize::clean;
@@ -73,7 +73,10 @@ impl ChangeJudge {
         blocks: f64,
     ) -> Result<Verdict, DetectError> {
         // A minute at least: two snapshots in the same second would make any count infinite.
-        let interval = since.map(|s| at - s).unwrap_or(DEFAULT_INTERVAL_SECS).max(60);
+        let interval = since
+            .map(|s| at - s)
+            .unwrap_or(DEFAULT_INTERVAL_SECS)
+            .max(60);
         let scale = interval as f64 / DEFAULT_INTERVAL_SECS as f64;
         let mut verdict = self.detector.observe(at, blocks / scale)?;
         verdict.value = blocks;

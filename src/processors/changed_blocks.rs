@@ -316,15 +316,16 @@ impl<'a> BackupProcessor<'a> {
             .collect();
         history.sort_by_key(|(t, _)| *t);
         let width = self.config.band_width;
-        let verdict = crate::pipeline::backups::judge_count(width, &history, at.timestamp(), blocks)
-            .map_err(|e| {
-            CloudError::new(
-                ErrorKind::InvalidRequest,
-                "watchband",
-                "ScoreBackup",
-                e.to_string(),
-            )
-        })?;
+        let verdict =
+            crate::pipeline::backups::judge_count(width, &history, at.timestamp(), blocks)
+                .map_err(|e| {
+                    CloudError::new(
+                        ErrorKind::InvalidRequest,
+                        "watchband",
+                        "ScoreBackup",
+                        e.to_string(),
+                    )
+                })?;
         Ok(verdict.is_ready().then_some(verdict))
     }
 

@@ -157,7 +157,7 @@ fn render_alarm_form(f: &mut Frame, area: Rect, state: &AppState, form: &AlarmFo
     let inner = outer.inner(r);
     f.render_widget(outer, r);
     let [fields, legend, preview] = Layout::vertical([
-        Constraint::Length(8),
+        Constraint::Length(if form.existing.is_some() { 9 } else { 8 }),
         Constraint::Length(1),
         Constraint::Min(3),
     ])
@@ -187,10 +187,16 @@ fn render_alarm_form(f: &mut Frame, area: Rect, state: &AppState, form: &AlarmFo
         ]));
     }
     if let Some(existing) = &form.existing {
-        lines[0].spans.push(Span::styled(
-            format!("  — replaces {existing}"),
-            theme.style(Role::Error),
-        ));
+        lines.insert(
+            1,
+            Line::from(vec![
+                Span::styled(format!("{:>19}  ", "replaces"), theme.style(Role::Header)),
+                Span::styled(
+                    truncate(&format!("{existing} (Enter asks again)"), w),
+                    theme.style(Role::Error),
+                ),
+            ]),
+        );
     }
     match &form.error {
         Some(e) => lines.push(Line::from(Span::styled(

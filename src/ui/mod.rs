@@ -165,16 +165,14 @@ pub fn alarm_label(s: crate::cloud::AlarmState) -> &'static str {
 }
 
 /// An alarm name as a table shows it: `Backup-Anomaly-Alarm/<arn>` becomes
-/// `Backup-Anomaly-Alarm/…/vol-… (name)` so the part that differs stays visible.
+/// `web-01 backup alarm (vol-…)`, so the volume's name comes first and survives truncation.
 pub fn alarm_display_name(state: &AppState, name: &str) -> String {
     let Some(arn) = crate::interop::volume_arn_of_alarm(name) else {
         return name.to_string();
     };
     let id = crate::interop::volume_id_in(arn).unwrap_or(arn);
-    match state.volumes.iter().find(|v| v.arn == arn) {
-        Some(v) if v.name != v.id => {
-            format!("{} {} ({id})", crate::interop::BACKUP_ALARM_PREFIX, v.name)
-        }
-        _ => format!("{}{id}", crate::interop::BACKUP_ALARM_PREFIX),
+    match state.volume_by_arn(arn) {
+        Some(v) if v.name != v.id => format!("{} backup alarm ({id})", v.name),
+        _ => format!("{id} backup alarm"),
     }
 }

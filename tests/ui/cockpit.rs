@@ -2,9 +2,7 @@
 //! sort and filter, charts' range and axis, the alarm form's safety, small screens, the mouse,
 //! units and words. Each test drives `update` on the fixture and reads the state or the screen.
 
-use crossterm::event::{
-    KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
-};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::{Terminal, backend::TestBackend};
 use watchband::app::fixture;
 use watchband::app::state::{AppState, Modal, View};
@@ -103,9 +101,18 @@ fn problems_stay_until_acknowledged_not_until_they_scroll_away() {
             format!("backup {i}"),
         );
     }
-    assert_eq!(s.problems().len(), before, "events do not push problems out");
+    assert_eq!(
+        s.problems().len(),
+        before,
+        "events do not push problems out"
+    );
     // Acknowledging the alarm resolves its problem.
-    let a = s.alarms.iter().find(|a| a.needs_attention()).unwrap().clone();
+    let a = s
+        .alarms
+        .iter()
+        .find(|a| a.needs_attention())
+        .unwrap()
+        .clone();
     let now = s.now;
     update(
         &mut s,
@@ -164,7 +171,10 @@ fn events_are_selectable_with_their_full_text_and_name_the_volume_first() {
     assert_eq!(s.selected_row(), problems);
     let text = screen(&s, 120, 40);
     assert!(text.contains("Selected"), "{text}");
-    assert!(text.contains(&last.text), "full text in the detail pane:\n{text}");
+    assert!(
+        text.contains(&last.text),
+        "full text in the detail pane:\n{text}"
+    );
 }
 
 #[test]
@@ -317,7 +327,10 @@ fn the_stream_panes_scroll_and_filter() {
     // `/` filters the panes too.
     keys(&mut s, "/DHT_002");
     let filtered = screen(&s, 160, 48);
-    assert!(filtered.contains("DHT_002") && !filtered.contains("DHT_003   2026"), "{filtered}");
+    assert!(
+        filtered.contains("DHT_002") && !filtered.contains("DHT_003   2026"),
+        "{filtered}"
+    );
 }
 
 // ---------------------------------------------------------------- 4. charts
@@ -353,7 +366,13 @@ fn the_time_range_steps_and_a_single_point_is_not_a_chart() {
         render(f, f.area(), &chart, &s.theme)
     })
     .unwrap();
-    let text: String = t.backend().buffer().content().iter().map(|c| c.symbol()).collect();
+    let text: String = t
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
     assert!(text.contains("not enough points"), "{text}");
     assert!(!text.contains("1198"), "{text}");
 }
@@ -401,7 +420,10 @@ fn temperatures_are_fahrenheit_and_words_agree_with_numbers() {
     assert!(!overview.contains("1 alarms") && !overview.contains("1 anomalies"));
     let now = s.now;
     let last_year = now - chrono::Duration::days(400);
-    assert!(watchband::ui::when(&last_year, &now).starts_with(&(now.format("%Y").to_string().parse::<i32>().unwrap() - 1).to_string()));
+    assert!(
+        watchband::ui::when(&last_year, &now)
+            .starts_with(&(now.format("%Y").to_string().parse::<i32>().unwrap() - 1).to_string())
+    );
     assert_eq!(watchband::ui::age(3 * 365 * 86_400), "3y");
 }
 
@@ -417,7 +439,10 @@ fn the_statistic_is_picked_not_typed() {
     let Some(Modal::AlarmForm(form)) = &s.modal else {
         panic!()
     };
-    assert_eq!(form.fields[0], "Maximum", "typing does not reach the statistic");
+    assert_eq!(
+        form.fields[0], "Maximum",
+        "typing does not reach the statistic"
+    );
     key(&mut s, KeyCode::Right);
     let Some(Modal::AlarmForm(form)) = &s.modal else {
         panic!()
@@ -435,7 +460,12 @@ fn every_field_is_checked_as_typed_and_the_error_clears_when_fixed() {
     let Some(Modal::AlarmForm(form)) = &s.modal else {
         panic!()
     };
-    assert!(form.error.as_deref().unwrap().contains("evaluation periods"));
+    assert!(
+        form.error
+            .as_deref()
+            .unwrap()
+            .contains("evaluation periods")
+    );
     key(&mut s, KeyCode::Backspace);
     keys(&mut s, "2");
     let Some(Modal::AlarmForm(form)) = &s.modal else {
@@ -460,7 +490,10 @@ fn overwriting_an_alarm_is_warned_first() {
         panic!()
     };
     assert!(form.existing.is_some());
-    assert!(key(&mut s, KeyCode::Enter).is_empty(), "first Enter only warns");
+    assert!(
+        key(&mut s, KeyCode::Enter).is_empty(),
+        "first Enter only warns"
+    );
     assert!(screen(&s, 120, 40).contains("Enter again to overwrite"));
     let effects = key(&mut s, KeyCode::Enter);
     assert!(matches!(
@@ -489,7 +522,11 @@ fn a_cpu_alarm_is_not_proposed_the_backup_topic() {
         form.fields
     );
     // With no topic that fits, the form asks for one rather than guessing.
-    assert!(form.error.as_deref().unwrap_or("").contains("SNS topic"), "{:?}", form.error);
+    assert!(
+        form.error.as_deref().unwrap_or("").contains("SNS topic"),
+        "{:?}",
+        form.error
+    );
 }
 
 // ---------------------------------------------------------------- 7. small screens
@@ -595,4 +632,68 @@ fn the_metric_list_names_the_volume() {
     for m in &s.metrics {
         assert!(s.metric_label(m).len() > 0);
     }
+}
+
+// ---------------------------------------------------------------- 5. times
+
+fn change_point(
+    first: &str,
+    second: &str,
+    time: watchband::cloud::Time,
+    blocks: u64,
+) -> watchband::pipeline::ChangePoint {
+    watchband::pipeline::ChangePoint {
+        first_snapshot: first.into(),
+        second_snapshot: second.into(),
+        time,
+        changed_blocks: blocks,
+        block_size: 524_288,
+        changed_gib: 0.0,
+        percent_of_volume: 0.0,
+        verdict: watchband::detect::Verdict {
+            timestamp: time.timestamp(),
+            value: blocks as f64,
+            band: None,
+            score: 0.0,
+            anomalous: false,
+        },
+    }
+}
+
+#[test]
+fn an_event_has_its_own_time_and_snapshots_their_own() {
+    let mut s = fixture::state();
+    let v = s.volumes[0].clone();
+    let now = s.now;
+    let t1 = now - chrono::Duration::days(1);
+    // Created three minutes before the tick that reports it.
+    let t2 = now - chrono::Duration::minutes(3);
+    let series = |points| {
+        Input::Event(Event::VolumeSeries(watchband::pipeline::VolumeSeries {
+            volume_arn: v.arn.clone(),
+            points,
+            cloudwatch_band: vec![],
+        }))
+    };
+    update(
+        &mut s,
+        series(vec![change_point("snap-a", "snap-b", t1, 10)]),
+    );
+    update(
+        &mut s,
+        series(vec![
+            change_point("snap-a", "snap-b", t1, 10),
+            change_point("snap-b", "snap-c", t2, 1),
+        ]),
+    );
+    let e = s.events.back().unwrap();
+    assert_eq!(e.at, t2, "{e:?}");
+    assert!(e.text.contains("1 block changed"), "singular: {}", e.text);
+    let v = s.volumes.iter().find(|x| x.arn == v.arn).unwrap();
+    assert_eq!(
+        v.snapshots[0].created, None,
+        "the first snapshot's time is unknown"
+    );
+    assert_eq!(v.snapshots[1].created, Some(t1));
+    assert_eq!(v.snapshots[2].created, Some(t2));
 }

@@ -64,7 +64,11 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
         format!(
             "Alarms ({}){}{}",
             vis.len(),
-            if state.problems_only { " · problems only" } else { "" },
+            if state.problems_only {
+                " · problems only"
+            } else {
+                ""
+            },
             state.sort_label(View::Alarms)
         ),
         state,
@@ -190,7 +194,10 @@ pub fn render_detail(f: &mut Frame, area: Rect, state: &AppState) {
         .take(height)
         .map(|(i, h)| {
             let l = Line::from(vec![
-                Span::styled(format!("{} ", when(&h.timestamp, &state.now)), theme.style(Role::Dim)),
+                Span::styled(
+                    format!("{} ", when(&h.timestamp, &state.now)),
+                    theme.style(Role::Dim),
+                ),
                 Span::raw(format!("{:<20} ", h.item_type)),
                 Span::raw(truncate(&h.summary, width.saturating_sub(33))),
             ]);

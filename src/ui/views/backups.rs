@@ -77,7 +77,7 @@ fn render_table(f: &mut Frame, area: Rect, state: &AppState) {
             cells.push(Cell::from(if wide { snap } else { truncate(&snap, 10) }));
             let last = v
                 .last_backup
-                .or_else(|| v.last_snapshot().map(|s| s.created));
+                .or_else(|| v.last_snapshot().and_then(|s| s.created));
             cells.push(Cell::from(
                 last.map(|t| age((state.now - t).num_seconds()))
                     .unwrap_or_else(|| "—".into()),
@@ -85,7 +85,12 @@ fn render_table(f: &mut Frame, area: Rect, state: &AppState) {
             cells.push(Cell::from(Line::from(blocks).right_aligned()));
             cells.push(Cell::from(Line::from(gib).right_aligned()));
             cells.push(Cell::from(Line::from(pct).right_aligned()));
-            cells.push(Cell::from(sparkline::line(&v.changes, spark_w, theme, row_i == selected)));
+            cells.push(Cell::from(sparkline::line(
+                &v.changes,
+                spark_w,
+                theme,
+                row_i == selected,
+            )));
             cells.push(Cell::from(Span::styled(verdict.label(), verdict_style)));
             let mut alarm_line = vec![alarm];
             if ack {
@@ -121,7 +126,11 @@ fn render_table(f: &mut Frame, area: Rect, state: &AppState) {
         } else {
             format!(" of {}", state.volumes.len())
         },
-        if state.problems_only { " · problems only" } else { "" },
+        if state.problems_only {
+            " · problems only"
+        } else {
+            ""
+        },
         state.sort_label(crate::app::state::View::Backups),
     );
     let table = Table::new(rows, widths)

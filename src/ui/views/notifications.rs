@@ -80,7 +80,11 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
         .map(|&i| {
             let n = &state.notifications[i];
             let times = if n.count > 1 {
-                format!(" — sent {} times, the last at {}", n.count, when(&n.at, &state.now))
+                format!(
+                    " — sent {} times, the last at {}",
+                    n.count,
+                    when(&n.at, &state.now)
+                )
             } else {
                 String::new()
             };

@@ -96,13 +96,7 @@ fn problem_role(p: &Problem) -> Role {
     }
 }
 
-fn render_problems(
-    f: &mut Frame,
-    area: Rect,
-    state: &AppState,
-    problems: &[Problem],
-    row: usize,
-) {
+fn render_problems(f: &mut Frame, area: Rect, state: &AppState, problems: &[Problem], row: usize) {
     let theme = &state.theme;
     let height = area.height.saturating_sub(2) as usize;
     let width = area.width.saturating_sub(2) as usize;
@@ -137,7 +131,10 @@ fn render_problems(
     let title = if problems.is_empty() {
         "Problems".to_string()
     } else {
-        format!("Problems ({}) — worst first, Enter goes there", problems.len())
+        format!(
+            "Problems ({}) — worst first, Enter goes there",
+            problems.len()
+        )
     };
     f.render_widget(
         Paragraph::new(lines).block(block(title, state, selected.is_some())),

@@ -250,5 +250,8 @@ fn render_rejected(f: &mut Frame, area: Rect, state: &AppState) {
             String::new()
         }
     );
-    f.render_widget(Paragraph::new(lines).block(block(title, state, false)), area);
+    f.render_widget(
+        Paragraph::new(lines).block(block(title, state, false)),
+        area,
+    );
 }

@@ -114,7 +114,11 @@ fn render_snapshots(f: &mut Frame, area: Rect, state: &AppState) {
                 None => Span::styled(format!("{:>9}", "first"), theme.style(Role::Dim)),
             };
             let row = Row::new(vec![
-                Line::raw(when(&s.created, &state.now)),
+                Line::raw(
+                    s.created
+                        .map(|t| when(&t, &state.now))
+                        .unwrap_or_else(|| "earlier".into()),
+                ),
                 Line::raw(s.id.clone()),
                 Line::from(change),
             ]);

@@ -505,8 +505,16 @@ pub fn render(f: &mut Frame, area: Rect, chart: &BandChart, theme: &Theme) {
             }
             // Clipped points: an arrow at the edge with the value, so the outlier is still seen.
             for &(t, v) in &clipped {
-                let (edge, mark) = if v > y[1] { (y[1], "▲") } else { (y[0], "▼") };
-                ctx.print(t, edge, Span::styled(format!("{mark}{}", short_number(v)), anomaly));
+                let (edge, mark) = if v > y[1] {
+                    (y[1], "▲")
+                } else {
+                    (y[0], "▼")
+                };
+                ctx.print(
+                    t,
+                    edge,
+                    Span::styled(format!("{mark}{}", short_number(v)), anomaly),
+                );
             }
         });
     f.render_widget(canvas, plot);
