@@ -2,8 +2,8 @@
 //!
 //! Computed from the state on every call rather than logged, so that a problem stays on the
 //! Overview until it is acknowledged or resolved (an alarm leaves ALARM or is acknowledged, a
-//! volume's next backup is normal, a sensor reads in range again, a source recovers) instead of
-//! scrolling away with the events.
+//! volume's anomalous backup is a day old and the newest is normal, a sensor reads in range
+//! again, a source recovers) instead of scrolling away with the events.
 
 use super::state::{AppState, View, VolumeVerdict};
 use crate::cloud::AlarmState;
@@ -12,6 +12,9 @@ use crate::pipeline::{HealthState, Source};
 /// How long a stream finding keeps its device on the problem list after the last one, in
 /// account seconds, when the sensor's latest reading is back in range.
 pub const FINDING_HOLD_SECS: i64 = 3_600;
+
+/// How long an anomalous backup keeps its volume on the problem list, in account seconds.
+pub const ANOMALY_HOLD_SECS: i64 = 86_400;
 
 /// What a problem is about, and where Enter takes the operator.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,27 +68,46 @@ impl AppState {
                 target: Target::Alarm(a.name.clone()),
             });
         }
+        let now = self.now.timestamp();
         for v in &self.volumes {
-            if v.verdict() != VolumeVerdict::Anomalous {
+            // The newest backup is anomalous, or one in the last day was: at the demo's speed
+            // the next backup comes seconds later and must not erase the burst.
+            let recent = v
+                .changes
+                .points
+                .iter()
+                .rev()
+                .take_while(|p| now - p.t <= ANOMALY_HOLD_SECS)
+                .find(|p| p.anomalous);
+            let latest = v.verdict() == VolumeVerdict::Anomalous;
+            let Some(p) = recent.or(if latest { v.changes.last() } else { None }) else {
                 continue;
-            }
-            let what = match v.last_change() {
-                Some((blocks, _, pct)) => format!(
-                    "{} changed, {pct:.1} % of the volume",
-                    crate::app::text::count(blocks as usize, "block", "blocks")
-                ),
-                None => "anomalous change".into(),
             };
+            let blocks = p.value.max(0.0) as u64;
+            let gib = blocks as f64 * v.block_size as f64 / (1u64 << 30) as f64;
+            let pct = v
+                .size_gib
+                .filter(|s| *s > 0)
+                .map(|s| format!(", {:.1} % of the volume", 100.0 * gib / s as f64))
+                .unwrap_or_default();
+            let what = format!(
+                "{} changed{pct}{}",
+                crate::app::text::count(blocks as usize, "block", "blocks"),
+                if latest {
+                    ""
+                } else {
+                    " (the next backup was normal)"
+                }
+            );
             out.push(Problem {
                 severity: 1,
                 kind: "ANOMALY",
                 name: v.name.clone(),
                 what,
-                since: v.changes.last().map(|p| p.t),
+                since: Some(p.t),
                 target: Target::Volume(v.arn.clone()),
             });
         }
-        let now = self.now.timestamp();
         for d in &self.devices {
             let latest_bad = d.series.last().is_some_and(|p| p.anomalous);
             let findings: Vec<_> = self

@@ -619,19 +619,25 @@ fn clicks_select_tabs_and_rows_and_the_wheel_scrolls() {
 #[test]
 fn the_metric_list_names_the_volume() {
     let mut s = fixture::state();
+    // Twelve volumes' metrics share namespace and name: only the volume tells them apart.
+    for v in s.volumes.clone().iter().take(3) {
+        s.metrics.push(watchband::app::state::MetricView {
+            id: watchband::interop::backup_metric(&v.arn),
+            stat: "Maximum".into(),
+            period: 3600,
+            scored: v.changes.clone(),
+            indicator: vec![],
+        });
+    }
     keys(&mut s, "5");
-    let text = screen(&s, 120, 40);
-    let backup_rows = s
-        .metrics
-        .iter()
-        .filter(|m| m.id.namespace == watchband::interop::BACKUP_NAMESPACE)
-        .count();
-    if backup_rows > 0 {
-        assert!(s.volumes.iter().any(|v| text.contains(&v.name)), "{text}");
+    let text = screen(&s, 80, 24);
+    for v in s.volumes.iter().take(3) {
+        assert!(text.contains(&v.name), "{} missing:\n{text}", v.name);
     }
-    for m in &s.metrics {
-        assert!(s.metric_label(m).len() > 0);
-    }
+    assert!(
+        !text.contains("BACKUP BACKUP_CHANGED_BLOCKS BACKUP_RES"),
+        "{text}"
+    );
 }
 
 // ---------------------------------------------------------------- 5. times
@@ -696,4 +702,37 @@ fn an_event_has_its_own_time_and_snapshots_their_own() {
     );
     assert_eq!(v.snapshots[1].created, Some(t1));
     assert_eq!(v.snapshots[2].created, Some(t2));
+}
+
+#[test]
+fn a_burst_stays_a_problem_when_the_next_backup_is_normal() {
+    let mut s = fixture::state();
+    let v = s.volumes[0].clone();
+    let now = s.now;
+    let mut burst = change_point(
+        "snap-a",
+        "snap-b",
+        now - chrono::Duration::hours(2),
+        900_000,
+    );
+    burst.verdict.anomalous = true;
+    let normal = change_point("snap-b", "snap-c", now - chrono::Duration::hours(1), 10);
+    update(
+        &mut s,
+        Input::Event(Event::VolumeSeries(watchband::pipeline::VolumeSeries {
+            volume_arn: v.arn.clone(),
+            points: vec![burst, normal],
+            cloudwatch_band: vec![],
+        })),
+    );
+    let p = s
+        .problems()
+        .into_iter()
+        .find(|p| p.name == v.name)
+        .expect("the burst is still a problem");
+    assert!(p.what.contains("900000 blocks changed"), "{p:?}");
+    assert!(p.what.contains("next backup was normal"), "{p:?}");
+    // A day later it is over.
+    update(&mut s, Input::Clock(now + chrono::Duration::hours(25)));
+    assert!(s.problems().iter().all(|p| p.name != v.name));
 }

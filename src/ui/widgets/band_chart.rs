@@ -285,16 +285,20 @@ pub fn bounds(chart: &BandChart) -> Option<([f64; 2], [f64; 2])> {
     // One burst must not squash the band into a row: when the outliers stretch the axis far
     // past the ordinary points, the axis covers the ordinary ones and the outliers are marked
     // at its edge ([`outliers`]).
-    if let Some((core_lo, core_hi)) = core_range(chart.series, start)
+    // The thresholds belong to the ordinary range: a reading just past the hot line is not
+    // an outlier to clip.
+    let core = core_range(chart.series, start).map(|(l, h)| {
+        chart
+            .thresholds
+            .iter()
+            .fold((l, h), |(l, h), (v, _, _)| (l.min(*v), h.max(*v)))
+    });
+    if let Some((core_lo, core_hi)) = core
         && hi - lo > CLIP_FACTOR * (core_hi - core_lo)
     {
         let extra = (core_hi - core_lo) * 0.5;
         hi = hi.min(core_hi + extra);
         lo = lo.max(core_lo - extra);
-        for (v, _, _) in &chart.thresholds {
-            lo = lo.min(*v);
-            hi = hi.max(*v);
-        }
     }
     let pad = ((hi - lo) * 0.05).max(1e-9);
     let floor = if lo >= 0.0 && values().all(|v| v >= 0.0) {
