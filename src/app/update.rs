@@ -892,7 +892,9 @@ fn on_modal_key(state: &mut AppState, key: KeyEvent, effects: &mut Vec<Effect>) 
                 }
             }
             _ => {
-                edit_text(input, key);
+                if edit_text(input, key) {
+                    state.message = None;
+                }
             }
         },
         Modal::MetricBrowser { query, selected } => {

@@ -270,10 +270,17 @@ fn render_command(f: &mut Frame, area: Rect, state: &AppState, input: &str) {
         Paragraph::new(Line::from(vec![
             Span::styled(":", theme.style(Role::Title)),
             Span::styled(format!("{input}▏"), theme.style(Role::Input)),
-            Span::styled(
-                "   Tab completes · ↑↓ history · backups alarms metric range theme refresh quit",
-                theme.style(Role::Dim),
-            ),
+            // The command line covers the message line: Tab's candidates are shown here.
+            match &state.message {
+                Some(m) => Span::styled(
+                    format!("   {}", m.text),
+                    theme.style(if m.error { Role::Error } else { Role::Message }),
+                ),
+                None => Span::styled(
+                    "   Tab completes · ↑↓ history · backups alarms metric range theme refresh quit",
+                    theme.style(Role::Dim),
+                ),
+            },
         ])),
         r,
     );

@@ -272,6 +272,12 @@ fn the_command_line_completes_with_tab_and_remembers() {
     }
     key(&mut s, KeyCode::Enter);
     assert_eq!(s.range, Some(30 * 86_400));
+    // Several candidates: listed where they can be seen, beside the command line.
+    keys(&mut s, ":me");
+    key(&mut s, KeyCode::Tab);
+    let text = screen(&s, 120, 40);
+    assert!(text.contains(":metric▏   metric  metrics"), "{text}");
+    key(&mut s, KeyCode::Esc);
     keys(&mut s, ":");
     key(&mut s, KeyCode::Up);
     match &s.modal {
