@@ -17,6 +17,14 @@ fn key(s: &mut AppState, c: KeyCode) {
     update(s, Input::Key(KeyEvent::new(c, KeyModifiers::NONE)));
 }
 
+/// A full redraw: the previous buffer is cleared so that no cell is skipped by the diff.
+fn redraw(terminal: &mut Terminal<TestBackend>, s: &AppState) {
+    terminal.clear().unwrap();
+    terminal
+        .draw(|f| watchband::ui::render(f, black_box(s)))
+        .unwrap();
+}
+
 fn big_state() -> AppState {
     let mut s = fixture::state_with(
         FixtureSize {
@@ -63,11 +71,7 @@ fn bench(c: &mut Criterion) {
         let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
         group.bench_function(name, |b| {
             b.iter(|| {
-                // A full redraw every time: clear the previous buffer so no diff is skipped.
-                terminal.clear().unwrap();
-                terminal
-                    .draw(|f| watchband::ui::render(f, black_box(&s)))
-                    .unwrap();
+                redraw(&mut terminal, &s);
             })
         });
     }
@@ -132,10 +136,7 @@ fn fleet(c: &mut Criterion) {
             b.iter(|| {
                 // `o`: the next sort column, then the frame that shows it.
                 key(&mut s, KeyCode::Char('o'));
-                terminal.clear().unwrap();
-                terminal
-                    .draw(|f| watchband::ui::render(f, black_box(&s)))
-                    .unwrap();
+                redraw(&mut terminal, &s);
             })
         });
         let mut s = base.clone();
@@ -146,10 +147,7 @@ fn fleet(c: &mut Criterion) {
             b.iter(|| {
                 s.filter = filters[i % filters.len()].to_string();
                 i += 1;
-                terminal.clear().unwrap();
-                terminal
-                    .draw(|f| watchband::ui::render(f, black_box(&s)))
-                    .unwrap();
+                redraw(&mut terminal, &s);
             })
         });
     }
@@ -157,10 +155,7 @@ fn fleet(c: &mut Criterion) {
     let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
     group.bench_function("overview_problems", |b| {
         b.iter(|| {
-            terminal.clear().unwrap();
-            terminal
-                .draw(|f| watchband::ui::render(f, black_box(&s)))
-                .unwrap();
+            redraw(&mut terminal, &s);
         })
     });
     group.finish();

@@ -395,40 +395,38 @@ fn open_overview_row(state: &mut AppState, effects: &mut Vec<Effect>) {
     };
     state.filter.clear();
     state.problems_only = false;
-    match &p.target {
-        Target::Alarm(name) => {
-            switch_view(state, View::Alarms.index());
-            if let Some(r) = state
+    // The view to go to and the thing's row there (None: the view is the destination).
+    let (view, row) = match &p.target {
+        Target::Alarm(name) => (
+            View::Alarms,
+            state
                 .visible_alarms()
                 .iter()
-                .position(|&i| state.alarms[i].name == *name)
-            {
-                state.selected[View::Alarms.index()] = r;
-                open_detail(state, effects);
-            }
-        }
-        Target::Volume(arn) => {
-            switch_view(state, View::Backups.index());
-            if let Some(r) = state
+                .position(|&i| state.alarms[i].name == *name),
+        ),
+        Target::Volume(arn) => (
+            View::Backups,
+            state
                 .visible_volumes()
                 .iter()
-                .position(|&i| state.volumes[i].arn == *arn)
-            {
-                state.selected[View::Backups.index()] = r;
-                open_detail(state, effects);
-            }
-        }
-        Target::Device(id) => {
-            switch_view(state, View::Streams.index());
-            if let Some(r) = state
+                .position(|&i| state.volumes[i].arn == *arn),
+        ),
+        Target::Device(id) => (
+            View::Streams,
+            state
                 .visible_devices()
                 .iter()
-                .position(|&i| state.devices[i].id == *id)
-            {
-                state.selected[View::Streams.index()] = r;
-            }
+                .position(|&i| state.devices[i].id == *id),
+        ),
+        Target::Source(s) => (view_of_source(*s), None),
+    };
+    switch_view(state, view.index());
+    if let Some(r) = row {
+        state.selected[view.index()] = r;
+        // An alarm or a volume opens its detail; a device's chart is on the view itself.
+        if matches!(view, View::Alarms | View::Backups) {
+            open_detail(state, effects);
         }
-        Target::Source(s) => switch_view(state, view_of_source(*s).index()),
     }
 }
 

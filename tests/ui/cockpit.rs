@@ -2,7 +2,7 @@
 //! sort and filter, charts' range and axis, the alarm form's safety, small screens, the mouse,
 //! units and words. Each test drives `update` on the fixture and reads the state or the screen.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyCode, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::{Terminal, backend::TestBackend};
 use watchband::app::fixture;
 use watchband::app::state::{AppState, Modal, View};
@@ -10,29 +10,8 @@ use watchband::app::{Effect, Input, update};
 use watchband::cloud::AlarmState;
 use watchband::pipeline::{AlarmView, Command, Event, SnsNotification};
 
-fn key(s: &mut AppState, code: KeyCode) -> Vec<Effect> {
-    update(s, Input::Key(KeyEvent::new(code, KeyModifiers::NONE)))
-}
-
-fn keys(s: &mut AppState, text: &str) -> Vec<Effect> {
-    text.chars()
-        .flat_map(|c| key(s, KeyCode::Char(c)))
-        .collect()
-}
-
-fn screen(state: &AppState, w: u16, h: u16) -> String {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| watchband::ui::render(f, state)).unwrap();
-    let buf = t.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..h {
-        for x in 0..w {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
-}
+use super::screens::screen;
+use super::update::{key, keys};
 
 fn click(s: &mut AppState, column: u16, row: u16) {
     update(

@@ -8,11 +8,11 @@ use watchband::app::{Effect, Input, update};
 use watchband::cloud::{AlarmState, MetricQueryKind};
 use watchband::pipeline::{AlarmView, Command, Event, SnsNotification, VolumeInfo};
 
-fn key(s: &mut AppState, code: KeyCode) -> Vec<Effect> {
+pub(crate) fn key(s: &mut AppState, code: KeyCode) -> Vec<Effect> {
     update(s, Input::Key(KeyEvent::new(code, KeyModifiers::NONE)))
 }
 
-fn keys(s: &mut AppState, text: &str) -> Vec<Effect> {
+pub(crate) fn keys(s: &mut AppState, text: &str) -> Vec<Effect> {
     text.chars()
         .flat_map(|c| key(s, KeyCode::Char(c)))
         .collect()
