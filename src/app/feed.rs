@@ -164,7 +164,7 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
                 .iter()
                 .map(|info| {
                     let arn = clean(&info.arn);
-                    let old = state.volumes.iter().find(|v| v.arn == arn);
+                    let old = state.volume_by_arn(&arn);
                     Volume {
                         id: clean(&info.volume_id),
                         name: clean(&info.name),
@@ -187,6 +187,11 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
             if volumes == state.volumes {
                 return false;
             }
+            state.volume_index = volumes
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (v.arn.clone(), i))
+                .collect();
             state.volumes = volumes;
         }
         Event::VolumeSeries(series) => {
@@ -201,15 +206,14 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
                 if snapshots.is_empty() {
                     snapshots.push(Snapshot {
                         id: clean(&p.first_snapshot),
-                        created: p.time,
+                        created: None,
                         changed_blocks: None,
                         anomalous: false,
                     });
-                    // The first snapshot's own time is unknown here; it is older than `p`.
                 }
                 snapshots.push(Snapshot {
                     id: clean(&p.second_snapshot),
-                    created: p.time,
+                    created: Some(p.time),
                     changed_blocks: Some(p.changed_blocks),
                     anomalous: p.verdict.anomalous,
                 });
@@ -239,21 +243,26 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
             {
                 let name = v.name.clone();
                 let id = clean(&last.second_snapshot);
+                let blocks = crate::app::text::count(
+                    last.changed_blocks as usize,
+                    "block changed",
+                    "blocks changed",
+                );
+                // The snapshot's own creation time, not the tick the UI heard of it.
                 if last.verdict.anomalous {
-                    state.log(
+                    state.log_at(
+                        last.time,
                         EventKind::Anomaly,
                         format!(
-                            "anomaly: {name} changed {} blocks ({:.1} % of the volume) in {id}",
-                            last.changed_blocks, last.percent_of_volume
+                            "{name}: ANOMALY, {blocks} ({:.1} % of the volume) in {id}",
+                            last.percent_of_volume
                         ),
                     );
                 } else {
-                    state.log(
+                    state.log_at(
+                        last.time,
                         EventKind::Backup,
-                        format!(
-                            "backup completed: {name} {id}, {} blocks changed",
-                            last.changed_blocks
-                        ),
+                        format!("{name}: backup completed, {blocks} ({id})"),
                     );
                 }
             }
@@ -285,8 +294,8 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
             if done && !was_done {
                 let ok = job.state == crate::cloud::BackupJobState::Completed;
                 let text = match &message {
-                    Some(m) if !ok => format!("backup of {name} {}: {m}", view.state),
-                    _ => format!("backup of {name} {}", view.state),
+                    Some(m) if !ok => format!("{name}: on-demand backup {}: {m}", view.state),
+                    _ => format!("{name}: on-demand backup {}", view.state),
                 };
                 state.log(
                     if ok {
@@ -391,17 +400,18 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
             if alarms == state.alarms {
                 return false;
             }
-            let transitions: Vec<String> = alarms
+            let transitions: Vec<(crate::cloud::Time, String)> = alarms
                 .iter()
                 .filter_map(|a| {
                     let old = state.alarms.iter().find(|o| o.name == a.name)?;
                     (old.state != a.state).then(|| {
-                        format!(
-                            "alarm {}: {} → {}",
-                            a.name,
+                        let text = format!(
+                            "{}: {} → {}",
+                            state.name_things(&a.name),
                             old.state.as_aws(),
                             a.state.as_aws()
-                        )
+                        );
+                        (a.since, text)
                     })
                 })
                 .collect();
@@ -416,8 +426,8 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
                 })
                 .collect();
             state.alarms = alarms;
-            for t in transitions {
-                state.log(EventKind::Alarm, t);
+            for (at, t) in transitions {
+                state.log_at(at, EventKind::Alarm, t);
             }
             for line in acked {
                 state.log(EventKind::Action, line);
@@ -564,9 +574,10 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
                         && (a.seen - b.seen).num_seconds() < 60
                 });
                 if !recent {
+                    // The temperature pipeline's sensors and thresholds (96 and 101) are °F.
                     state.log(
                         EventKind::Anomaly,
-                        format!("{} {} {:.1} °C", a.anomaly_type, a.deviceid, a.value),
+                        format!("{}: {} {:.1} °F", a.deviceid, a.anomaly_type, a.value),
                     );
                 }
                 state.stream_anomalies.push_back(a);
@@ -594,6 +605,7 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
         Event::Notification(n) => {
             let n = NotificationRow {
                 at: n.time,
+                count: 1,
                 topic: clean(&n.topic_arn),
                 subject: n.subject.as_deref().map(clean).unwrap_or_default(),
                 message: clean_multiline(&n.message),
@@ -612,17 +624,40 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
             } else {
                 n.subject.clone()
             };
-            state.log(
-                EventKind::Notification,
-                format!("notification sent to {topic}: {what}"),
-            );
-            state.notifications.push_back(n);
+            let text = format!("{} → {topic}", state.name_things(&what));
+            state.log_at(n.at, EventKind::Notification, text);
+            // One hot excursion sends the same message hundreds of times: a repeat of a recent
+            // row joins it (newest time, count + 1) instead of burying everything else.
+            let repeat = state
+                .notifications
+                .iter()
+                .rev()
+                .take(REPEAT_WINDOW)
+                .position(|o| {
+                    o.topic == n.topic && o.subject == n.subject && o.message == n.message
+                });
+            match repeat {
+                Some(back) => {
+                    let i = state.notifications.len() - 1 - back;
+                    let mut row = state.notifications.remove(i).expect("in range");
+                    row.count += 1;
+                    row.at = row.at.max(n.at);
+                    state.notifications.push_back(row);
+                }
+                None => state.notifications.push_back(n),
+            }
             while state.notifications.len() > LOG_CAP {
                 state.notifications.pop_front();
             }
         }
         Event::Outcome(o) => {
-            let text = clean(&format!("{}: {}", o.command, o.message));
+            // The outcome and the thing first: they must survive truncation.
+            let text = state.name_things(&clean(&format!(
+                "{} {}: {}",
+                if o.ok { "done:" } else { "FAILED:" },
+                o.command,
+                o.message
+            )));
             state.log(
                 if o.ok {
                     EventKind::Action
@@ -640,6 +675,9 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
     }
     true
 }
+
+/// How many recent notification rows a new identical message may join.
+const REPEAT_WINDOW: usize = 16;
 
 fn alarm_state_of_volume(alarms: &[AlarmRow], v: &Volume) -> Option<AlarmState> {
     let name = v

@@ -5,8 +5,12 @@
 pub mod feed;
 pub mod fixture;
 pub mod keymap;
+pub mod layout;
+pub mod problems;
 pub mod runtime;
 pub mod state;
+pub mod table;
+pub mod text;
 pub mod update;
 
 pub use state::AppState;

@@ -63,6 +63,11 @@ pub async fn event_loop<S: Screen>(
 ) -> std::io::Result<()> {
     let mut drawn: Option<u64> = None;
     let mut next_frame = Instant::now();
+    // The size before the first resize event: `update` needs it to tell a too-small screen
+    // (keys go nowhere) and to map mouse clicks to rows.
+    if let Ok(size) = screen.size() {
+        update(state, Input::Resize(size.width, size.height));
+    }
     loop {
         let dirty = drawn != Some(state.revision);
         tokio::select! {
@@ -148,8 +153,8 @@ async fn handle<S: Screen>(
     Ok(())
 }
 
-/// Reads the terminal on its own thread (crossterm's `read` blocks) and forwards keys and
-/// resizes.
+/// Reads the terminal on its own thread (crossterm's `read` blocks) and forwards keys,
+/// resizes and, with `--mouse`, mouse events.
 pub fn spawn_terminal_reader(mouse: bool) -> mpsc::Receiver<Input> {
     let (tx, rx) = mpsc::channel(64);
     std::thread::spawn(move || {
@@ -157,7 +162,7 @@ pub fn spawn_terminal_reader(mouse: bool) -> mpsc::Receiver<Input> {
             let input = match crossterm::event::read() {
                 Ok(crossterm::event::Event::Key(k)) => Input::Key(k),
                 Ok(crossterm::event::Event::Resize(w, h)) => Input::Resize(w, h),
-                Ok(crossterm::event::Event::Mouse(_)) if mouse => continue,
+                Ok(crossterm::event::Event::Mouse(m)) if mouse => Input::Mouse(m),
                 Ok(_) => continue,
                 Err(_) => return,
             };

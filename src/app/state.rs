@@ -110,7 +110,10 @@ impl Series {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
     pub id: String,
-    pub created: Time,
+    /// None for the oldest snapshot of the series: the pipeline reports each pair at its
+    /// second snapshot's time, so the first one's own time is not known here (showing the
+    /// pair's time would put the first two snapshots in the same minute).
+    pub created: Option<Time>,
     pub changed_blocks: Option<u64>,
     pub anomalous: bool,
 }
@@ -294,7 +297,10 @@ pub struct MetricView {
 /// A message sent to an SNS topic.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NotificationRow {
+    /// The newest of the identical messages grouped in this row.
     pub at: Time,
+    /// How many identical messages (same topic, subject and body) this row stands for.
+    pub count: u32,
     pub topic: String,
     pub subject: String,
     pub message: String,
@@ -313,9 +319,12 @@ pub enum EventKind {
 /// A line of the overview's "latest events".
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogEvent {
+    /// When it happened (a snapshot's creation, a notification's sending), not when the UI heard.
     pub at: Time,
     pub kind: EventKind,
     pub text: String,
+    /// Identical lines in a row are one event with a count.
+    pub count: u32,
 }
 
 /// An on-demand backup started from the UI.
@@ -383,10 +392,30 @@ pub struct AlarmForm {
     pub data: Vec<(i64, f64)>,
     /// The band preview over `data` with the current width.
     pub preview: Series,
+    /// What is wrong with the fields as typed (checked on every key), if anything.
     pub error: Option<String>,
+    /// What the alarm watches as the operator knows it (the volume's name, or the metric).
+    pub target: String,
+    /// An alarm with the name this form would write already exists: it would be replaced.
+    pub existing: Option<String>,
+    /// The operator saw the overwrite warning and pressed Enter again.
+    pub overwrite_confirmed: bool,
 }
 
 impl AlarmForm {
+    /// The statistics CloudWatch accepts for an anomaly detector that the picker offers.
+    pub const STATISTICS: [&'static str; 9] = [
+        "Average",
+        "Maximum",
+        "Minimum",
+        "Sum",
+        "SampleCount",
+        "p99",
+        "p95",
+        "p90",
+        "p50",
+    ];
+
     pub const LABELS: [&'static str; 5] = [
         "statistic",
         "period (s)",
@@ -438,6 +467,8 @@ pub enum Modal {
     },
     Command {
         input: String,
+        /// The history line being shown (Up/Down), if any.
+        recall: Option<usize>,
     },
     MetricBrowser {
         query: String,
@@ -475,6 +506,9 @@ pub struct AppState {
     pub actions: ActionConfig,
 
     pub volumes: Vec<Volume>,
+    /// Position in `volumes` by ARN (rebuilt by the feed when the list changes), so that a
+    /// name for an ARN costs no search through 10,000 volumes.
+    pub volume_index: std::collections::HashMap<String, usize>,
     pub shards: Vec<ShardStat>,
     pub devices: Vec<Device>,
     pub stream_anomalies: VecDeque<StreamAnomaly>,
@@ -501,6 +535,19 @@ pub struct AppState {
     pub modal: Option<Modal>,
     pub filter: String,
     pub filter_editing: bool,
+    /// Per view: the column its table is sorted by.
+    pub sort: [crate::app::table::Sort; View::COUNT],
+    /// Tables show only the rows that are a problem (`!`).
+    pub problems_only: bool,
+    /// `:` lines run, oldest first (Up/Down in the command line).
+    pub command_history: Vec<String>,
+    /// How far back the charts reach (`[` `]`, `:range`); `None` is all.
+    pub range: Option<i64>,
+    /// The terminal's size as last drawn or reported (keys wait while it is too small; the
+    /// mouse maps clicks through it).
+    pub size: (u16, u16),
+    /// The rows scrolled in the Streams view's anomaly and rejected panes.
+    pub pane_scroll: usize,
     pub message: Option<Message>,
     pub quit: bool,
     /// Bumped by every change that alters the screen; the runtime draws only when it moved.
@@ -550,6 +597,7 @@ impl AppState {
                 topic: crate::interop::BACKUP_TOPIC_NAME.into(),
             },
             volumes: Vec::new(),
+            volume_index: Default::default(),
             shards: Vec::new(),
             devices: Vec::new(),
             stream_anomalies: VecDeque::new(),
@@ -570,73 +618,22 @@ impl AppState {
             modal: None,
             filter: String::new(),
             filter_editing: false,
+            sort: [crate::app::table::Sort::default(); View::COUNT],
+            problems_only: false,
+            command_history: Vec::new(),
+            range: None,
+            size: (0, 0),
+            pane_scroll: 0,
             message: None,
             quit: false,
             revision: 0,
         }
     }
 
-    fn matches(&self, text: &str) -> bool {
-        self.filter.is_empty() || text.to_lowercase().contains(&self.filter.to_lowercase())
-    }
-
-    /// Indices of the volumes the filter lets through, in display order.
-    pub fn visible_volumes(&self) -> Vec<usize> {
-        (0..self.volumes.len())
-            .filter(|&i| {
-                let v = &self.volumes[i];
-                self.matches(&v.name) || self.matches(&v.id)
-            })
-            .collect()
-    }
-
-    /// Alarms whose name, or the name of the volume they watch, matches the filter.
-    pub fn visible_alarms(&self) -> Vec<usize> {
-        (0..self.alarms.len())
-            .filter(|&i| {
-                let name = &self.alarms[i].name;
-                self.matches(name)
-                    || crate::interop::volume_arn_of_alarm(name)
-                        .and_then(|arn| self.volumes.iter().find(|v| v.arn == arn))
-                        .is_some_and(|v| self.matches(&v.name))
-            })
-            .collect()
-    }
-
-    /// Overview events, newest first, that match the filter.
-    pub fn visible_events(&self) -> Vec<usize> {
-        (0..self.events.len())
-            .rev()
-            .filter(|&i| self.matches(&self.events[i].text))
-            .collect()
-    }
-
-    pub fn visible_devices(&self) -> Vec<usize> {
-        (0..self.devices.len())
-            .filter(|&i| self.matches(&self.devices[i].id))
-            .collect()
-    }
-
-    pub fn visible_metrics(&self) -> Vec<usize> {
-        (0..self.metrics.len())
-            .filter(|&i| self.matches(&self.metrics[i].id.display()))
-            .collect()
-    }
-
-    pub fn visible_notifications(&self) -> Vec<usize> {
-        (0..self.notifications.len())
-            .rev()
-            .filter(|&i| {
-                let n = &self.notifications[i];
-                self.matches(&n.subject) || self.matches(&n.message) || self.matches(&n.topic)
-            })
-            .collect()
-    }
-
     /// Number of rows the current view's list has (what j/k/G move over).
     pub fn row_count(&self) -> usize {
         match self.view {
-            View::Overview => self.visible_events().len(),
+            View::Overview => self.problems().len() + self.visible_events().len(),
             View::Backups if self.detail => self
                 .selected_volume()
                 .map(|v| v.snapshots.len())
@@ -744,10 +741,24 @@ impl AppState {
     }
 
     pub fn log(&mut self, kind: EventKind, text: String) {
+        self.log_at(self.now, kind, text);
+    }
+
+    /// Logs an event at its own time; a repeat of the newest line only bumps its count.
+    pub fn log_at(&mut self, at: Time, kind: EventKind, text: String) {
+        if let Some(last) = self.events.back_mut()
+            && last.kind == kind
+            && last.text == text
+        {
+            last.count += 1;
+            last.at = last.at.max(at);
+            return;
+        }
         self.events.push_back(LogEvent {
-            at: self.now,
+            at,
             kind,
             text,
+            count: 1,
         });
         while self.events.len() > LOG_CAP {
             self.events.pop_front();

@@ -11,12 +11,16 @@ use crate::cloud::{AnomalyDetector, MetricId, Time};
 use crate::detect::{Algo, AnyDetector, BandConfig, Detector, DetectorConfig};
 use crate::pipeline::{Command, Event, MetricDetector};
 use crate::theme::{Theme, next_builtin};
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
 
 /// Everything that can happen to the app.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     Key(KeyEvent),
+    /// A click or the wheel (only with `--mouse`).
+    Mouse(MouseEvent),
     /// The terminal changed size: everything must be drawn again.
     Resize(u16, u16),
     /// Something the pipeline found.
@@ -64,7 +68,14 @@ pub fn update(state: &mut AppState, input: Input) -> Vec<Effect> {
             state.demo = Some(d);
             changed
         }
-        Input::Resize(..) => true,
+        Input::Resize(w, h) => {
+            state.size = (w, h);
+            true
+        }
+        Input::Mouse(m) => {
+            on_mouse(state, m, &mut effects);
+            true
+        }
         Input::ThemeLoaded(Ok(theme)) => {
             state.say(format!("theme {}", theme.name));
             state.theme = theme;
@@ -108,6 +119,15 @@ fn on_key(state: &mut AppState, key: KeyEvent, effects: &mut Vec<Effect>) {
         effects.push(Effect::Quit);
         return;
     }
+    // While the screen says it is too small, nothing else is drawn: a key must not land in
+    // a form or a filter the operator cannot see. Only quitting works.
+    if state.too_small() {
+        if key.code == KeyCode::Char('q') {
+            state.quit = true;
+            effects.push(Effect::Quit);
+        }
+        return;
+    }
     if state.modal.is_some() {
         on_modal_key(state, key, effects);
         return;
@@ -147,10 +167,11 @@ pub fn on_action(state: &mut AppState, action: Action, effects: &mut Vec<Effect>
         );
         return;
     }
-    let rows = state.row_count();
     let row = state.selected_row();
+    // Counting the rows filters and sorts the whole table: only the moves need it, so a sort
+    // key on 10,000 volumes does not pay for it twice.
     let set_row = |state: &mut AppState, r: usize| {
-        let r = r.min(rows.saturating_sub(1));
+        let r = r.min(state.row_count().saturating_sub(1));
         if state.detail {
             state.detail_row = r;
         } else {
@@ -171,6 +192,7 @@ pub fn on_action(state: &mut AppState, action: Action, effects: &mut Vec<Effect>
         Action::PageDown => set_row(state, row + PAGE),
         Action::PageUp => set_row(state, row.saturating_sub(PAGE)),
         Action::Open => match state.view {
+            View::Overview => open_overview_row(state, effects),
             View::Backups if state.selected_volume().is_some() => open_detail(state, effects),
             View::Alarms if state.selected_alarm().is_some() => open_detail(state, effects),
             _ => {}
@@ -238,8 +260,8 @@ pub fn on_action(state: &mut AppState, action: Action, effects: &mut Vec<Effect>
                 });
             }
             Some(a) if state.view == View::Alarms => state.refuse(format!(
-                "{} is {}: only an alarm in ALARM can be acknowledged",
-                a.name,
+                "only an alarm in ALARM can be acknowledged: {} is {}",
+                state.name_things(&a.name),
                 a.state.as_aws()
             )),
             _ => state.refuse("x acknowledges an alarm: select one on the Alarms view"),
@@ -250,6 +272,7 @@ pub fn on_action(state: &mut AppState, action: Action, effects: &mut Vec<Effect>
         Action::Command => {
             state.modal = Some(Modal::Command {
                 input: String::new(),
+                recall: None,
             })
         }
         Action::Refresh => {
@@ -307,6 +330,53 @@ pub fn on_action(state: &mut AppState, action: Action, effects: &mut Vec<Effect>
             });
             effects.push(Effect::DemoPause(paused));
         }
+        Action::SortNext | Action::SortReverse => {
+            let cols = crate::app::table::sort_columns(state.view);
+            if cols.is_empty() {
+                state.refuse(
+                    "this view is already in order: problems worst first, events newest first",
+                );
+                return;
+            }
+            let sort = &mut state.sort[state.view.index()];
+            if action == Action::SortNext {
+                sort.column = (sort.column + 1) % cols.len();
+                sort.reverse = false;
+            } else {
+                sort.reverse = !sort.reverse;
+            }
+            let text = format!(
+                "sorted by {}{}",
+                cols[sort.column],
+                if sort.reverse { ", reversed" } else { "" }
+            );
+            state.say(text);
+            state.selected[state.view.index()] = 0;
+        }
+        Action::ProblemsOnly => {
+            state.problems_only = !state.problems_only;
+            state.say(if state.problems_only {
+                "showing only problems (! shows everything)"
+            } else {
+                "showing every row"
+            });
+            state.selected[state.view.index()] = 0;
+        }
+        Action::RangeShorter | Action::RangeLonger => {
+            let i = RANGES
+                .iter()
+                .position(|(_, r)| *r == state.range)
+                .unwrap_or(RANGES.len() - 1);
+            let j = if action == Action::RangeShorter {
+                i.saturating_sub(1)
+            } else {
+                (i + 1).min(RANGES.len() - 1)
+            };
+            state.range = RANGES[j].1;
+            state.say(format!("charts: {}", range_label(state.range)));
+        }
+        Action::PaneDown => state.pane_scroll += 1,
+        Action::PaneUp => state.pane_scroll = state.pane_scroll.saturating_sub(1),
         Action::DemoBurst => match state.selected_volume() {
             Some(v) if state.view == View::Backups => {
                 let text = format!("the next backup of {} will see an encryption burst", v.name);
@@ -354,14 +424,110 @@ fn recovery_target(state: &AppState, what: &str) -> Result<RecoveryTarget, Strin
         size_gib: v.size_gib,
         snapshot_id: s.id.clone(),
         recovery_point_arn: v.snapshot_arn(&s.id),
-        created: s.created,
+        created: s
+            .created
+            .ok_or_else(|| format!("{} has no creation time for {}", v.name, s.id))?,
         last_clean: clean == Some(index),
         vault: state.actions.vault.clone(),
     })
 }
 
+/// The chart time ranges `[` and `]` step through, shortest first, and their `:range` names.
+pub const RANGES: [(&str, Option<i64>); 6] = [
+    ("1d", Some(86_400)),
+    ("7d", Some(7 * 86_400)),
+    ("30d", Some(30 * 86_400)),
+    ("90d", Some(90 * 86_400)),
+    ("1y", Some(365 * 86_400)),
+    ("all", None),
+];
+
+pub fn range_label(r: Option<i64>) -> String {
+    match RANGES.iter().find(|(_, x)| *x == r) {
+        Some((name, None)) => format!("{name} history"),
+        Some((name, _)) => format!("last {name}"),
+        None => "custom range".into(),
+    }
+}
+
+/// Enter on the Overview: a problem jumps to its thing; an event shows its full text below.
+fn open_overview_row(state: &mut AppState, effects: &mut Vec<Effect>) {
+    use crate::app::problems::{Target, view_of_source};
+    let row = state.selected[View::Overview.index()];
+    let problems = state.problems();
+    let Some(p) = problems.get(row) else {
+        return;
+    };
+    state.filter.clear();
+    state.problems_only = false;
+    // The view to go to and the thing's row there (None: the view is the destination).
+    let (view, row) = match &p.target {
+        Target::Alarm(name) => (
+            View::Alarms,
+            state
+                .visible_alarms()
+                .iter()
+                .position(|&i| state.alarms[i].name == *name),
+        ),
+        Target::Volume(arn) => (
+            View::Backups,
+            state
+                .visible_volumes()
+                .iter()
+                .position(|&i| state.volumes[i].arn == *arn),
+        ),
+        Target::Device(id) => (
+            View::Streams,
+            state
+                .visible_devices()
+                .iter()
+                .position(|&i| state.devices[i].id == *id),
+        ),
+        Target::Source(s) => (view_of_source(*s), None),
+    };
+    switch_view(state, view.index());
+    if let Some(r) = row {
+        state.selected[view.index()] = r;
+        // An alarm or a volume opens its detail; a device's chart is on the view itself.
+        if matches!(view, View::Alarms | View::Backups) {
+            open_detail(state, effects);
+        }
+    }
+}
+
+/// Clicks select tabs and rows; the wheel moves the selection.
+fn on_mouse(state: &mut AppState, m: MouseEvent, effects: &mut Vec<Effect>) {
+    if state.too_small() || state.modal.is_some() {
+        return;
+    }
+    match m.kind {
+        MouseEventKind::ScrollDown => on_action(state, Action::Down, effects),
+        MouseEventKind::ScrollUp => on_action(state, Action::Up, effects),
+        MouseEventKind::Down(MouseButton::Left) => {
+            if m.row == 0 {
+                if let Some(i) = View::tab_at(m.column, state.size.0) {
+                    switch_view(state, i);
+                }
+                return;
+            }
+            if let Some(r) = state.row_at(m.row) {
+                let rows = state.row_count();
+                if r < rows {
+                    if state.detail {
+                        state.detail_row = r;
+                    } else {
+                        state.selected[state.view.index()] = r;
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 fn switch_view(state: &mut AppState, i: usize) {
     state.view = View::ALL[i % View::ALL.len()];
+    state.pane_scroll = 0;
     state.detail = false;
     state.filter.clear();
     state.filter_editing = false;
@@ -444,27 +610,94 @@ fn open_alarm_form(state: &mut AppState) {
         );
         return;
     };
-    let topic = state.topic_arn().unwrap_or_default();
+    let topic = proposed_topic(state, &metric).unwrap_or_default();
+    let name = alarm_name_for(&metric);
+    let existing = state
+        .alarms
+        .iter()
+        .any(|a| a.name == name)
+        .then(|| state.name_things(&name));
+    let stat = AlarmForm::STATISTICS
+        .iter()
+        .find(|s| s.eq_ignore_ascii_case(&stat))
+        .map(|s| s.to_string())
+        .unwrap_or(stat);
     let mut form = AlarmForm {
+        target: state.metric_name(&metric),
         metric,
         fields: [stat, period.to_string(), "2".into(), "1".into(), topic],
         focus: 2,
         data,
         preview: Series::default(),
         error: None,
+        existing,
+        overwrite_confirmed: false,
     };
     refresh_preview(&mut form);
+    form.error = validate(&form).err();
     state.modal = Some(Modal::AlarmForm(Box::new(form)));
 }
 
-/// Recomputes the band preview with the width typed in the form.
+/// The alarm name the form writes for a metric: the changed-block pipeline's name for a
+/// volume's metric, else one named for the metric.
+fn alarm_name_for(metric: &MetricId) -> String {
+    match backup_volume_of(metric) {
+        Some(arn) => crate::interop::backup_alarm_name(&arn),
+        None => format!("watchband/{}", metric.display()),
+    }
+}
+
+fn backup_volume_of(metric: &MetricId) -> Option<String> {
+    metric
+        .dimensions
+        .iter()
+        .find(|(k, _)| k == crate::interop::BACKUP_DIMENSION)
+        .map(|(_, v)| v.clone())
+}
+
+/// A topic that fits the metric: the backup topic for a volume's changed blocks; for any other
+/// metric the topic an existing alarm on the same metric, else the same namespace, notifies.
+/// None when nothing fits: the form then asks for one rather than sending a CPU alarm to the
+/// backup topic.
+fn proposed_topic(state: &AppState, metric: &MetricId) -> Option<String> {
+    if backup_volume_of(metric).is_some() {
+        return state.topic_arn();
+    }
+    let backup_topic = format!(
+        ":{}",
+        state.actions.topic.rsplit(':').next().unwrap_or_default()
+    );
+    let action_of = |pred: &dyn Fn(&MetricId) -> bool| {
+        state.alarms.iter().find_map(|a| {
+            let watched = match &a.definition.metric {
+                crate::cloud::AlarmMetric::Single { metric, .. } => Some(metric),
+                crate::cloud::AlarmMetric::Queries(qs) => qs.iter().find_map(|q| match &q.kind {
+                    crate::cloud::MetricQueryKind::Stat { metric, .. } => Some(metric),
+                    _ => None,
+                }),
+            }?;
+            if !pred(watched) {
+                return None;
+            }
+            // The backup topic is for backup alarms, whatever an alarm on this metric uses.
+            a.definition
+                .alarm_actions
+                .iter()
+                .find(|t| t.starts_with("arn:aws:sns:") && !t.ends_with(&backup_topic))
+                .cloned()
+        })
+    };
+    action_of(&|m| m == metric).or_else(|| action_of(&|m| m.namespace == metric.namespace))
+}
+
+/// Recomputes the band preview with the width typed in the form (the previous preview stays
+/// while the width does not parse; `validate` says why).
 fn refresh_preview(form: &mut AlarmForm) {
-    match form.fields[2].trim().parse::<f64>() {
-        Ok(w) if w.is_finite() && w > 0.0 => {
-            form.preview = score(&form.data, Algo::Band, w);
-            form.error = None;
-        }
-        _ => form.error = Some("band width must be a positive number".into()),
+    if let Ok(w) = form.fields[2].trim().parse::<f64>()
+        && w.is_finite()
+        && w > 0.0
+    {
+        form.preview = score(&form.data, Algo::Band, w);
     }
 }
 
@@ -495,11 +728,19 @@ pub fn score(data: &[(i64, f64)], algo: Algo, width: f64) -> Series {
     series
 }
 
+/// Checks every field as typed; the first problem, if any.
+fn validate(form: &AlarmForm) -> Result<(), String> {
+    submit_alarm_form(form).map(|_| ())
+}
+
 /// Validates the form and builds the detector and alarm it writes.
 fn submit_alarm_form(form: &AlarmForm) -> Result<Effect, String> {
     let stat = form.fields[0].trim();
-    if stat.is_empty() {
-        return Err("statistic is empty (Average, Maximum, Sum, p99 ...)".into());
+    if !AlarmForm::STATISTICS.contains(&stat) {
+        return Err(format!(
+            "statistic: pick one with ← → ({})",
+            AlarmForm::STATISTICS.join(" ")
+        ));
     }
     let period: i32 = form.fields[1]
         .trim()
@@ -520,19 +761,13 @@ fn submit_alarm_form(form: &AlarmForm) -> Result<Effect, String> {
         .filter(|e| *e >= 1)
         .ok_or("evaluation periods must be a whole number ≥ 1")?;
     let topic = form.fields[4].trim();
-    if !topic.starts_with("arn:") {
-        return Err("SNS topic must be a topic ARN (arn:aws:sns:...)".into());
+    if !topic.starts_with("arn:aws:sns:") || topic.split(':').count() != 6 {
+        return Err(format!(
+            "SNS topic: the ARN of the topic {} alarms notify (arn:aws:sns:REGION:ACCOUNT:NAME)",
+            form.metric.namespace
+        ));
     }
-    let volume = form
-        .metric
-        .dimensions
-        .iter()
-        .find(|(k, _)| k == crate::interop::BACKUP_DIMENSION)
-        .map(|(_, v)| v.clone());
-    let name = match &volume {
-        Some(arn) => crate::interop::backup_alarm_name(arn),
-        None => format!("watchband/{}", form.metric.display()),
-    };
+    let name = alarm_name_for(&form.metric);
     let alarm = crate::interop::anomaly_alarm_definition(
         &name,
         form.metric.clone(),
@@ -678,6 +913,30 @@ fn on_modal_key(state: &mut AppState, key: KeyEvent, effects: &mut Vec<Effect>) 
         },
         Modal::AlarmForm(form) => match key.code {
             KeyCode::Esc => keep = false,
+            KeyCode::Left | KeyCode::Right if form.focus == 0 => {
+                let all = AlarmForm::STATISTICS;
+                let i = all.iter().position(|s| *s == form.fields[0]).unwrap_or(0);
+                let j = if key.code == KeyCode::Right {
+                    (i + 1) % all.len()
+                } else {
+                    (i + all.len() - 1) % all.len()
+                };
+                form.fields[0] = all[j].to_string();
+                form.error = validate(form).err();
+            }
+            // The statistic is picked, never typed: `Maxi0` cannot reach AWS.
+            _ if form.focus == 0 && matches!(key.code, KeyCode::Char(_) | KeyCode::Backspace) => {}
+            KeyCode::Enter
+                if form.existing.is_some()
+                    && !form.overwrite_confirmed
+                    && validate(form).is_ok() =>
+            {
+                form.overwrite_confirmed = true;
+                form.error = Some(
+                    "it exists and will be replaced: Enter again to overwrite, Esc to keep it"
+                        .into(),
+                );
+            }
             KeyCode::Tab | KeyCode::Down => form.focus = (form.focus + 1) % form.fields.len(),
             KeyCode::BackTab | KeyCode::Up => {
                 form.focus = (form.focus + form.fields.len() - 1) % form.fields.len()
@@ -694,8 +953,12 @@ fn on_modal_key(state: &mut AppState, key: KeyEvent, effects: &mut Vec<Effect>) 
             },
             _ => {
                 let focus = form.focus;
-                if edit_text(&mut form.fields[focus], key) && focus == 2 {
-                    refresh_preview(form);
+                if edit_text(&mut form.fields[focus], key) {
+                    if focus == 2 {
+                        refresh_preview(form);
+                    }
+                    form.overwrite_confirmed = false;
+                    form.error = validate(form).err();
                 }
             }
         },
@@ -759,15 +1022,47 @@ fn on_modal_key(state: &mut AppState, key: KeyEvent, effects: &mut Vec<Effect>) 
             }
             _ => {}
         },
-        Modal::Command { input } => match key.code {
+        Modal::Command { input, recall } => match key.code {
             KeyCode::Esc => keep = false,
             KeyCode::Enter => {
                 let line = input.trim().to_string();
+                if !line.is_empty() && state.command_history.last() != Some(&line) {
+                    state.command_history.push(line.clone());
+                }
                 run_command(state, &line, effects);
                 return;
             }
+            KeyCode::Tab => {
+                let (done, options) = complete(input);
+                *input = done;
+                if options.len() > 1 {
+                    state.say(options.join("  "));
+                } else if options.is_empty() {
+                    state.refuse(format!("no command starts with :{input}"));
+                } else {
+                    state.message = None;
+                }
+            }
+            KeyCode::Up | KeyCode::Down => {
+                let n = state.command_history.len();
+                if n > 0 {
+                    let i = match (*recall, key.code) {
+                        (None, KeyCode::Up) => Some(n - 1),
+                        (None, _) => None,
+                        (Some(i), KeyCode::Up) => Some(i.saturating_sub(1)),
+                        (Some(i), _) if i + 1 < n => Some(i + 1),
+                        (Some(_), _) => None,
+                    };
+                    *recall = i;
+                    *input = i
+                        .map(|i| state.command_history[i].clone())
+                        .unwrap_or_default();
+                }
+            }
             _ => {
-                edit_text(input, key);
+                if edit_text(input, key) {
+                    state.message = None;
+                }
             }
         },
         Modal::MetricBrowser { query, selected } => {
@@ -805,6 +1100,65 @@ fn on_modal_key(state: &mut AppState, key: KeyEvent, effects: &mut Vec<Effect>) 
     }
 }
 
+/// The `:` commands, for Tab completion (views are also reachable by any unique prefix).
+pub const COMMANDS: [&str; 13] = [
+    "alarms",
+    "backups",
+    "filter",
+    "help",
+    "metric",
+    "metrics",
+    "notifications",
+    "overview",
+    "quit",
+    "range",
+    "refresh",
+    "streams",
+    "theme",
+];
+
+/// Completes a command line: the command, or the argument of `:range` and `:theme`. Returns
+/// the completed line and the candidates (one when the completion is unique).
+pub fn complete(input: &str) -> (String, Vec<String>) {
+    let (head, word, options): (String, &str, Vec<&str>) = match input.split_once(' ') {
+        Some(("range", arg)) => (
+            "range ".into(),
+            arg,
+            RANGES.iter().map(|(n, _)| *n).collect(),
+        ),
+        Some(("theme", arg)) => (
+            "theme ".into(),
+            arg,
+            crate::theme::BUILTIN.iter().map(|(n, _)| *n).collect(),
+        ),
+        Some(_) => return (input.to_string(), Vec::new()),
+        None => (String::new(), input, COMMANDS.to_vec()),
+    };
+    let matches: Vec<String> = options
+        .into_iter()
+        .filter(|o| o.starts_with(word))
+        .map(String::from)
+        .collect();
+    let done = match matches.as_slice() {
+        [] => input.to_string(),
+        [one] if head.is_empty() && (one == "range" || one == "theme") => format!("{one} "),
+        [one] => format!("{head}{one}"),
+        many => {
+            let mut prefix = many[0].clone();
+            for m in &many[1..] {
+                let n = prefix
+                    .chars()
+                    .zip(m.chars())
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                prefix = prefix.chars().take(n).collect();
+            }
+            format!("{head}{prefix}")
+        }
+    };
+    (done, matches)
+}
+
 /// Runs a `:` command line.
 fn run_command(state: &mut AppState, line: &str, effects: &mut Vec<Effect>) {
     let (cmd, arg) = match line.split_once(char::is_whitespace) {
@@ -840,6 +1194,16 @@ fn run_command(state: &mut AppState, line: &str, effects: &mut Vec<Effect>) {
             })
         }
         "filter" => state.filter = arg.to_string(),
+        "range" => match RANGES.iter().find(|(n, _)| *n == arg) {
+            Some((_, r)) => {
+                state.range = *r;
+                state.say(format!("charts: {}", range_label(*r)));
+            }
+            None => state.refuse(format!(
+                "usage: :range {}",
+                RANGES.map(|(n, _)| n).join("|")
+            )),
+        },
         other => match View::from_command(other) {
             Some(v) => switch_view(state, v.index()),
             None => state.refuse(format!(

@@ -14,7 +14,8 @@ use super::events::{BandPoint, ChangePoint, Event, Source, VolumeInfo, VolumeSer
 use super::{Ctx, bands, pause};
 use crate::cloud::{MetricDatum, ProtectedResource, RecoveryPoint, Time, collect_pages};
 use crate::detect::{
-    Algo, AnyDetector, BandConfig, Detector, DetectorConfig, Seasonality, ValueRange,
+    Algo, AnyDetector, BandConfig, DetectError, Detector, DetectorConfig, Seasonality, ValueRange,
+    Verdict,
 };
 use crate::interop;
 use crate::sanitize::clean;
@@ -34,7 +35,7 @@ struct VolumeState {
     /// `last_backup` when the recovery points were last listed.
     listed_at: Option<Option<Time>>,
     points: Vec<ChangePoint>,
-    detector: AnyDetector,
+    judge: ChangeJudge,
     cloudwatch_band: Vec<BandPoint>,
     polls_since_band: u32,
     /// The metric was absent when first checked, so watchband publishes it.
@@ -43,8 +44,71 @@ struct VolumeState {
     published_until: Option<Time>,
 }
 
+/// The interval a count is assumed to cover when the snapshot before it is unknown: the
+/// daily backup plan's.
+pub const DEFAULT_INTERVAL_SECS: i64 = 86_400;
+
+/// Judges changed-block counts by the interval they cover, for the TUI's pipeline and the
+/// backup processor alike: a count becomes blocks per day over the time since the snapshot
+/// before it, and is scored against the like rates of the volume's other backups. So an
+/// on-demand backup 12 h after the daily one is compared with half a day's usual change, not a
+/// whole day's. The verdict's value and band are given back in blocks for that interval.
+pub struct ChangeJudge {
+    detector: AnyDetector,
+}
+
+impl ChangeJudge {
+    pub fn new(width: f64) -> ChangeJudge {
+        ChangeJudge {
+            detector: volume_detector(width),
+        }
+    }
+
+    /// Scores `blocks` changed between the snapshot at `since` (None: unknown, taken as
+    /// [`DEFAULT_INTERVAL_SECS`]) and the one at `at`.
+    pub fn observe(
+        &mut self,
+        since: Option<i64>,
+        at: i64,
+        blocks: f64,
+    ) -> Result<Verdict, DetectError> {
+        // A minute at least: two snapshots in the same second would make any count infinite.
+        let interval = since
+            .map(|s| at - s)
+            .unwrap_or(DEFAULT_INTERVAL_SECS)
+            .max(60);
+        let scale = interval as f64 / DEFAULT_INTERVAL_SECS as f64;
+        let mut verdict = self.detector.observe(at, blocks / scale)?;
+        verdict.value = blocks;
+        if let Some(b) = &mut verdict.band {
+            b.expected *= scale;
+            b.lower *= scale;
+            b.upper *= scale;
+        }
+        Ok(verdict)
+    }
+}
+
+/// Scores a count against the volume's history of `(time, blocks)` counts, oldest first, each
+/// covering the interval since the one before it: [`ChangeJudge`] over the history, then the
+/// new count, which covers the time since the last history point.
+pub fn judge_count(
+    width: f64,
+    history: &[(i64, f64)],
+    at: i64,
+    blocks: f64,
+) -> Result<Verdict, DetectError> {
+    let mut judge = ChangeJudge::new(width);
+    let mut since = None;
+    for &(t, v) in history {
+        let _ = judge.observe(since, t, v);
+        since = Some(t);
+    }
+    judge.observe(since, at, blocks)
+}
+
 /// The detector for a volume's daily change counts: weekly seasonality, never negative.
-pub fn volume_detector(width: f64) -> AnyDetector {
+pub(crate) fn volume_detector(width: f64) -> AnyDetector {
     let config = DetectorConfig {
         algo: Algo::Band,
         band: BandConfig {
@@ -185,7 +249,7 @@ async fn poll(ctx: &Arc<Ctx>, volumes: &mut BTreeMap<String, VolumeState>) -> bo
                 },
                 listed_at: None,
                 points: Vec::new(),
-                detector: volume_detector(ctx.config.band_width),
+                judge: ChangeJudge::new(ctx.config.band_width),
                 cloudwatch_band: Vec::new(),
                 polls_since_band: BAND_REFRESH_POLLS,
                 publishing: false,
@@ -324,9 +388,10 @@ async fn update_series(ctx: &Arc<Ctx>, state: &mut VolumeState) -> (bool, bool) 
         };
         let size_bytes = count.volume_size_gib as f64 * GIB;
         let changed_bytes = count.changed_bytes() as f64;
+        let since = window[0].0.timestamp();
         let Ok(verdict) = state
-            .detector
-            .observe(time.timestamp(), count.blocks as f64)
+            .judge
+            .observe(Some(since), time.timestamp(), count.blocks as f64)
         else {
             continue;
         };
@@ -448,4 +513,55 @@ async fn cloudwatch_band(ctx: &Arc<Ctx>, state: &VolumeState) -> Option<Vec<Band
         .await
         .ok()?;
     Some(bands::band_of(&results))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Five weeks of daily backups changing about 34,000 blocks a day.
+    fn daily_history() -> Vec<(i64, f64)> {
+        (0..35)
+            .map(|d| {
+                let wobble = ((d * 7919) % 11) as f64 * 150.0;
+                (d * 86_400, 33_500.0 + wobble)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_on_demand_backup_is_judged_by_the_interval_it_covers() {
+        let history = daily_history();
+        let last = history.last().unwrap().0;
+        // 12 h after the daily one, half a day's usual change: normal.
+        let v = judge_count(2.0, &history, last + 12 * 3_600, 17_152.0).unwrap();
+        assert!(v.is_ready());
+        assert!(!v.anomalous, "{v:?}");
+        assert_eq!(v.value, 17_152.0);
+        let band = v.band.unwrap();
+        assert!(band.upper < 30_000.0, "the band is half a day's: {band:?}");
+        // A day's whole change squeezed into 12 h is twice the usual rate: anomalous.
+        let burst = judge_count(2.0, &history, last + 12 * 3_600, 40_000.0).unwrap();
+        assert!(burst.anomalous, "{burst:?}");
+        // The daily backup itself is judged as before.
+        let daily = judge_count(2.0, &history, last + 86_400, 34_000.0).unwrap();
+        assert!(!daily.anomalous, "{daily:?}");
+    }
+
+    #[test]
+    fn the_pipeline_and_the_processor_judge_alike() {
+        // The pipeline observes pair by pair with each pair's own interval; the processor
+        // rebuilds the judge from the published history. Same verdicts.
+        let history = daily_history();
+        let mut judge = ChangeJudge::new(2.0);
+        let mut since = None;
+        for &(t, v) in &history {
+            judge.observe(since, t, v).unwrap();
+            since = Some(t);
+        }
+        let at = history.last().unwrap().0 + 12 * 3_600;
+        let incremental = judge.observe(since, at, 17_152.0).unwrap();
+        let rebuilt = judge_count(2.0, &history, at, 17_152.0).unwrap();
+        assert_eq!(incremental, rebuilt);
+    }
 }

@@ -17,7 +17,7 @@ use crate::cloud::{
     AlarmFilter, AlarmState, AttrValue, Cloud, CloudError, CloudResult, Condition, ErrorKind,
     GetMetricData, Item, MetricDatum, MetricQuery, Time,
 };
-use crate::detect::{Detector, Verdict};
+use crate::detect::Verdict;
 use crate::interop::{self, BackupJobEvent};
 use crate::pipeline::changes::ChangeCounter;
 use chrono::Duration;
@@ -320,18 +320,17 @@ impl<'a> BackupProcessor<'a> {
             .filter(|(t, v)| *t < at.timestamp() && v.is_finite())
             .collect();
         history.sort_by_key(|(t, _)| *t);
-        let mut detector = crate::pipeline::backups::volume_detector(self.config.band_width);
-        for (t, v) in history {
-            let _ = detector.observe(t, v);
-        }
-        let verdict = detector.observe(at.timestamp(), blocks).map_err(|e| {
-            CloudError::new(
-                ErrorKind::InvalidRequest,
-                "watchband",
-                "ScoreBackup",
-                e.to_string(),
-            )
-        })?;
+        let width = self.config.band_width;
+        let verdict =
+            crate::pipeline::backups::judge_count(width, &history, at.timestamp(), blocks)
+                .map_err(|e| {
+                    CloudError::new(
+                        ErrorKind::InvalidRequest,
+                        "watchband",
+                        "ScoreBackup",
+                        e.to_string(),
+                    )
+                })?;
         Ok(verdict.is_ready().then_some(verdict))
     }
 

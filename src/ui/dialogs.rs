@@ -55,7 +55,7 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState, modal: &Modal) {
             table,
             "create",
         ),
-        Modal::Command { input } => render_command(f, area, state, input),
+        Modal::Command { input, .. } => render_command(f, area, state, input),
         Modal::MetricBrowser { query, selected } => {
             render_metric_browser(f, area, state, query, *selected)
         }
@@ -120,11 +120,15 @@ fn render_help(f: &mut Frame, area: Rect, state: &AppState, query: &str, scroll:
             ])
         })
         .collect();
+    // First, so a short screen cannot scroll it out of sight.
     if state.read_only && q.is_empty() {
-        lines.push(Line::from(Span::styled(
-            "read-only: the keys that change the account (b, a, x) are off",
-            theme.style(Role::Dim),
-        )));
+        lines.insert(
+            0,
+            Line::from(Span::styled(
+                "read-only: the keys that change the account (b, a, x, i) are off",
+                theme.style(Role::Dim),
+            )),
+        );
     }
     if lines.is_empty() {
         lines.push(Line::from(Span::styled(
@@ -182,7 +186,7 @@ fn point_line(state: &AppState, t: &RecoveryTarget) -> Line<'static> {
         Span::raw(format!(
             "{} (created {}",
             t.snapshot_id,
-            super::when(&t.created)
+            super::when(&t.created, &state.now)
         )),
     ];
     if t.last_clean {
@@ -310,22 +314,22 @@ fn render_alarm_form(f: &mut Frame, area: Rect, state: &AppState, form: &AlarmFo
     let inner = outer.inner(r);
     f.render_widget(outer, r);
     let [fields, legend, preview] = Layout::vertical([
-        Constraint::Length(8),
+        Constraint::Length(if form.existing.is_some() { 9 } else { 8 }),
         Constraint::Length(1),
         Constraint::Min(3),
     ])
     .areas(inner);
     let w = inner.width.saturating_sub(22) as usize;
     let mut lines = vec![Line::from(vec![
-        Span::styled(format!("{:>19}  ", "metric"), theme.style(Role::Header)),
-        Span::raw(truncate(&form.metric.display(), w)),
+        Span::styled(format!("{:>19}  ", "alarm on"), theme.style(Role::Header)),
+        Span::styled(truncate(&form.target, w), theme.style(Role::Title)),
     ])];
     for (i, label) in AlarmForm::LABELS.iter().enumerate() {
         let focused = i == form.focus;
-        let value = if focused {
-            format!("{}▏", form.fields[i])
-        } else {
-            form.fields[i].clone()
+        let value = match (i, focused) {
+            (0, true) => format!("◀ {} ▶  (← → pick)", form.fields[0]),
+            (_, true) => format!("{}▏", form.fields[i]),
+            _ => form.fields[i].clone(),
         };
         lines.push(Line::from(vec![
             Span::styled(format!("{label:>19}  "), theme.style(Role::Header)),
@@ -338,6 +342,18 @@ fn render_alarm_form(f: &mut Frame, area: Rect, state: &AppState, form: &AlarmFo
                 },
             ),
         ]));
+    }
+    if let Some(existing) = &form.existing {
+        lines.insert(
+            1,
+            Line::from(vec![
+                Span::styled(format!("{:>19}  ", "replaces"), theme.style(Role::Header)),
+                Span::styled(
+                    truncate(&format!("{existing} (Enter asks again)"), w),
+                    theme.style(Role::Error),
+                ),
+            ]),
+        );
     }
     match &form.error {
         Some(e) => lines.push(Line::from(Span::styled(
@@ -388,10 +404,10 @@ fn render_ack(
     let lines = vec![
         Line::raw("Acknowledge this ALARM episode for the team (announced on its SNS topic):"),
         Line::from(Span::styled(
-            truncate(alarm, w),
+            truncate(&state.name_things(alarm), w),
             theme.style(Role::AlarmAlarm),
         )),
-        Line::raw(""),
+        Line::from(Span::styled(truncate(alarm, w), theme.style(Role::Dim))),
         Line::from(vec![
             Span::styled("note:            ", theme.style(Role::Header)),
             Span::styled(
@@ -468,10 +484,17 @@ fn render_command(f: &mut Frame, area: Rect, state: &AppState, input: &str) {
         Paragraph::new(Line::from(vec![
             Span::styled(":", theme.style(Role::Title)),
             Span::styled(format!("{input}▏"), theme.style(Role::Input)),
-            Span::styled(
-                "   backups alarms streams metrics notifications overview metric theme refresh quit",
-                theme.style(Role::Dim),
-            ),
+            // The command line covers the message line: Tab's candidates are shown here.
+            match &state.message {
+                Some(m) => Span::styled(
+                    format!("   {}", m.text),
+                    theme.style(if m.error { Role::Error } else { Role::Message }),
+                ),
+                None => Span::styled(
+                    "   Tab completes · ↑↓ history · backups alarms metric range theme refresh quit",
+                    theme.style(Role::Dim),
+                ),
+            },
         ])),
         r,
     );

@@ -16,9 +16,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-/// Below this the screen says so instead of drawing a squashed layout.
-pub const MIN_WIDTH: u16 = 64;
-pub const MIN_HEIGHT: u16 = 18;
+pub use crate::app::layout::{MIN_HEIGHT, MIN_WIDTH, scroll_offset};
 
 /// Draws one frame.
 pub fn render(f: &mut Frame, state: &AppState) {
@@ -78,15 +76,12 @@ fn render_too_small(f: &mut Frame, area: Rect, state: &AppState) {
 
 fn render_tabs(f: &mut Frame, area: Rect, state: &AppState) {
     let theme = &state.theme;
-    let mut spans = vec![Span::styled(" watchband ", theme.style(Role::Title))];
-    let narrow = area.width < 100;
+    let mut spans = vec![Span::styled(
+        crate::app::layout::TAB_TITLE,
+        theme.style(Role::Title),
+    )];
     for (i, v) in View::ALL.iter().enumerate() {
-        let title = if narrow && *v == View::Notifications {
-            "Notif."
-        } else {
-            v.title()
-        };
-        let label = format!(" {} {} ", i + 1, title);
+        let label = v.tab_label(i, area.width);
         let style = if *v == state.view {
             theme.style(Role::TabActive)
         } else {
@@ -113,15 +108,8 @@ pub fn block<'a>(title: impl Into<String>, state: &AppState, focused: bool) -> B
         ))
 }
 
-/// The first row to show so that `selected` is visible in `height` rows.
-pub fn scroll_offset(selected: usize, height: usize) -> usize {
-    if height == 0 {
-        return 0;
-    }
-    selected.saturating_sub(height - 1)
-}
-
-/// "42s", "5m", "3h", "12d": how long ago, at the resolution that matters.
+/// "42s", "5m", "3h", "12d", "2y": how long ago, always with its unit, at the resolution
+/// that matters.
 pub fn age(secs: i64) -> String {
     let s = secs.max(0);
     if s < 60 {
@@ -130,14 +118,21 @@ pub fn age(secs: i64) -> String {
         format!("{}m", s / 60)
     } else if s < 86_400 * 2 {
         format!("{}h", s / 3_600)
-    } else {
+    } else if s < 86_400 * 730 {
         format!("{}d", s / 86_400)
+    } else {
+        format!("{}y", s / (86_400 * 365))
     }
 }
 
-/// `MM-DD HH:MM` in UTC.
-pub fn when(t: &crate::cloud::Time) -> String {
-    t.format("%m-%d %H:%M").to_string()
+/// `MM-DD HH:MM` in UTC, with the year in front when it is not the year of `now`.
+pub fn when(t: &crate::cloud::Time, now: &crate::cloud::Time) -> String {
+    use chrono::Datelike;
+    if t.year() == now.year() {
+        t.format("%m-%d %H:%M").to_string()
+    } else {
+        t.format("%Y-%m-%d %H:%M").to_string()
+    }
 }
 
 /// Cuts a string to `n` characters with an ellipsis.
@@ -170,16 +165,14 @@ pub fn alarm_label(s: crate::cloud::AlarmState) -> &'static str {
 }
 
 /// An alarm name as a table shows it: `Backup-Anomaly-Alarm/<arn>` becomes
-/// `Backup-Anomaly-Alarm/…/vol-… (name)` so the part that differs stays visible.
+/// `web-01 backup alarm (vol-…)`, so the volume's name comes first and survives truncation.
 pub fn alarm_display_name(state: &AppState, name: &str) -> String {
     let Some(arn) = crate::interop::volume_arn_of_alarm(name) else {
         return name.to_string();
     };
     let id = crate::interop::volume_id_in(arn).unwrap_or(arn);
-    match state.volumes.iter().find(|v| v.arn == arn) {
-        Some(v) if v.name != v.id => {
-            format!("{} {} ({id})", crate::interop::BACKUP_ALARM_PREFIX, v.name)
-        }
-        _ => format!("{}{id}", crate::interop::BACKUP_ALARM_PREFIX),
+    match state.volume_by_arn(arn) {
+        Some(v) if v.name != v.id => format!("{} backup alarm ({id})", v.name),
+        _ => format!("{id} backup alarm"),
     }
 }

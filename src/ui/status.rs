@@ -32,48 +32,80 @@ pub fn render_message_line(f: &mut Frame, area: Rect, state: &AppState) {
             Span::styled("  (Esc clears)", theme.style(Role::Dim)),
         ])
     } else {
-        let mut hint = String::from("? help  Tab view  j/k move  Enter open");
+        // Read-only first: at 80 columns the end of the hint is cut.
+        let mut hint = String::from(if state.read_only { "[read-only]  " } else { "" });
+        hint.push_str("? help  Tab view  j/k move  Enter open");
         if !state.read_only {
             hint.push_str("  b backup  a alarm  x ack");
         }
-        hint.push_str("  / filter  : command  q quit");
+        hint.push_str("  / filter  o sort  ! problems  : command  q quit");
         if state.demo.is_some() {
-            hint.push_str("  p pause  i burst");
-        }
-        if state.read_only {
-            hint.push_str("  [read-only]");
+            hint.push_str("  p pause");
+            // The burst writes to the demo account: a mutating key, hidden like b, a and x.
+            if !state.read_only {
+                hint.push_str("  i burst");
+            }
         }
         Line::from(Span::styled(hint, theme.style(Role::Dim)))
     };
     f.render_widget(Paragraph::new(line), area);
 }
 
-/// `demo · arn… · region │ backups ok · streams throttled │ 2026-11-21 15:00 UTC`
+/// One part of the status bar: its text at full width and shortened, and how readily it gives
+/// way when the line is too short (higher drops first). The clock never drops.
+struct Part {
+    full: Vec<Span<'static>>,
+    short: Vec<Span<'static>>,
+    drop_rank: u8,
+}
+
+fn width(spans: &[Span]) -> usize {
+    spans.iter().map(|s| s.width()).sum()
+}
+
+/// `demo ×3600 │ Operator/alice@123456789012 eu-west-1 │ ● backups ● alarms … │ 2026-11-21 15:00 UTC`
+///
+/// The parts are laid out at full width when they fit; otherwise each, in drop order, is
+/// shortened, then removed, until the line fits, so the clock is never cut.
 pub fn render_status_bar(f: &mut Frame, area: Rect, state: &AppState) {
     let theme = &state.theme;
     let bar = theme.style(Role::StatusBar);
-    let mut spans = vec![Span::styled(format!(" {} ", state.cloud_kind), bar)];
+    let mut parts = Vec::new();
+    let mut kind = vec![Span::styled(format!(" {} ", state.cloud_kind), bar)];
     if let Some(d) = state.demo {
-        let s = if d.paused {
-            " PAUSED ".to_string()
-        } else {
-            format!(" ×{} ", d.speed)
-        };
-        spans.push(Span::styled(s, bar));
+        kind.push(Span::styled(
+            if d.paused {
+                " PAUSED ".to_string()
+            } else {
+                format!("×{} ", d.speed)
+            },
+            bar,
+        ));
     }
-    let narrow = area.width < 120;
-    let who = match &state.identity {
-        // Narrow: the role/user part of the ARN and the account are what tell accounts apart.
-        Some(id) if narrow => {
+    parts.push(Part {
+        full: kind.clone(),
+        short: kind,
+        drop_rank: 0,
+    });
+    let (who_full, who_short) = match &state.identity {
+        Some(id) => {
+            // Short: the role/user part of the ARN and the account tell accounts apart.
             let tail = id.arn.split(['/', ':']).rev().take(2).collect::<Vec<_>>();
             let tail = tail.into_iter().rev().collect::<Vec<_>>().join("/");
-            format!("│ {tail}@{} {} ", id.account, id.region)
+            (
+                format!("│ {} {} ", id.arn, id.region),
+                format!("│ {tail}@{} {} ", id.account, id.region),
+            )
         }
-        Some(id) => format!("│ {} {} ", id.arn, id.region),
-        None => "│ identity unknown ".into(),
+        None => ("│ identity unknown ".into(), "│ ? ".into()),
     };
-    spans.push(Span::styled(who, bar));
-    spans.push(Span::styled("│", bar));
+    parts.push(Part {
+        full: vec![Span::styled(who_full, bar)],
+        short: vec![Span::styled(who_short, bar)],
+        drop_rank: 2,
+    });
+    let mut health_full = vec![Span::styled("│", bar)];
+    let mut health_short = vec![Span::styled("│", bar)];
     for (source, health, _) in state.sources() {
         let role = match health {
             HealthState::Ok => Role::HealthOk,
@@ -86,22 +118,61 @@ pub fn render_status_bar(f: &mut Frame, area: Rect, state: &AppState) {
             HealthState::Degraded => "✖",
         };
         let style = bar.patch(theme.style(role));
-        if narrow {
-            // One mark per source, in Source order; the overview names them.
-            spans.push(Span::styled(mark, style));
-        } else {
-            spans.push(Span::styled(format!(" {mark}"), style));
-            spans.push(Span::styled(source.label().to_string(), bar));
+        health_full.push(Span::styled(format!(" {mark}"), style));
+        health_full.push(Span::styled(source.label().to_string(), bar));
+        // One mark per source, in Source order; the Problems list names a source that is not ok.
+        health_short.push(Span::styled(mark, style));
+    }
+    health_full.push(Span::styled(" ", bar));
+    health_short.push(Span::styled(" ", bar));
+    parts.push(Part {
+        full: health_full,
+        short: health_short,
+        drop_rank: 1,
+    });
+    let clock_full = format!("│ {} UTC ", state.now.format("%Y-%m-%d %H:%M"));
+    let clock_short = format!("│ {} ", state.now.format("%m-%d %H:%M"));
+
+    let room = area.width as usize;
+    let mut short = vec![false; parts.len()];
+    let mut shown = vec![true; parts.len()];
+    let mut clock = clock_full;
+    let total = |parts: &[Part], short: &[bool], shown: &[bool], clock: &str| -> usize {
+        parts
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| shown[*i])
+            .map(|(i, p)| width(if short[i] { &p.short } else { &p.full }))
+            .sum::<usize>()
+            + clock.chars().count()
+    };
+    let mut order: Vec<usize> = (0..parts.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(parts[i].drop_rank));
+    // Shorten every part before removing any; the clock shortens last but one.
+    for &i in &order {
+        if total(&parts, &short, &shown, &clock) <= room {
+            break;
+        }
+        short[i] = true;
+    }
+    if total(&parts, &short, &shown, &clock) > room {
+        clock = clock_short;
+    }
+    for &i in &order {
+        if total(&parts, &short, &shown, &clock) <= room || parts[i].drop_rank == 0 {
+            break;
+        }
+        shown[i] = false;
+    }
+    let mut spans: Vec<Span> = Vec::new();
+    for (i, p) in parts.into_iter().enumerate() {
+        if shown[i] {
+            spans.extend(if short[i] { p.short } else { p.full });
         }
     }
-    let clock = if narrow {
-        format!(" │ {} ", state.now.format("%m-%d %H:%M"))
-    } else {
-        format!(" │ {} UTC ", state.now.format("%Y-%m-%d %H:%M"))
-    };
-    let used: usize = spans.iter().map(|s| s.width()).sum();
-    let room = (area.width as usize).saturating_sub(used + clock.chars().count());
-    spans.push(Span::styled(" ".repeat(room), bar));
+    let used = width(&spans);
+    let pad = room.saturating_sub(used + clock.chars().count());
+    spans.push(Span::styled(" ".repeat(pad), bar));
     spans.push(Span::styled(clock, bar));
     f.render_widget(Paragraph::new(Line::from(spans)).style(bar), area);
 }

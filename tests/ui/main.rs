@@ -1,6 +1,7 @@
 //! The terminal UI: `update` on keys and events, whole-screen snapshots, the shipped tapes, and
 //! the binary in a real terminal (tmux).
 
+mod cockpit;
 mod recovery;
 mod screens;
 mod tapes;

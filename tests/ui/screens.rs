@@ -7,7 +7,7 @@ use watchband::app::fixture;
 use watchband::app::state::AppState;
 use watchband::app::{Input, update};
 
-fn screen(state: &AppState, w: u16, h: u16) -> String {
+pub(crate) fn screen(state: &AppState, w: u16, h: u16) -> String {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     t.draw(|f| watchband::ui::render(f, state)).unwrap();
     let buf = t.backend().buffer().clone();

@@ -82,7 +82,20 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
         ],
     )
     .header(Row::new(["State", "Name", "For", "Ack", "Reason"]).style(theme.style(Role::Header)))
-    .block(block(format!("Alarms ({})", vis.len()), state, true));
+    .block(block(
+        format!(
+            "Alarms ({}){}{}",
+            vis.len(),
+            if state.problems_only {
+                " · problems only"
+            } else {
+                ""
+            },
+            state.sort_label(View::Alarms)
+        ),
+        state,
+        true,
+    ));
     f.render_widget(table, area);
 }
 
@@ -101,7 +114,7 @@ pub fn render_detail(f: &mut Frame, area: Rect, state: &AppState) {
             Span::styled(a.state.as_aws(), alarm_style(state, a.state)),
             Span::raw(format!(
                 " since {} ({})",
-                when(&a.since),
+                when(&a.since, &state.now),
                 age((state.now - a.since).num_seconds())
             )),
         ]),
@@ -114,7 +127,7 @@ pub fn render_detail(f: &mut Frame, area: Rect, state: &AppState) {
                 format!(
                     "by {} at {} ({} ago){}{}{}",
                     k.by,
-                    when(&k.at),
+                    when(&k.at, &state.now),
                     age((state.now - k.at).num_seconds()),
                     if k.note.is_empty() {
                         String::new()
@@ -122,7 +135,7 @@ pub fn render_detail(f: &mut Frame, area: Rect, state: &AppState) {
                         format!(": {}", k.note)
                     },
                     k.snooze_until
-                        .map(|t| format!(", snoozed until {}", when(&t)))
+                        .map(|t| format!(", snoozed until {}", when(&t, &state.now)))
                         .unwrap_or_default(),
                     if k.shared { "" } else { " — not shared yet" },
                 ),
@@ -132,7 +145,10 @@ pub fn render_detail(f: &mut Frame, area: Rect, state: &AppState) {
         None => lines.push(Line::from(vec![
             key("acknowledged"),
             Span::raw(match a.snoozed_until {
-                Some(t) => format!("no (re-notifications snoozed until {})", when(&t)),
+                Some(t) => format!(
+                    "no (re-notifications snoozed until {})",
+                    when(&t, &state.now)
+                ),
                 None => "no".into(),
             }),
         ])),
@@ -214,7 +230,10 @@ pub fn render_detail(f: &mut Frame, area: Rect, state: &AppState) {
         .take(height)
         .map(|(i, h)| {
             let l = Line::from(vec![
-                Span::styled(format!("{} ", when(&h.timestamp)), theme.style(Role::Dim)),
+                Span::styled(
+                    format!("{} ", when(&h.timestamp, &state.now)),
+                    theme.style(Role::Dim),
+                ),
                 Span::raw(format!("{:<20} ", h.item_type)),
                 Span::raw(truncate(&h.summary, width.saturating_sub(33))),
             ]);

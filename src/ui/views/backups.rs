@@ -11,10 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Gauge, Row, Table};
 
 pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
-    let active: Vec<_> = state.jobs.iter().filter(|j| !j.done).collect();
-    let finished: Vec<_> = state.jobs.iter().filter(|j| j.done).collect();
-    let shown = active.len() + finished.len().min(1);
-    let jobs_h = if shown == 0 { 0 } else { shown as u16 + 2 };
+    let jobs_h = state.jobs_pane_height();
     let [table, jobs] =
         Layout::vertical([Constraint::Min(5), Constraint::Length(jobs_h)]).areas(area);
     render_table(f, table, state);
@@ -80,7 +77,7 @@ fn render_table(f: &mut Frame, area: Rect, state: &AppState) {
             cells.push(Cell::from(if wide { snap } else { truncate(&snap, 10) }));
             let last = v
                 .last_backup
-                .or_else(|| v.last_snapshot().map(|s| s.created));
+                .or_else(|| v.last_snapshot().and_then(|s| s.created));
             cells.push(Cell::from(
                 last.map(|t| age((state.now - t).num_seconds()))
                     .unwrap_or_else(|| "—".into()),
@@ -88,7 +85,12 @@ fn render_table(f: &mut Frame, area: Rect, state: &AppState) {
             cells.push(Cell::from(Line::from(blocks).right_aligned()));
             cells.push(Cell::from(Line::from(gib).right_aligned()));
             cells.push(Cell::from(Line::from(pct).right_aligned()));
-            cells.push(Cell::from(sparkline::line(&v.changes, spark_w, theme)));
+            cells.push(Cell::from(sparkline::line(
+                &v.changes,
+                spark_w,
+                theme,
+                row_i == selected,
+            )));
             cells.push(Cell::from(Span::styled(verdict.label(), verdict_style)));
             let mut alarm_line = vec![alarm];
             if ack {
@@ -117,13 +119,19 @@ fn render_table(f: &mut Frame, area: Rect, state: &AppState) {
         Constraint::Length(if wide { 18 } else { 12 }),
     ]);
     let title = format!(
-        "Protected volumes ({}{})",
+        "Protected volumes ({}{}){}{}",
         visible.len(),
-        if state.filter.is_empty() {
+        if visible.len() == state.volumes.len() {
             String::new()
         } else {
             format!(" of {}", state.volumes.len())
-        }
+        },
+        if state.problems_only {
+            " · problems only"
+        } else {
+            ""
+        },
+        state.sort_label(crate::app::state::View::Backups),
     );
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(theme.style(Role::Header)))

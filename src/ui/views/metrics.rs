@@ -32,7 +32,7 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
             let mark = if anomalous { "● " } else { "  " };
             let l = Line::from(vec![
                 Span::styled(mark, theme.style(Role::Anomaly)),
-                Span::raw(truncate(&m.id.display(), list_w as usize - 4)),
+                Span::raw(truncate(&state.metric_label(m), list_w as usize - 4)),
             ]);
             if row == selected {
                 l.style(theme.style(Role::Selection))
@@ -48,7 +48,11 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
         )));
     }
     f.render_widget(
-        Paragraph::new(lines).block(block("Metrics", state, true)),
+        Paragraph::new(lines).block(block(
+            format!("Metrics{}", state.sort_label(View::Metrics)),
+            state,
+            true,
+        )),
         list,
     );
 
@@ -65,8 +69,11 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
     };
     let outer = block(
         format!(
-            "{} {} / {} s — local {algo} (s switches)",
-            m.id.name, m.stat, m.period
+            "{} {} / {} s — local {algo} (s switches) — {}",
+            state.metric_label(m),
+            m.stat,
+            m.period,
+            crate::app::update::range_label(state.range)
         ),
         state,
         false,
@@ -118,7 +125,7 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
             series: &m.scored,
             thresholds: vec![],
             unit: "",
-            window: None,
+            window: state.range,
         },
         theme,
     );
@@ -139,7 +146,7 @@ fn render_indicator_marks(
         series: &m.scored,
         thresholds: vec![],
         unit: "",
-        window: None,
+        window: state.range,
     }) else {
         return;
     };

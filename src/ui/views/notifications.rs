@@ -16,6 +16,15 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
     let height = list.height.saturating_sub(3) as usize;
     let selected = state.selected[View::Notifications.index()].min(vis.len().saturating_sub(1));
     let offset = scroll_offset(selected, height);
+    // A date from another year carries its year.
+    let sent_w = if vis.iter().any(|&i| {
+        use chrono::Datelike;
+        state.notifications[i].at.year() != state.now.year()
+    }) {
+        16
+    } else {
+        11
+    };
     let rows = vis
         .iter()
         .enumerate()
@@ -29,10 +38,16 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
             } else {
                 n.subject.clone()
             };
+            let times = if n.count > 1 {
+                format!("×{}", n.count)
+            } else {
+                String::new()
+            };
             let r = Row::new(vec![
-                Line::raw(when(&n.at)),
+                Line::raw(when(&n.at, &state.now)),
+                Line::raw(times).right_aligned(),
                 Line::raw(truncate(&topic, 28)),
-                Line::raw(subject),
+                Line::raw(state.name_things(&subject)),
             ]);
             if row == selected {
                 r.style(theme.style(Role::Selection))
@@ -43,14 +58,19 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
     let table = Table::new(
         rows,
         [
-            Constraint::Length(11),
+            Constraint::Length(sent_w),
+            Constraint::Length(6),
             Constraint::Length(28),
             Constraint::Min(10),
         ],
     )
-    .header(Row::new(["Sent", "Topic", "Subject"]).style(theme.style(Role::Header)))
+    .header(Row::new(["Sent", "Times", "Topic", "Subject"]).style(theme.style(Role::Header)))
     .block(block(
-        format!("SNS notifications ({})", vis.len()),
+        format!(
+            "SNS notifications ({}){}",
+            vis.len(),
+            state.sort_label(View::Notifications)
+        ),
         state,
         true,
     ));
@@ -59,7 +79,16 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
         .get(selected)
         .map(|&i| {
             let n = &state.notifications[i];
-            format!("{}\n\n{}", n.topic, n.message)
+            let times = if n.count > 1 {
+                format!(
+                    " — sent {} times, the last at {}",
+                    n.count,
+                    when(&n.at, &state.now)
+                )
+            } else {
+                String::new()
+            };
+            format!("{}{times}\n\n{}", n.topic, n.message)
         })
         .unwrap_or_default();
     f.render_widget(

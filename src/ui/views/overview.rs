@@ -1,28 +1,45 @@
-//! Overview: the counts that say whether something is wrong, the sources' health and the
-//! latest events.
+//! Overview: what is wrong and where. A one-line summary of the estate; the open problems by
+//! name, worst first (Enter goes to the thing); the latest events, selectable, with the
+//! selected line in full underneath. Sources' health is on the status bar and, when a source
+//! is not ok, among the problems.
 
-use crate::app::state::{AppState, EventKind};
-use crate::pipeline::HealthState;
+use crate::app::layout::{OVERVIEW_DETAIL_H, overview_problem_rows};
+use crate::app::problems::Problem;
+use crate::app::state::{AppState, EventKind, LogEvent, View};
+use crate::app::text::count;
 use crate::theme::Role;
-use crate::ui::{age, block, scroll_offset, truncate};
+use crate::ui::{age, block, scroll_offset, truncate, when};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Wrap};
 
 pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
-    let [top, events] = Layout::vertical([Constraint::Length(7), Constraint::Min(3)]).areas(area);
-    let [counts, health] =
-        Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(top);
-    render_counts(f, counts, state);
-    render_health(f, health, state);
-    render_events(f, events, state);
+    let problems = state.problems();
+    let prows = overview_problem_rows(problems.len(), area.height);
+    let [summary, list, events, detail] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(prows + 2),
+        Constraint::Min(3),
+        Constraint::Length(OVERVIEW_DETAIL_H),
+    ])
+    .areas(area);
+    render_summary(f, summary, state);
+    let row = state.selected[View::Overview.index()];
+    render_problems(f, list, state, &problems, row);
+    let events_list: Vec<&LogEvent> = state
+        .visible_events()
+        .into_iter()
+        .map(|i| &state.events[i])
+        .collect();
+    let event_row = row.checked_sub(problems.len());
+    render_events(f, events, state, &events_list, event_row);
+    render_detail(f, detail, state, &problems, &events_list, row);
 }
 
-fn render_counts(f: &mut Frame, area: Rect, state: &AppState) {
+/// `10 volumes · 1 anomaly in 24 h · 1 stream (2 shards, 5.0 rec/s) · 1 alarm in ALARM · …`
+fn render_summary(f: &mut Frame, area: Rect, state: &AppState) {
     let theme = &state.theme;
-    let anomalies = state.anomalies_last_24h();
-    let attention = state.alarms_needing_attention();
     let in_alarm = state
         .alarms
         .iter()
@@ -30,120 +47,141 @@ fn render_counts(f: &mut Frame, area: Rect, state: &AppState) {
         .count();
     let streams: std::collections::BTreeSet<&str> =
         state.shards.iter().map(|s| s.stream.as_str()).collect();
-    let value = |n: usize, bad: bool| {
+    let anomalies = state.anomalies_last_24h();
+    let sep = Span::styled(" · ", theme.style(Role::Dim));
+    let bad = |n: usize, text: String| {
         Span::styled(
-            format!("{n:>6}"),
-            if bad && n > 0 {
+            text,
+            if n > 0 {
                 theme.style(Role::AlarmAlarm)
             } else {
                 theme.style(Role::Text)
             },
         )
     };
-    let lines = vec![
-        Line::from(vec![
-            value(state.volumes.len(), false),
-            Span::raw("  protected volumes"),
-        ]),
-        Line::from(vec![
-            value(anomalies, true),
-            Span::raw("  anomalies in the last 24 h"),
-        ]),
-        Line::from(vec![
-            value(streams.len(), false),
-            Span::raw(format!(
-                "  streams, {} shards, {:.1} records/s",
-                state.shards.len(),
-                state.records_per_sec()
-            )),
-        ]),
-        Line::from(vec![
-            value(attention, true),
-            Span::raw(format!(
-                "  alarms in ALARM not acknowledged ({in_alarm} in ALARM)"
-            )),
-        ]),
-        Line::from(vec![
-            value(state.notifications.len(), false),
-            Span::raw("  notifications sent"),
-        ]),
+    let spans = vec![
+        Span::raw(count(state.volumes.len(), "volume", "volumes")),
+        sep.clone(),
+        bad(
+            anomalies,
+            format!("{} in 24 h", count(anomalies, "anomaly", "anomalies")),
+        ),
+        sep.clone(),
+        Span::raw(format!(
+            "{} ({:.1} rec/s)",
+            count(streams.len(), "stream", "streams"),
+            state.records_per_sec()
+        )),
+        sep.clone(),
+        bad(
+            in_alarm,
+            format!("{} in ALARM", count(in_alarm, "alarm", "alarms")),
+        ),
+        sep,
+        Span::raw(count(
+            state.notifications.iter().map(|n| n.count as usize).sum(),
+            "notification",
+            "notifications",
+        )),
     ];
-    f.render_widget(
-        Paragraph::new(lines).block(block("Estate", state, false)),
-        area,
-    );
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-fn render_health(f: &mut Frame, area: Rect, state: &AppState) {
-    let theme = &state.theme;
-    let mut lines = Vec::new();
-    let width = area.width.saturating_sub(2) as usize;
-    for (source, health, report) in state.sources() {
-        let role = match health {
-            HealthState::Ok => Role::HealthOk,
-            HealthState::Throttled => Role::HealthThrottled,
-            HealthState::Degraded => Role::HealthDegraded,
-        };
-        let label = match health {
-            HealthState::Ok => "ok",
-            HealthState::Throttled => "throttled",
-            HealthState::Degraded => "degraded",
-        };
-        let mut spans = vec![
-            Span::raw(format!("{:<14}", source.label())),
-            Span::styled(format!("{label:<10}"), theme.style(role)),
-        ];
-        if let Some((e, at)) = report.and_then(|h| Some((h.last_error.as_ref()?, h.last_error_at?)))
-        {
-            let ago = age((state.now - at).num_seconds());
-            let text = format!("{ago} ago: {e}");
-            spans.push(Span::styled(
-                truncate(&text, width.saturating_sub(24)),
-                theme.style(Role::Dim),
-            ));
-        }
-        lines.push(Line::from(spans));
+fn problem_role(p: &Problem) -> Role {
+    match p.severity {
+        0 => Role::AlarmAlarm,
+        1 | 2 => Role::Anomaly,
+        3 => Role::HealthDegraded,
+        _ => Role::HealthThrottled,
     }
-    f.render_widget(
-        Paragraph::new(lines).block(block("Sources", state, false)),
-        area,
-    );
 }
 
-fn render_events(f: &mut Frame, area: Rect, state: &AppState) {
+fn render_problems(f: &mut Frame, area: Rect, state: &AppState, problems: &[Problem], row: usize) {
     let theme = &state.theme;
     let height = area.height.saturating_sub(2) as usize;
     let width = area.width.saturating_sub(2) as usize;
-    // Newest first; the selection scrolls through them.
-    let newest_first: Vec<_> = state
-        .visible_events()
-        .into_iter()
-        .map(|i| &state.events[i])
-        .collect();
-    let selected = state
-        .selected_row()
-        .min(newest_first.len().saturating_sub(1));
-    let offset = scroll_offset(selected, height);
+    let name_w = (width / 4).clamp(12, 28);
+    let selected = (row < problems.len()).then_some(row);
+    let offset = scroll_offset(selected.unwrap_or(0), height);
+    let now = state.now.timestamp();
     let mut lines = Vec::new();
-    for (i, e) in newest_first.iter().enumerate().skip(offset).take(height) {
-        let (mark, role) = match e.kind {
-            EventKind::Backup => ("backup ", Role::AlarmOk),
-            EventKind::Anomaly => ("ANOMALY", Role::Anomaly),
-            EventKind::Alarm => ("alarm  ", Role::AlarmAlarm),
-            EventKind::Notification => ("notify ", Role::Message),
-            EventKind::Action => ("action ", Role::Title),
-            EventKind::Error => ("error  ", Role::Error),
-        };
+    for (i, p) in problems.iter().enumerate().skip(offset).take(height) {
+        let ago = p.since.map(|t| age(now - t)).unwrap_or_default();
+        let what_w = width.saturating_sub(10 + name_w + 1 + 5);
         let mut line = Line::from(vec![
+            Span::styled(format!("{:<10}", p.kind), theme.style(problem_role(p))),
             Span::styled(
-                format!("{} ", e.at.format("%m-%d %H:%M")),
-                theme.style(Role::Dim),
+                format!("{:<name_w$} ", truncate(&p.name, name_w)),
+                theme.style(Role::Title),
             ),
+            Span::raw(format!("{:<what_w$}", truncate(&p.what, what_w))),
+            Span::styled(format!("{ago:>5}"), theme.style(Role::Dim)),
+        ]);
+        if selected == Some(i) {
+            line = line.style(theme.style(Role::Selection));
+        }
+        lines.push(line);
+    }
+    if lines.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "nothing wrong: no alarm in ALARM, no anomalous volume or sensor, every source ok",
+            theme.style(Role::AlarmOk),
+        )));
+    }
+    let title = if problems.is_empty() {
+        "Problems".to_string()
+    } else {
+        format!(
+            "Problems ({}) — worst first, Enter goes there",
+            problems.len()
+        )
+    };
+    f.render_widget(
+        Paragraph::new(lines).block(block(title, state, selected.is_some())),
+        area,
+    );
+}
+
+fn event_mark(kind: EventKind) -> (&'static str, Role) {
+    match kind {
+        EventKind::Backup => ("backup ", Role::AlarmOk),
+        EventKind::Anomaly => ("ANOMALY", Role::Anomaly),
+        EventKind::Alarm => ("alarm  ", Role::AlarmAlarm),
+        EventKind::Notification => ("notify ", Role::Message),
+        EventKind::Action => ("action ", Role::Title),
+        EventKind::Error => ("error  ", Role::Error),
+    }
+}
+
+fn render_events(
+    f: &mut Frame,
+    area: Rect,
+    state: &AppState,
+    events: &[&LogEvent],
+    selected: Option<usize>,
+) {
+    let theme = &state.theme;
+    let height = area.height.saturating_sub(2) as usize;
+    let width = area.width.saturating_sub(2) as usize;
+    let offset = scroll_offset(selected.unwrap_or(0), height);
+    let mut lines = Vec::new();
+    for (i, e) in events.iter().enumerate().skip(offset).take(height) {
+        let (mark, role) = event_mark(e.kind);
+        let stamp = when(&e.at, &state.now);
+        let times = if e.count > 1 {
+            format!(" ×{}", e.count)
+        } else {
+            String::new()
+        };
+        let room = width.saturating_sub(stamp.chars().count() + 9 + times.chars().count());
+        let mut line = Line::from(vec![
+            Span::styled(format!("{stamp} "), theme.style(Role::Dim)),
             Span::styled(mark, theme.style(role)),
             Span::raw(" "),
-            Span::raw(truncate(&e.text, width.saturating_sub(20))),
+            Span::raw(truncate(&e.text, room)),
+            Span::styled(times, theme.style(Role::Message)),
         ]);
-        if i == selected {
+        if selected == Some(i) {
             line = line.style(theme.style(Role::Selection));
         }
         lines.push(line);
@@ -155,7 +193,54 @@ fn render_events(f: &mut Frame, area: Rect, state: &AppState) {
         )));
     }
     f.render_widget(
-        Paragraph::new(lines).block(block("Latest events", state, true)),
+        Paragraph::new(lines).block(block("Latest events", state, selected.is_some())),
+        area,
+    );
+}
+
+/// The selected problem or event in full: nothing is cut here.
+fn render_detail(
+    f: &mut Frame,
+    area: Rect,
+    state: &AppState,
+    problems: &[Problem],
+    events: &[&LogEvent],
+    row: usize,
+) {
+    let theme = &state.theme;
+    let text: Vec<Line> = if let Some(p) = problems.get(row) {
+        vec![Line::from(vec![
+            Span::styled(format!("{} ", p.kind), theme.style(problem_role(p))),
+            Span::styled(format!("{}: ", p.name), theme.style(Role::Title)),
+            Span::raw(p.what.clone()),
+        ])]
+    } else if let Some(e) = events.get(row - problems.len()) {
+        let (mark, role) = event_mark(e.kind);
+        let mut spans = vec![
+            Span::styled(
+                format!("{} ", e.at.format("%Y-%m-%d %H:%M:%S UTC")),
+                theme.style(Role::Dim),
+            ),
+            Span::styled(format!("{} ", mark.trim_end()), theme.style(role)),
+            Span::raw(e.text.clone()),
+        ];
+        if e.count > 1 {
+            spans.push(Span::styled(
+                format!(" (×{}, the last at this time)", e.count),
+                theme.style(Role::Message),
+            ));
+        }
+        vec![Line::from(spans)]
+    } else {
+        vec![Line::from(Span::styled(
+            "j/k select a problem or an event",
+            theme.style(Role::Dim),
+        ))]
+    };
+    f.render_widget(
+        Paragraph::new(text)
+            .wrap(Wrap { trim: false })
+            .block(block("Selected", state, false)),
         area,
     );
 }

@@ -133,17 +133,36 @@ fn render_chart(f: &mut Frame, area: Rect, state: &AppState) {
         &BandChart {
             series: &d.series,
             thresholds: vec![(d.hot, Role::Hot, "hot"), (d.cold, Role::Cold, "cold")],
-            unit: "°C",
+            // The temperature pipeline's sensors and thresholds (96 and 101) are Fahrenheit.
+            unit: "°F",
             window: Some(WINDOW),
         },
         theme,
     );
 }
 
+/// The anomalies the filter lets through, newest first.
+fn visible_anomalies(state: &AppState) -> Vec<&crate::app::state::StreamAnomaly> {
+    let needle = state.filter.to_lowercase();
+    state
+        .stream_anomalies
+        .iter()
+        .rev()
+        .filter(|a| {
+            needle.is_empty()
+                || [&a.deviceid, &a.anomaly_type, &a.timestamp]
+                    .iter()
+                    .any(|c| c.to_lowercase().contains(&needle))
+        })
+        .collect()
+}
+
 fn render_anomalies(f: &mut Frame, area: Rect, state: &AppState) {
     let theme = &state.theme;
     let height = area.height.saturating_sub(3) as usize;
-    let rows = state.stream_anomalies.iter().rev().take(height).map(|a| {
+    let shown = visible_anomalies(state);
+    let skip = state.pane_scroll.min(shown.len().saturating_sub(height));
+    let rows = shown.iter().skip(skip).take(height).map(|a| {
         Row::new(vec![
             Line::raw(a.deviceid.clone()),
             Line::raw(a.timestamp.chars().take(19).collect::<String>()),
@@ -164,11 +183,23 @@ fn render_anomalies(f: &mut Frame, area: Rect, state: &AppState) {
         ],
     )
     .header(
-        Row::new(["deviceid", "timestamp", "value", "anomalyType"])
-            .style(theme.style(Role::Header)),
+        Row::new(["deviceid", "timestamp", "°F", "anomalyType"]).style(theme.style(Role::Header)),
     )
     .block(block(
-        format!("m03p02_anomaly_data ({})", state.stream_anomalies.len()),
+        format!(
+            "m03p02_anomaly_data ({}{}){}",
+            shown.len(),
+            if shown.len() == state.stream_anomalies.len() {
+                String::new()
+            } else {
+                format!(" of {}", state.stream_anomalies.len())
+            },
+            if skip > 0 {
+                format!(" — {skip} newer above, K")
+            } else {
+                String::new()
+            }
+        ),
         state,
         false,
     ));
@@ -179,8 +210,22 @@ fn render_rejected(f: &mut Frame, area: Rect, state: &AppState) {
     let theme = &state.theme;
     let width = area.width.saturating_sub(2) as usize;
     let height = area.height.saturating_sub(2) as usize;
+    let needle = state.filter.to_lowercase();
+    let shown: Vec<_> = state
+        .rejected
+        .iter()
+        .rev()
+        .filter(|r| {
+            needle.is_empty()
+                || [&r.reason, &r.bytes, &r.shard]
+                    .iter()
+                    .any(|c| c.to_lowercase().contains(&needle))
+        })
+        .collect();
+    let per_page = (height / 2).max(1);
+    let skip = state.pane_scroll.min(shown.len().saturating_sub(per_page));
     let mut lines = Vec::new();
-    for r in state.rejected.iter().rev().take(height / 2 + 1) {
+    for r in shown.iter().skip(skip).take(per_page) {
         lines.push(Line::from(vec![
             Span::styled(
                 format!("{} ", r.at.format("%H:%M:%S")),
@@ -196,8 +241,17 @@ fn render_rejected(f: &mut Frame, area: Rect, state: &AppState) {
     if lines.is_empty() {
         lines.push(Line::from(Span::styled("none", theme.style(Role::Dim))));
     }
+    let title = format!(
+        "Rejected records (raw, {}){}",
+        shown.len(),
+        if skip > 0 {
+            format!(" — {skip} newer above")
+        } else {
+            String::new()
+        }
+    );
     f.render_widget(
-        Paragraph::new(lines).block(block("Rejected records (raw)", state, false)),
+        Paragraph::new(lines).block(block(title, state, false)),
         area,
     );
 }

@@ -30,7 +30,12 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
         let [c, l] = Layout::vertical([Constraint::Min(8), Constraint::Length(list_h)]).areas(area);
         (c, l)
     };
-    let title = format!("{} {} — changed blocks per backup", v.name, v.id);
+    let title = format!(
+        "{} {} — changed blocks per backup — {}",
+        v.name,
+        v.id,
+        crate::app::update::range_label(state.range)
+    );
     let outer = block(title, state, true);
     let inner = outer.inner(chart_area);
     f.render_widget(outer, chart_area);
@@ -80,7 +85,7 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
         series: &v.changes,
         thresholds: vec![],
         unit: "blocks",
-        window: None,
+        window: state.range,
     };
     band_chart::render(f, chart, &band, theme);
     // The count that ends at the last clean point is where it sits on the chart.
@@ -89,7 +94,7 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
             .changes
             .points
             .iter()
-            .find(|p| p.t == s.created.timestamp())
+            .find(|p| Some(p.t) == s.created.map(|c| c.timestamp()))
     {
         band_chart::mark(
             f,
@@ -113,8 +118,10 @@ fn recovery_line(state: &AppState, v: &Volume) -> Line<'static> {
             spans.push(Span::styled("◆ last clean ", theme.style(Role::AlarmOk)));
             spans.push(Span::raw(s.id.clone()));
             // The date is on the snapshot's row; the line keeps room for the restore.
-            if restore.is_none() {
-                spans.push(Span::raw(format!(" {}", when(&s.created))));
+            if restore.is_none()
+                && let Some(c) = &s.created
+            {
+                spans.push(Span::raw(format!(" {}", when(c, &state.now))));
             }
             if state.held.contains(&v.snapshot_arn(&s.id)) {
                 spans.push(Span::styled(" held", theme.style(Role::Acknowledged)));
@@ -181,7 +188,11 @@ fn render_snapshots(f: &mut Frame, area: Rect, state: &AppState) {
                 None => Span::styled(format!("{:>9}", "first"), theme.style(Role::Dim)),
             };
             let row = Row::new(vec![
-                Line::raw(when(&s.created)),
+                Line::raw(
+                    s.created
+                        .map(|t| when(&t, &state.now))
+                        .unwrap_or_else(|| "earlier".into()),
+                ),
                 if clean == Some(i) {
                     Line::from(vec![
                         Span::styled("◆ ", theme.style(Role::AlarmOk)),

@@ -276,11 +276,73 @@ pub fn bounds(chart: &BandChart) -> Option<([f64; 2], [f64; 2])> {
     if !lo.is_finite() || !hi.is_finite() {
         return None;
     }
+    // Counts never go below zero: a band whose lower edge is negative must not drag the axis
+    // to -22.4k.
+    let values = || chart.series.points.range(start..).map(|p| p.value);
+    if values().all(|v| v >= 0.0) {
+        lo = lo.max(0.0);
+    }
+    // One burst must not squash the band into a row: when the outliers stretch the axis far
+    // past the ordinary points, the axis covers the ordinary ones and the outliers are marked
+    // at its edge ([`outliers`]).
+    // The thresholds belong to the ordinary range: a reading just past the hot line is not
+    // an outlier to clip.
+    let core = core_range(chart.series, start).map(|(l, h)| {
+        chart
+            .thresholds
+            .iter()
+            .fold((l, h), |(l, h), (v, _, _)| (l.min(*v), h.max(*v)))
+    });
+    if let Some((core_lo, core_hi)) = core
+        && hi - lo > CLIP_FACTOR * (core_hi - core_lo)
+    {
+        let extra = (core_hi - core_lo) * 0.5;
+        hi = hi.min(core_hi + extra);
+        lo = lo.max(core_lo - extra);
+    }
     let pad = ((hi - lo) * 0.05).max(1e-9);
-    let (lo, hi) = (lo - pad, hi + pad);
+    let floor = if lo >= 0.0 && values().all(|v| v >= 0.0) {
+        0.0
+    } else {
+        f64::NEG_INFINITY
+    };
+    let (lo, hi) = ((lo - pad).max(floor), hi + pad);
     let x1 = if last > x0 { last } else { x0 + 1 };
     Some(([x0 as f64, x1 as f64], [lo, hi]))
 }
+
+/// The axis is clipped when the full range is this many times the ordinary points' range.
+const CLIP_FACTOR: f64 = 4.0;
+
+/// The range of the points that are not anomalous, with their band, from `start`; None when
+/// there are too few of them or they are flat.
+fn core_range(series: &Series, start: usize) -> Option<(f64, f64)> {
+    let (mut lo, mut hi, mut n) = (f64::INFINITY, f64::NEG_INFINITY, 0);
+    for p in series.points.range(start..).filter(|p| !p.anomalous) {
+        lo = lo.min(p.value);
+        hi = hi.max(p.value);
+        if let Some((l, h)) = p.band {
+            lo = lo.min(l.max(0.0_f64.min(p.value)));
+            hi = hi.max(h);
+        }
+        n += 1;
+    }
+    (n >= 3 && hi > lo).then_some((lo, hi))
+}
+
+/// Points outside the y range (clipped), as (t, value): drawn at the edge with their value.
+pub fn outliers(series: &Series, x: [f64; 2], y: [f64; 2]) -> Vec<(f64, f64)> {
+    series
+        .points
+        .iter()
+        .filter(|p| (p.t as f64) >= x[0] && (p.t as f64) <= x[1])
+        .filter(|p| p.value > y[1] || p.value < y[0])
+        .map(|p| (p.t as f64, p.value))
+        .collect()
+}
+
+/// Points a chart needs before it means anything.
+pub const MIN_POINTS: usize = 2;
 
 /// A number in at most 6 characters (1.2k, 35.0M).
 pub fn short_number(v: f64) -> String {
@@ -345,6 +407,25 @@ pub fn render(f: &mut Frame, area: Rect, chart: &BandChart, theme: &Theme) {
         f.render_widget(Paragraph::new("no data yet").style(dim).centered(), area);
         return;
     };
+    let shown = chart
+        .series
+        .points
+        .iter()
+        .filter(|p| (p.t as f64) >= x[0])
+        .count();
+    if shown < MIN_POINTS {
+        let text = format!(
+            "not enough points for a chart: {shown} in this range{}",
+            if chart.window.is_some() {
+                " (] widens it)"
+            } else {
+                ""
+            }
+        );
+        f.render_widget(Paragraph::new(text).style(dim).centered(), area);
+        return;
+    }
+    let clipped = outliers(chart.series, x, y);
     if area.height < 3 || area.width < 16 {
         return;
     }
@@ -447,7 +528,22 @@ pub fn render(f: &mut Frame, area: Rect, chart: &BandChart, theme: &Theme) {
             });
             ctx.layer();
             for &(t, v) in &anomalies {
-                ctx.print(t, v, Span::styled("●", anomaly));
+                if v <= y[1] && v >= y[0] {
+                    ctx.print(t, v, Span::styled("●", anomaly));
+                }
+            }
+            // Clipped points: an arrow at the edge with the value, so the outlier is still seen.
+            for &(t, v) in &clipped {
+                let (edge, mark) = if v > y[1] {
+                    (y[1], "▲")
+                } else {
+                    (y[0], "▼")
+                };
+                ctx.print(
+                    t,
+                    edge,
+                    Span::styled(format!("{mark}{}", short_number(v)), anomaly),
+                );
             }
         });
     f.render_widget(canvas, plot);

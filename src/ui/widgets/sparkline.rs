@@ -7,8 +7,10 @@ use ratatui::text::{Line, Span};
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
-/// The last `width` points of a series as a line of bars.
-pub fn line(series: &Series, width: usize, theme: &Theme) -> Line<'static> {
+/// The last `width` points of a series as a line of bars. On the selected row the bars take
+/// the selection's own foreground: the sparkline colour can be the selection's background in
+/// a theme, and the bars would vanish into it.
+pub fn line(series: &Series, width: usize, theme: &Theme, selected: bool) -> Line<'static> {
     let n = series.points.len();
     let start = n.saturating_sub(width);
     let points: Vec<_> = series.points.range(start..).collect();
@@ -17,8 +19,16 @@ pub fn line(series: &Series, width: usize, theme: &Theme) -> Line<'static> {
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), p| {
             (l.min(p.value), h.max(p.value))
         });
-    let normal = theme.style(Role::Sparkline);
-    let anomaly = theme.style(Role::Anomaly);
+    let (normal, anomaly) = if selected {
+        let sel = theme.style(Role::Selection);
+        let anomaly = match (theme.fg(Role::Anomaly), sel.bg) {
+            (a, Some(bg)) if a == bg => sel,
+            (a, _) => sel.fg(a),
+        };
+        (sel, anomaly)
+    } else {
+        (theme.style(Role::Sparkline), theme.style(Role::Anomaly))
+    };
     let mut spans: Vec<Span> = Vec::with_capacity(points.len());
     let mut run = String::new();
     for p in &points {

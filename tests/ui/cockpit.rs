@@ -1,0 +1,726 @@
+//! The operator's cockpit (issue 15): the Overview's problems, readable and selectable events,
+//! sort and filter, charts' range and axis, the alarm form's safety, small screens, the mouse,
+//! units and words. Each test drives `update` on the fixture and reads the state or the screen.
+
+use crossterm::event::{KeyCode, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::{Terminal, backend::TestBackend};
+use watchband::app::fixture;
+use watchband::app::state::{AppState, Modal, View};
+use watchband::app::{Effect, Input, update};
+use watchband::cloud::AlarmState;
+use watchband::pipeline::{AlarmView, Command, Event, SnsNotification};
+
+use super::screens::screen;
+use super::update::{key, keys};
+
+fn click(s: &mut AppState, column: u16, row: u16) {
+    update(
+        s,
+        Input::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        }),
+    );
+}
+
+// ---------------------------------------------------------------- 1. problems
+
+#[test]
+fn the_overview_lists_problems_by_name_worst_first_and_enter_goes_there() {
+    let mut s = fixture::state();
+    let problems = s.problems();
+    assert!(problems.len() >= 2, "{problems:?}");
+    assert_eq!(problems[0].kind, "ALARM", "{problems:?}");
+    assert!(problems.windows(2).all(|w| w[0].severity <= w[1].severity));
+    // by name, not by ARN
+    for p in &problems {
+        assert!(!p.name.contains("arn:"), "{p:?}");
+    }
+    let text = screen(&s, 80, 24);
+    assert!(text.contains(&problems[0].name), "{text}");
+    let alarm = match &problems[0].target {
+        watchband::app::problems::Target::Alarm(name) => name.clone(),
+        other => panic!("{other:?}"),
+    };
+    key(&mut s, KeyCode::Enter);
+    assert_eq!(s.view, View::Alarms);
+    assert!(s.detail);
+    assert_eq!(s.selected_alarm().unwrap().name, alarm);
+}
+
+#[test]
+fn a_volume_problem_jumps_to_the_volume() {
+    let mut s = fixture::state();
+    let i = s
+        .problems()
+        .iter()
+        .position(|p| p.kind == "ANOMALY")
+        .expect("the fixture has an anomalous volume");
+    for _ in 0..i {
+        keys(&mut s, "j");
+    }
+    key(&mut s, KeyCode::Enter);
+    assert_eq!(s.view, View::Backups);
+    assert!(s.detail);
+    assert_eq!(
+        s.selected_volume().unwrap().verdict(),
+        watchband::app::state::VolumeVerdict::Anomalous
+    );
+}
+
+#[test]
+fn problems_stay_until_acknowledged_not_until_they_scroll_away() {
+    let mut s = fixture::state();
+    let before = s.problems().len();
+    for i in 0..1_000 {
+        s.log(
+            watchband::app::state::EventKind::Backup,
+            format!("backup {i}"),
+        );
+    }
+    assert_eq!(
+        s.problems().len(),
+        before,
+        "events do not push problems out"
+    );
+    // Acknowledging the alarm resolves its problem.
+    let a = s
+        .alarms
+        .iter()
+        .find(|a| a.needs_attention())
+        .unwrap()
+        .clone();
+    let now = s.now;
+    update(
+        &mut s,
+        Input::Event(Event::Acknowledged(watchband::pipeline::Acknowledgement {
+            alarm_name: a.name.clone(),
+            episode: a.since,
+            who: "alice".into(),
+            note: None,
+            at: now,
+            snooze_until: None,
+            shared: true,
+        })),
+    );
+    assert_eq!(s.problems().len(), before - 1);
+    assert!(s.problems().iter().all(|p| p.kind != "ALARM"));
+}
+
+// ---------------------------------------------------------------- 2. events
+
+#[test]
+fn events_are_selectable_with_their_full_text_and_name_the_volume_first() {
+    let mut s = fixture::state();
+    let a = s
+        .alarms
+        .iter()
+        .find(|a| a.state == AlarmState::Ok && a.name.starts_with("Backup-Anomaly-Alarm/"))
+        .unwrap()
+        .clone();
+    let vol = s
+        .volumes
+        .iter()
+        .find(|v| a.name.ends_with(&v.arn))
+        .unwrap()
+        .clone();
+    let view = AlarmView {
+        arn: a.arn.clone(),
+        definition: a.definition.clone(),
+        state: AlarmState::Alarm,
+        reason: "Threshold Crossed: 1 datapoint was greater than the band".into(),
+        state_updated: s.now,
+        acknowledgement: None,
+        volume_arn: None,
+        snoozed_until: None,
+    };
+    let others: Vec<AlarmView> = vec![view];
+    update(&mut s, Input::Event(Event::Alarms(others)));
+    let last = s.events.back().unwrap().clone();
+    assert!(
+        last.text.starts_with(&vol.name),
+        "the volume's name first: {}",
+        last.text
+    );
+    assert!(!last.text.contains("arn:"), "{}", last.text);
+    // Select the newest event (after the problems) and see it in full.
+    let problems = s.problems().len();
+    for _ in 0..problems {
+        keys(&mut s, "j");
+    }
+    assert_eq!(s.selected_row(), problems);
+    let text = screen(&s, 120, 40);
+    assert!(text.contains("Selected"), "{text}");
+    assert!(
+        text.contains(&last.text),
+        "full text in the detail pane:\n{text}"
+    );
+}
+
+#[test]
+fn outcomes_say_the_outcome_first_and_dialogs_name_the_volume() {
+    let mut s = fixture::state();
+    let v = s.volumes[0].clone();
+    update(
+        &mut s,
+        Input::Event(Event::Outcome(watchband::pipeline::Outcome {
+            command: "create alarm".into(),
+            ok: false,
+            message: format!("anomaly detector for BACKUP on {} refused", v.arn),
+        })),
+    );
+    let text = &s.events.back().unwrap().text;
+    assert!(text.starts_with("FAILED: create alarm"), "{text}");
+    assert!(text.contains(&v.name) && !text.contains("arn:"), "{text}");
+    // The acknowledge dialog names the volume.
+    keys(&mut s, "4");
+    let row = s
+        .visible_alarms()
+        .iter()
+        .position(|&i| s.alarms[i].needs_attention())
+        .unwrap();
+    s.selected[View::Alarms.index()] = row;
+    keys(&mut s, "x");
+    assert!(matches!(s.modal, Some(Modal::Acknowledge { .. })));
+    let alarm = s.selected_alarm().unwrap().name.clone();
+    let named = s.name_things(&alarm);
+    assert_ne!(named, alarm);
+    assert!(screen(&s, 80, 24).contains(named.split(' ').next().unwrap()));
+}
+
+// ---------------------------------------------------------------- 3. sort and filter
+
+#[test]
+fn tables_sort_by_any_column_reverse_and_default_worst_first() {
+    let mut s = fixture::state();
+    keys(&mut s, "2");
+    let first = s.selected_volume().unwrap().clone();
+    assert_eq!(
+        first.verdict(),
+        watchband::app::state::VolumeVerdict::Anomalous,
+        "worst first by default"
+    );
+    keys(&mut s, "o"); // by name
+    let names: Vec<String> = s
+        .visible_volumes()
+        .iter()
+        .map(|&i| s.volumes[i].name.clone())
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted);
+    keys(&mut s, "O");
+    let rev: Vec<String> = s
+        .visible_volumes()
+        .iter()
+        .map(|&i| s.volumes[i].name.clone())
+        .collect();
+    sorted.reverse();
+    assert_eq!(rev, sorted);
+    assert!(screen(&s, 160, 48).contains("by name ↑"));
+}
+
+#[test]
+fn problems_only_and_a_filter_over_every_column() {
+    let mut s = fixture::state();
+    keys(&mut s, "2!");
+    let shown = s.visible_volumes();
+    assert!(!shown.is_empty() && shown.len() < s.volumes.len());
+    keys(&mut s, "!");
+    assert_eq!(s.visible_volumes().len(), s.volumes.len());
+    // The verdict column is matched, not only name and id.
+    keys(&mut s, "/ANOMALY");
+    key(&mut s, KeyCode::Enter);
+    let vis = s.visible_volumes();
+    assert_eq!(vis.len(), 1, "{vis:?}");
+    // The alarm's reason is matched on Alarms.
+    let mut s = fixture::state();
+    keys(&mut s, "4/threshold");
+    assert!(!s.visible_alarms().is_empty());
+}
+
+#[test]
+fn the_command_line_completes_with_tab_and_remembers() {
+    let mut s = fixture::state();
+    keys(&mut s, ":ran");
+    key(&mut s, KeyCode::Tab);
+    keys(&mut s, "3");
+    key(&mut s, KeyCode::Tab);
+    match &s.modal {
+        Some(Modal::Command { input, .. }) => assert_eq!(input, "range 30d"),
+        other => panic!("{other:?}"),
+    }
+    key(&mut s, KeyCode::Enter);
+    assert_eq!(s.range, Some(30 * 86_400));
+    // Several candidates: listed where they can be seen, beside the command line.
+    keys(&mut s, ":me");
+    key(&mut s, KeyCode::Tab);
+    let text = screen(&s, 120, 40);
+    assert!(text.contains(":metric▏   metric  metrics"), "{text}");
+    key(&mut s, KeyCode::Esc);
+    keys(&mut s, ":");
+    key(&mut s, KeyCode::Up);
+    match &s.modal {
+        Some(Modal::Command { input, .. }) => assert_eq!(input, "range 30d"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn identical_notifications_are_one_row_with_a_count() {
+    let mut s = fixture::state();
+    let before = s.notifications.len();
+    let now = s.now;
+    for i in 0..230 {
+        update(
+            &mut s,
+            Input::Event(Event::Notification(SnsNotification {
+                message_id: format!("m{i}"),
+                topic_arn: "arn:aws:sns:eu-west-1:123456789012:m03p02_anomaly_alerts".into(),
+                subject: None,
+                message: "Hot temperature is detected.".into(),
+                time: now + chrono::Duration::seconds(i),
+            })),
+        );
+    }
+    assert_eq!(s.notifications.len(), before + 1);
+    assert_eq!(s.notifications.back().unwrap().count, 230);
+    assert_eq!(s.events.back().unwrap().count, 230);
+    keys(&mut s, "6");
+    assert!(screen(&s, 120, 40).contains("×230"));
+}
+
+#[test]
+fn the_stream_panes_scroll_and_filter() {
+    let mut s = fixture::state();
+    let rows = (0..30)
+        .map(|i| watchband::pipeline::TemperatureAnomaly {
+            deviceid: format!("DHT_00{}", 1 + i % 3),
+            anomaly_date: "2026-11-21".into(),
+            timestamp: format!("2026-11-21 14:{i:02}:00"),
+            value: 101.5 + i as f64,
+            anomaly_type: "Hot".into(),
+        })
+        .collect();
+    update(&mut s, Input::Event(Event::TemperatureAnomalies(rows)));
+    keys(&mut s, "3");
+    let top = screen(&s, 160, 48);
+    keys(&mut s, "JJ");
+    assert_eq!(s.pane_scroll, 2);
+    let scrolled = screen(&s, 160, 48);
+    assert_ne!(top, scrolled);
+    assert!(scrolled.contains("newer above"), "{scrolled}");
+    // `/` filters the panes too.
+    keys(&mut s, "/DHT_002");
+    let filtered = screen(&s, 160, 48);
+    assert!(
+        filtered.contains("DHT_002") && !filtered.contains("DHT_003   2026"),
+        "{filtered}"
+    );
+}
+
+// ---------------------------------------------------------------- 4. charts
+
+#[test]
+fn the_time_range_steps_and_a_single_point_is_not_a_chart() {
+    let mut s = fixture::state();
+    assert_eq!(s.range, None);
+    keys(&mut s, "[");
+    assert_eq!(s.range, Some(365 * 86_400));
+    keys(&mut s, "[[[[[[");
+    assert_eq!(s.range, Some(86_400));
+    keys(&mut s, "]");
+    assert_eq!(s.range, Some(7 * 86_400));
+    // A single point: say so instead of `1198/1198/1198`.
+    use watchband::app::state::{Point, Series};
+    use watchband::ui::widgets::band_chart::{BandChart, render};
+    let mut one = Series::default();
+    one.push(Point {
+        t: 0,
+        value: 1198.0,
+        band: None,
+        anomalous: false,
+    });
+    let mut t = Terminal::new(TestBackend::new(60, 10)).unwrap();
+    t.draw(|f| {
+        let chart = BandChart {
+            series: &one,
+            thresholds: vec![],
+            unit: "",
+            window: Some(86_400),
+        };
+        render(f, f.area(), &chart, &s.theme)
+    })
+    .unwrap();
+    let text: String = t
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(text.contains("not enough points"), "{text}");
+    assert!(!text.contains("1198"), "{text}");
+}
+
+#[test]
+fn an_outlier_is_marked_at_the_edge_of_a_clipped_axis() {
+    use watchband::app::state::{Point, Series};
+    use watchband::ui::widgets::band_chart::{BandChart, bounds, outliers};
+    let mut series = Series::default();
+    for i in 0..50 {
+        series.push(Point {
+            t: i * 86_400,
+            value: 1_000.0 + (i % 5) as f64 * 10.0,
+            band: Some((-22_400.0_f64.max(900.0 - i as f64), 1_100.0)),
+            anomalous: false,
+        });
+    }
+    series.push(Point {
+        t: 50 * 86_400,
+        value: 400_000.0,
+        band: Some((900.0, 1_100.0)),
+        anomalous: true,
+    });
+    let chart = BandChart {
+        series: &series,
+        thresholds: vec![],
+        unit: "blocks",
+        window: None,
+    };
+    let (x, y) = bounds(&chart).unwrap();
+    assert!(y[0] >= 0.0, "counts never below 0: {y:?}");
+    assert!(y[1] < 10_000.0, "the axis stays on the band: {y:?}");
+    assert_eq!(outliers(&series, x, y), vec![(50.0 * 86_400.0, 400_000.0)]);
+}
+
+// ---------------------------------------------------------------- 5. units and words
+
+#[test]
+fn temperatures_are_fahrenheit_and_words_agree_with_numbers() {
+    let mut s = fixture::state();
+    keys(&mut s, "3");
+    let text = screen(&s, 160, 48);
+    assert!(text.contains("°F") && !text.contains("°C"), "{text}");
+    let overview = screen(&fixture::state(), 160, 48);
+    assert!(!overview.contains("1 alarms") && !overview.contains("1 anomalies"));
+    let now = s.now;
+    let last_year = now - chrono::Duration::days(400);
+    assert!(
+        watchband::ui::when(&last_year, &now)
+            .starts_with(&(now.format("%Y").to_string().parse::<i32>().unwrap() - 1).to_string())
+    );
+    assert_eq!(watchband::ui::age(3 * 365 * 86_400), "3y");
+}
+
+// ---------------------------------------------------------------- 6. alarm form
+
+#[test]
+fn the_statistic_is_picked_not_typed() {
+    let mut s = fixture::state();
+    keys(&mut s, "2ja");
+    key(&mut s, KeyCode::BackTab);
+    key(&mut s, KeyCode::BackTab);
+    keys(&mut s, "Maxi0");
+    let Some(Modal::AlarmForm(form)) = &s.modal else {
+        panic!()
+    };
+    assert_eq!(
+        form.fields[0], "Maximum",
+        "typing does not reach the statistic"
+    );
+    key(&mut s, KeyCode::Right);
+    let Some(Modal::AlarmForm(form)) = &s.modal else {
+        panic!()
+    };
+    assert_eq!(form.fields[0], "Minimum");
+}
+
+#[test]
+fn every_field_is_checked_as_typed_and_the_error_clears_when_fixed() {
+    let mut s = fixture::state();
+    keys(&mut s, "2ja");
+    key(&mut s, KeyCode::Tab); // evaluation periods
+    key(&mut s, KeyCode::Backspace);
+    keys(&mut s, "x");
+    let Some(Modal::AlarmForm(form)) = &s.modal else {
+        panic!()
+    };
+    assert!(
+        form.error
+            .as_deref()
+            .unwrap()
+            .contains("evaluation periods")
+    );
+    key(&mut s, KeyCode::Backspace);
+    keys(&mut s, "2");
+    let Some(Modal::AlarmForm(form)) = &s.modal else {
+        panic!()
+    };
+    assert_eq!(form.error, None);
+}
+
+#[test]
+fn overwriting_an_alarm_is_warned_first() {
+    let mut s = fixture::state();
+    keys(&mut s, "2");
+    // a volume that has an alarm
+    let row = s
+        .visible_volumes()
+        .iter()
+        .position(|&i| s.alarm_for_volume(&s.volumes[i].arn).is_some())
+        .unwrap();
+    s.selected[View::Backups.index()] = row;
+    keys(&mut s, "a");
+    let Some(Modal::AlarmForm(form)) = &s.modal else {
+        panic!()
+    };
+    assert!(form.existing.is_some());
+    assert!(
+        key(&mut s, KeyCode::Enter).is_empty(),
+        "first Enter only warns"
+    );
+    assert!(screen(&s, 120, 40).contains("Enter again to overwrite"));
+    let effects = key(&mut s, KeyCode::Enter);
+    assert!(matches!(
+        &effects[..],
+        [Effect::Pipeline(Command::CreateAlarm { .. })]
+    ));
+}
+
+#[test]
+fn a_cpu_alarm_is_not_proposed_the_backup_topic() {
+    let mut s = fixture::state();
+    keys(&mut s, "5");
+    let row = s
+        .visible_metrics()
+        .iter()
+        .position(|&i| s.metrics[i].id.name == "CPUUtilization")
+        .expect("the fixture charts CPU");
+    s.selected[View::Metrics.index()] = row;
+    keys(&mut s, "a");
+    let Some(Modal::AlarmForm(form)) = &s.modal else {
+        panic!()
+    };
+    assert!(
+        !form.fields[4].contains("backup-anomaly-alerts"),
+        "{:?}",
+        form.fields
+    );
+    // With no topic that fits, the form asks for one rather than guessing.
+    assert!(
+        form.error.as_deref().unwrap_or("").contains("SNS topic"),
+        "{:?}",
+        form.error
+    );
+}
+
+// ---------------------------------------------------------------- 7. small screens
+
+#[test]
+fn keys_never_reach_a_hidden_form_while_the_screen_is_too_small() {
+    let mut s = fixture::state();
+    keys(&mut s, "2ja");
+    update(&mut s, Input::Resize(50, 12));
+    keys(&mut s, "7");
+    let Some(Modal::AlarmForm(form)) = &s.modal else {
+        panic!()
+    };
+    assert_eq!(form.fields[2], "2", "the band width did not take the key");
+    let effects = keys(&mut s, "q");
+    assert_eq!(effects, vec![Effect::Quit]);
+}
+
+#[test]
+fn read_only_hides_every_mutating_hint() {
+    let mut s = fixture::state();
+    s.read_only = true;
+    let text = screen(&s, 160, 48);
+    let hint = text.lines().nth(46).unwrap();
+    assert!(hint.contains("[read-only]"), "{hint}");
+    for k in [" b backup", " a alarm", " x ack", " i burst"] {
+        assert!(!hint.contains(k), "{k} in {hint}");
+    }
+}
+
+#[test]
+fn the_status_bar_keeps_the_clock_whole() {
+    let s = fixture::state();
+    for w in [80u16, 100, 120, 140, 160] {
+        let text = screen(&s, w, 24);
+        let bar = text.lines().nth(23).unwrap();
+        assert!(
+            bar.trim_end().ends_with(&s.now.format("%H:%M").to_string())
+                || bar.trim_end().ends_with("UTC"),
+            "{w}: {bar}"
+        );
+    }
+}
+
+#[test]
+fn the_selected_sparkline_is_visible_in_every_theme() {
+    for theme in ["default", "dark", "light"] {
+        let mut s = fixture::state_with(fixture::FixtureSize::default(), theme);
+        keys(&mut s, "2");
+        let mut t = Terminal::new(TestBackend::new(160, 48)).unwrap();
+        t.draw(|f| watchband::ui::render(f, &s)).unwrap();
+        let buf = t.backend().buffer();
+        // The selected row is the first table row (y = 3); its bar glyphs must show.
+        let bars: Vec<_> = (0..160u16)
+            .map(|x| &buf[(x, 3)])
+            .filter(|c| ('▁'..='█').contains(&c.symbol().chars().next().unwrap_or(' ')))
+            .collect();
+        assert!(!bars.is_empty(), "{theme}");
+        for c in bars {
+            assert_ne!(c.fg, c.bg, "{theme}: {c:?}");
+        }
+    }
+}
+
+#[test]
+fn clicks_select_tabs_and_rows_and_the_wheel_scrolls() {
+    let mut s = fixture::state();
+    update(&mut s, Input::Resize(120, 40));
+    // " watchband " then " 1 Overview " " 2 Backups "...
+    click(&mut s, 25, 0);
+    assert_eq!(s.view, View::Backups);
+    click(&mut s, 5, 3 + 4);
+    assert_eq!(s.selected_row(), 4);
+    update(
+        &mut s,
+        Input::Mouse(MouseEvent {
+            kind: MouseEventKind::ScrollDown,
+            column: 5,
+            row: 10,
+            modifiers: KeyModifiers::NONE,
+        }),
+    );
+    assert_eq!(s.selected_row(), 5);
+    // The row clicked is the row drawn there.
+    let text = screen(&s, 120, 40);
+    let line = text.lines().nth(3 + 5).unwrap();
+    assert!(line.contains(&s.selected_volume().unwrap().name), "{line}");
+}
+
+#[test]
+fn the_metric_list_names_the_volume() {
+    let mut s = fixture::state();
+    // Twelve volumes' metrics share namespace and name: only the volume tells them apart.
+    for v in s.volumes.clone().iter().take(3) {
+        s.metrics.push(watchband::app::state::MetricView {
+            id: watchband::interop::backup_metric(&v.arn),
+            stat: "Maximum".into(),
+            period: 3600,
+            scored: v.changes.clone(),
+            indicator: vec![],
+        });
+    }
+    keys(&mut s, "5");
+    let text = screen(&s, 80, 24);
+    for v in s.volumes.iter().take(3) {
+        assert!(text.contains(&v.name), "{} missing:\n{text}", v.name);
+    }
+    assert!(
+        !text.contains("BACKUP BACKUP_CHANGED_BLOCKS BACKUP_RES"),
+        "{text}"
+    );
+}
+
+// ---------------------------------------------------------------- 5. times
+
+fn change_point(
+    first: &str,
+    second: &str,
+    time: watchband::cloud::Time,
+    blocks: u64,
+) -> watchband::pipeline::ChangePoint {
+    watchband::pipeline::ChangePoint {
+        first_snapshot: first.into(),
+        second_snapshot: second.into(),
+        time,
+        changed_blocks: blocks,
+        block_size: 524_288,
+        changed_gib: 0.0,
+        percent_of_volume: 0.0,
+        verdict: watchband::detect::Verdict {
+            timestamp: time.timestamp(),
+            value: blocks as f64,
+            band: None,
+            score: 0.0,
+            anomalous: false,
+        },
+    }
+}
+
+#[test]
+fn an_event_has_its_own_time_and_snapshots_their_own() {
+    let mut s = fixture::state();
+    let v = s.volumes[0].clone();
+    let now = s.now;
+    let t1 = now - chrono::Duration::days(1);
+    // Created three minutes before the tick that reports it.
+    let t2 = now - chrono::Duration::minutes(3);
+    let series = |points| {
+        Input::Event(Event::VolumeSeries(watchband::pipeline::VolumeSeries {
+            volume_arn: v.arn.clone(),
+            points,
+            cloudwatch_band: vec![],
+        }))
+    };
+    update(
+        &mut s,
+        series(vec![change_point("snap-a", "snap-b", t1, 10)]),
+    );
+    update(
+        &mut s,
+        series(vec![
+            change_point("snap-a", "snap-b", t1, 10),
+            change_point("snap-b", "snap-c", t2, 1),
+        ]),
+    );
+    let e = s.events.back().unwrap();
+    assert_eq!(e.at, t2, "{e:?}");
+    assert!(e.text.contains("1 block changed"), "singular: {}", e.text);
+    let v = s.volumes.iter().find(|x| x.arn == v.arn).unwrap();
+    assert_eq!(
+        v.snapshots[0].created, None,
+        "the first snapshot's time is unknown"
+    );
+    assert_eq!(v.snapshots[1].created, Some(t1));
+    assert_eq!(v.snapshots[2].created, Some(t2));
+}
+
+#[test]
+fn a_burst_stays_a_problem_when_the_next_backup_is_normal() {
+    let mut s = fixture::state();
+    let v = s.volumes[0].clone();
+    let now = s.now;
+    let mut burst = change_point(
+        "snap-a",
+        "snap-b",
+        now - chrono::Duration::hours(2),
+        900_000,
+    );
+    burst.verdict.anomalous = true;
+    let normal = change_point("snap-b", "snap-c", now - chrono::Duration::hours(1), 10);
+    update(
+        &mut s,
+        Input::Event(Event::VolumeSeries(watchband::pipeline::VolumeSeries {
+            volume_arn: v.arn.clone(),
+            points: vec![burst, normal],
+            cloudwatch_band: vec![],
+        })),
+    );
+    let p = s
+        .problems()
+        .into_iter()
+        .find(|p| p.name == v.name)
+        .expect("the burst is still a problem");
+    assert!(p.what.contains("900000 blocks changed"), "{p:?}");
+    assert!(p.what.contains("next backup was normal"), "{p:?}");
+    // A day later it is over.
+    update(&mut s, Input::Clock(now + chrono::Duration::hours(25)));
+    assert!(s.problems().iter().all(|p| p.name != v.name));
+}
