@@ -113,6 +113,7 @@ fn fleet_state() -> AppState {
                 state_updated: s.now - chrono::Duration::minutes(i as i64),
                 acknowledgement: None,
                 volume_arn: Some(v.arn.clone()),
+                snoozed_until: None,
             }
         })
         .collect();
