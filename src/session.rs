@@ -66,36 +66,37 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// How the demo account or AWS is chosen: `--demo`, or no AWS configuration at all, gives the
-/// simulated account; anything else is the real SDK.
-pub fn wants_demo(source: &SourceOptions, config: &Config) -> bool {
-    if source.demo {
-        return true;
-    }
-    if config.aws.profile.is_some() || config.aws.endpoint_url.is_some() {
-        return false;
-    }
-    let env = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
-    let aws_files = dirs::home_dir()
-        .map(|h| h.join(".aws/config").exists() || h.join(".aws/credentials").exists())
-        .unwrap_or(false);
-    !(source.overrides.profile.is_some()
-        || source.overrides.endpoint_url.is_some()
-        || env("AWS_ACCESS_KEY_ID")
-        || env("AWS_PROFILE")
-        || env("AWS_ENDPOINT_URL")
-        || env("AWS_CONTAINER_CREDENTIALS_FULL_URI")
-        || env("AWS_WEB_IDENTITY_TOKEN_FILE")
-        || aws_files)
+/// Whether the command runs on the demo account: only when `--demo` says so. Anything else is
+/// the SDK's whole default chain, so a bastion with an instance role and no `~/.aws` never
+/// watches a simulated account by surprise.
+pub fn wants_demo(source: &SourceOptions) -> bool {
+    source.demo
 }
 
-/// The account a command watches.
+/// The account a headless command watches. On AWS the credential chain is resolved and the
+/// caller identity asked once, so a command without credentials, or whose endpoint refuses,
+/// times out or fails TLS, stops at once with one line instead of retrying every source.
 pub async fn open_cloud(source: &SourceOptions, config: &Config) -> anyhow::Result<Arc<dyn Cloud>> {
-    if wants_demo(source, config) {
+    if wants_demo(source) {
         return open_demo(source);
     }
-    open_aws(source, config).await
+    let cloud = open_aws(source, config).await?;
+    tokio::time::timeout(REACH_TIMEOUT, cloud.caller_identity())
+        .await
+        .map_err(|_| {
+            crate::cloud::CloudError::new(
+                crate::cloud::ErrorKind::Network,
+                "sts",
+                "GetCallerIdentity",
+                format!("no answer within {} s", REACH_TIMEOUT.as_secs()),
+            )
+        })??;
+    Ok(cloud)
 }
+
+/// How long the first call may take before a headless command gives up (the connect timeout
+/// is 5 s, so a silent endpoint is reported well within 10 s).
+const REACH_TIMEOUT: Duration = Duration::from_secs(8);
 
 fn open_demo(source: &SourceOptions) -> anyhow::Result<Arc<dyn Cloud>> {
     let faults = source
@@ -114,10 +115,15 @@ fn open_demo(source: &SourceOptions) -> anyhow::Result<Arc<dyn Cloud>> {
     Ok(sim)
 }
 
-async fn open_aws(source: &SourceOptions, config: &Config) -> anyhow::Result<Arc<dyn Cloud>> {
+/// The AWS account through the default chain; fails with one line when no credentials resolve.
+async fn open_aws(
+    source: &SourceOptions,
+    config: &Config,
+) -> Result<Arc<dyn Cloud>, crate::cloud::CloudError> {
     let options = config.aws_options(&source.overrides);
-    let cloud = crate::cloud::aws::AwsCloud::connect(&options).await?;
-    Ok(Arc::new(cloud))
+    let sdk = crate::cloud::aws::load_sdk_config(&options).await?;
+    crate::cloud::aws::resolve_credentials(&sdk, options.profile.as_deref()).await?;
+    Ok(Arc::new(crate::cloud::aws::AwsCloud::from_sdk_config(&sdk)))
 }
 
 /// The embedded store: the user's data directory on AWS (acknowledgements, change counts and
@@ -160,7 +166,31 @@ pub fn run_tui(source: &SourceOptions, ui: &TuiOptions) -> anyhow::Result<()> {
     };
     let rt = runtime()?;
     rt.block_on(async {
-        let cloud = open_cloud(source, &config).await?;
+        let cloud = if wants_demo(source) {
+            open_demo(source)?
+        } else {
+            match open_aws(source, &config).await {
+                Ok(cloud) => cloud,
+                // No account: say so on a screen that offers the demo, never switch silently.
+                Err(e)
+                    if matches!(
+                        e.kind,
+                        crate::cloud::ErrorKind::NoCredentials
+                            | crate::cloud::ErrorKind::ExpiredCredentials
+                    ) =>
+                {
+                    if !crate::ui::no_account::offer_demo(
+                        &e.to_string(),
+                        &options.theme,
+                        options.mouse,
+                    )? {
+                        return Ok(());
+                    }
+                    open_demo(source)?
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         run_on(cloud, options).await
     })?;
     // Tasks blocked on the network must not hold the exit.

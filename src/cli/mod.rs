@@ -1,7 +1,8 @@
 //! Command-line parsing and dispatch: the TUI by default, plus the headless commands.
 //!
-//! Exit codes (all commands): 0 success / nothing anomalous, 1 error, 2 something anomalous
-//! (`scan`), 130 interrupted.
+//! Exit codes (all commands, [`EXIT_CODES`]): 0 success / nothing anomalous, 1 error, 2
+//! something anomalous (`scan`, `detect`), 64 usage error (EX_USAGE), 130 interrupted. A usage
+//! error has its own code so a script never mistakes a typo for "anomalies found".
 
 pub mod detect;
 pub mod generate;
@@ -13,15 +14,30 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// The exit codes, as `--help` and the README show them.
+pub const EXIT_CODES: &str = "Exit codes:\n  \
+     0   ok, nothing anomalous\n  \
+     1   error (one line on stderr: what failed and what to do)\n  \
+     2   anomalies found (scan, detect)\n  \
+     64  usage error (unknown option, bad value)\n  \
+     130 interrupted\n\
+     Credentials come from the AWS default chain; with no AWS account, run `watchband --demo`.";
+
+/// EX_USAGE from sysexits.h.
+pub const EXIT_USAGE: u8 = 64;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "watchband",
     version,
     about = "Watch for anomalies in an AWS estate: backups, Kinesis streams, CloudWatch metrics and alarms",
-    after_help = "Exit codes: 0 ok (nothing anomalous), 1 error, 2 anomalies found (scan), 130 interrupted.\n\
-                  With no AWS account, run `watchband --demo`."
+    after_help = EXIT_CODES
 )]
 pub struct Cli {
+    /// Log file (default: watchband.log in the state directory, ~/.local/state/watchband/);
+    /// level from WATCHBAND_LOG or RUST_LOG (`debug`, `warn,watchband=debug`; default info).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
     #[command(flatten)]
     pub source: SourceArgs,
     #[command(flatten)]
@@ -116,7 +132,7 @@ pub enum Command {
     Detect(DetectArgs),
     /// One pass over volumes and streams; exit 2 when something is anomalous.
     #[command(
-        after_help = "Exit codes: 0 nothing anomalous, 2 something anomalous, 1 error (message on stderr).\n\
+        after_help = "Exit codes: 0 nothing anomalous, 2 something anomalous, 1 error (message on stderr), 64 usage error.\n\
                       JSON output: docs/scan.schema.json."
     )]
     Scan(ScanArgs),
@@ -218,7 +234,29 @@ pub enum ProcessCommand {
 
 /// Parses the command line and runs it.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version are not errors; everything else clap refuses is a usage
+            // error, and its code must differ from "anomalies found".
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match crate::logging::init(cli.log_file.as_deref()) {
+        Ok(_) => {}
+        // An explicit --log-file that cannot be written is refused; a default one that cannot
+        // be is only worth a warning (a read-only home still runs, without a log).
+        Err(e) if cli.log_file.is_some() => {
+            eprintln!("watchband: {e:#}");
+            return ExitCode::from(1);
+        }
+        Err(e) => eprintln!("watchband: warning: no log: {e:#}"),
+    }
     let result = match cli.command {
         None => crate::session::run_tui(&cli.source.options(), &cli.ui.options())
             .map(|()| ExitCode::SUCCESS),
@@ -231,6 +269,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
+            tracing::error!("{e:#}");
             eprintln!("watchband: {e:#}");
             ExitCode::from(1)
         }

@@ -66,6 +66,7 @@ impl Health {
             let same = entry.last_error.as_deref() == Some(&text);
             entry.last_error = Some(text);
             entry.last_error_resource = error.resource.clone();
+            entry.last_error_kind = Some(error.kind);
             entry.last_error_at = Some(now);
             (!same).then(|| entry.clone())
         };
@@ -88,6 +89,7 @@ impl Health {
             let same = entry.state == state && entry.last_error.as_deref() == Some(&text);
             entry.last_error = Some(text);
             entry.last_error_resource = error.resource.clone();
+            entry.last_error_kind = Some(error.kind);
             entry.last_error_at = Some(now);
             if entry.state != state {
                 entry.state = state;
@@ -112,6 +114,7 @@ fn fresh(source: Source, now: Time) -> SourceHealth {
         state: HealthState::Ok,
         last_error: None,
         last_error_resource: None,
+        last_error_kind: None,
         last_error_at: None,
         since: now,
     }

@@ -3,6 +3,7 @@
 //! dialogs); the views and widgets live in their own modules.
 
 pub mod dialogs;
+pub mod no_account;
 pub mod status;
 pub mod terminal;
 pub mod views;
