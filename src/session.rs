@@ -151,8 +151,9 @@ pub struct RunOptions {
     pub record: Option<PathBuf>,
 }
 
-/// The TUI: `watchband` with no subcommand.
-pub fn run_tui(source: &SourceOptions, ui: &TuiOptions) -> anyhow::Result<()> {
+/// The TUI: `watchband` with no subcommand. Exits 0 on `q`, 128 + the signal's number when a
+/// signal ended it (130 for INT, 143 for TERM, 129 for HUP), with the terminal restored.
+pub fn run_tui(source: &SourceOptions, ui: &TuiOptions) -> anyhow::Result<std::process::ExitCode> {
     // A bad theme is refused before the terminal is touched, so the message stays readable.
     let theme = Theme::initial(ui.theme.as_deref(), Theme::no_color_requested())?;
     // A bad configuration file is refused the same way, with its path, line and reason.
@@ -165,7 +166,7 @@ pub fn run_tui(source: &SourceOptions, ui: &TuiOptions) -> anyhow::Result<()> {
         record: ui.record.clone(),
     };
     let rt = runtime()?;
-    rt.block_on(async {
+    let ended = rt.block_on(async {
         let cloud = if wants_demo(source) {
             open_demo(source)?
         } else {
@@ -184,7 +185,7 @@ pub fn run_tui(source: &SourceOptions, ui: &TuiOptions) -> anyhow::Result<()> {
                         &options.theme,
                         options.mouse,
                     )? {
-                        return Ok(());
+                        return Ok(None);
                     }
                     open_demo(source)?
                 }
@@ -195,11 +196,48 @@ pub fn run_tui(source: &SourceOptions, ui: &TuiOptions) -> anyhow::Result<()> {
     })?;
     // Tasks blocked on the network must not hold the exit.
     rt.shutdown_timeout(Duration::from_millis(200));
-    Ok(())
+    Ok(match ended {
+        Some(signal) => std::process::ExitCode::from(128 + signal),
+        None => std::process::ExitCode::SUCCESS,
+    })
 }
 
-/// Runs the TUI on an account in the real terminal.
-pub async fn run_on(cloud: Arc<dyn Cloud>, options: RunOptions) -> anyhow::Result<()> {
+/// The signals that end the TUI like `q` does (the terminal restored on the way out): TERM
+/// (`kill`, a service manager), HUP (the SSH session dropped), INT (`kill -INT`; Ctrl-C itself
+/// is a key in raw mode). The handlers are installed when this is called, before the
+/// terminal changes mode, so no signal can find the default action in between; the future
+/// resolves to the signal's number.
+#[cfg(unix)]
+fn ending_signal() -> impl std::future::Future<Output = u8> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let handlers = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+        signal(SignalKind::interrupt()),
+    );
+    async move {
+        let (Ok(mut term), Ok(mut hup), Ok(mut int)) = handlers else {
+            // Without handlers the default actions stay; never end the TUI from here.
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => 15,
+            _ = hup.recv() => 1,
+            _ = int.recv() => 2,
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn ending_signal() -> impl std::future::Future<Output = u8> {
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+        2
+    }
+}
+
+/// Runs the TUI on an account in the real terminal. `Ok(Some(n))` when signal `n` ended it.
+pub async fn run_on(cloud: Arc<dyn Cloud>, options: RunOptions) -> anyhow::Result<Option<u8>> {
     let config = options.pipeline;
     let mut state = AppState::for_account(
         cloud.as_ref(),
@@ -220,6 +258,7 @@ pub async fn run_on(cloud: Arc<dyn Cloud>, options: RunOptions) -> anyhow::Resul
         .is_some()
         .then(|| crate::processors::deployed::spawn(cloud.clone(), Default::default()));
     let (events, commands) = crate::pipeline::spawn(cloud.clone(), store, config);
+    let signal = ending_signal();
     // The recording is created before the terminal changes mode, so its error stays readable.
     let out: Box<dyn std::io::Write + Send> = match &options.record {
         Some(path) => Box::new(crate::recording::live::LiveRecorder::create(path)?),
@@ -237,7 +276,13 @@ pub async fn run_on(cloud: Arc<dyn Cloud>, options: RunOptions) -> anyhow::Resul
         commands,
         cloud: Some(cloud),
     };
-    let result = event_loop(&mut screen, &mut state, inputs, outputs).await;
+    let (result, ended) = tokio::select! {
+        r = event_loop(&mut screen, &mut state, inputs, outputs) => (r, None),
+        n = signal => {
+            tracing::info!(signal = n, "ending on a signal");
+            (Ok(()), Some(n))
+        }
+    };
     let bytes = screen.bytes.load(std::sync::atomic::Ordering::Relaxed);
     drop(screen);
     // WATCHBAND_BYTES_REPORT=FILE: how much reached the terminal (docs/ui.md's figures).
@@ -251,6 +296,9 @@ pub async fn run_on(cloud: Arc<dyn Cloud>, options: RunOptions) -> anyhow::Resul
             ),
         );
     }
-    result.context("terminal I/O failed")?;
-    Ok(())
+    // A hung-up terminal cannot be written to; that is not an error worth reporting.
+    if ended.is_none() {
+        result.context("terminal I/O failed")?;
+    }
+    Ok(ended)
 }

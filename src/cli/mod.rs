@@ -258,8 +258,7 @@ pub fn main() -> ExitCode {
         Err(e) => eprintln!("watchband: warning: no log: {e:#}"),
     }
     let result = match cli.command {
-        None => crate::session::run_tui(&cli.source.options(), &cli.ui.options())
-            .map(|()| ExitCode::SUCCESS),
+        None => crate::session::run_tui(&cli.source.options(), &cli.ui.options()),
         Some(Command::Detect(args)) => detect::run(&args),
         Some(Command::Process(command)) => process::run(&cli.source, &command),
         Some(Command::Tape(args)) => tape::run(&args, &cli.source),

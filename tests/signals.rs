@@ -1,0 +1,158 @@
+//! Signals in a real terminal: tmux runs `watchband --demo` in a pty, the test sends TERM,
+//! HUP or INT to its process, and the pty must be back as it was: canonical mode and echo on
+//! (read with `stty -a` in the same pty after the exit), the alternate screen left, the cursor
+//! shown, and the exit code 128 + the signal.
+//!
+//! Skips with a message when tmux is missing, unless CI=true (then it fails).
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+    session: String,
+}
+
+impl Tmux {
+    fn cmd(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.cmd(&["capture-pane", "-p", "-J", "-t", &self.session])
+    }
+
+    fn wait(&self, what: &str, secs: u64, pred: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            if start.elapsed() > Duration::from_secs(secs) {
+                panic!("timed out waiting for {what}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+fn tmux_available() -> bool {
+    let ok = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("tmux is required when CI=true (.ci/run installs it)");
+        }
+        eprintln!("skipping: tmux is not installed");
+    }
+    ok
+}
+
+fn signal_restores_the_terminal(signal: &str, code: i32) {
+    if !tmux_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("pid");
+    let bin = env!("CARGO_BIN_EXE_watchband");
+    // The inner shell writes its pid and becomes watchband; the outer one reports the exit
+    // and the pty's modes as watchband left them.
+    let shell = format!(
+        "sh -c 'echo $$ > {pid}; exec env TERM=xterm-256color {bin} --demo --seed 7 \
+         --log-file {log}'; echo EXITED:$?; stty -a | tr ' ;' '\\n\\n' | grep -E '^-?(icanon|echo)$' \
+         | tr '\\n' ' '; echo; sleep 60",
+        pid = pidfile.display(),
+        log = dir.path().join("log").display(),
+    );
+    let t = Tmux {
+        socket: format!("watchband-sig-{}-{signal}", std::process::id()),
+        session: "sig".into(),
+    };
+    t.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        &t.session,
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "sh",
+        "-c",
+        &shell,
+    ]);
+    t.wait("the demo's first frame", 60, |s| s.contains("Overview"));
+    assert_eq!(
+        t.cmd(&["display", "-p", "-t", &t.session, "#{alternate_on}"])
+            .trim(),
+        "1",
+        "the TUI runs on the alternate screen"
+    );
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    let sent = Command::new("kill")
+        .args([&format!("-{signal}"), pid.trim()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let screen = t.wait("the exit", 20, |s| s.contains("EXITED:"));
+    assert!(
+        screen.contains(&format!("EXITED:{code}")),
+        "exit code 128 + SIG{signal}:\n{screen}"
+    );
+    let modes = screen
+        .lines()
+        .find(|l| l.contains("icanon"))
+        .unwrap_or_default();
+    assert!(
+        modes.contains("icanon") && !modes.contains("-icanon"),
+        "canonical mode restored after SIG{signal}: {modes:?}\n{screen}"
+    );
+    assert!(
+        modes.split_whitespace().any(|w| w == "echo"),
+        "echo restored after SIG{signal}: {modes:?}"
+    );
+    assert_eq!(
+        t.cmd(&["display", "-p", "-t", &t.session, "#{alternate_on}"])
+            .trim(),
+        "0",
+        "alternate screen left after SIG{signal}"
+    );
+    assert_eq!(
+        t.cmd(&["display", "-p", "-t", &t.session, "#{cursor_flag}"])
+            .trim(),
+        "1",
+        "cursor shown after SIG{signal}"
+    );
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    signal_restores_the_terminal("TERM", 143);
+}
+
+#[test]
+fn sighup_restores_the_terminal() {
+    signal_restores_the_terminal("HUP", 129);
+}
+
+#[test]
+fn sigint_restores_the_terminal() {
+    signal_restores_the_terminal("INT", 130);
+}
