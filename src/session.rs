@@ -250,7 +250,19 @@ pub async fn run_on(cloud: Arc<dyn Cloud>, options: RunOptions) -> anyhow::Resul
         // We already dropped colours ourselves; keep crossterm from also dropping modifiers.
         crossterm::style::force_color_output(true);
     }
-    let store = open_store(cloud.as_ref())?;
+    let store = match open_store(cloud.as_ref()) {
+        Ok(store) => store,
+        // Read-only writes nothing that matters to the account: a store that cannot be opened
+        // (a read-only home, a full disk) costs only what it would remember, and says so.
+        Err(e) if options.read_only => {
+            tracing::warn!("{e:#}; read-only runs without it");
+            state.say(format!(
+                "warning: {e:#}; read-only runs without it (nothing is remembered)"
+            ));
+            None
+        }
+        Err(e) => return Err(e),
+    };
     // The demo account runs watchband's processors as its deployed functions (on AWS they are
     // Lambda functions the operator deployed from deploy/template.yaml).
     let _functions = cloud

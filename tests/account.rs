@@ -355,3 +355,91 @@ fn logging_writes_nothing_to_the_terminal_and_defaults_to_the_state_directory() 
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("WATCHBAND_LOG"), "{}", stderr(&out));
 }
+
+#[test]
+fn read_only_writes_nothing_to_the_account_and_runs_without_a_store() {
+    let Some(moto) = support::Moto::start() else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        create_stream(&moto, watchband::interop::TEMPERATURE_STREAM).await;
+        // Topics watchband would subscribe its queue to, were it allowed to write.
+        let sns = aws_sdk_sns::Client::new(&moto.sdk_config().await);
+        for topic in [
+            watchband::interop::TEMPERATURE_TOPIC,
+            watchband::interop::BACKUP_TOPIC_NAME,
+        ] {
+            sns.create_topic()
+                .name(topic)
+                .send()
+                .await
+                .expect("CreateTopic");
+        }
+    });
+    let front = moto_front(&moto);
+    let before = moto.data();
+    let home = tempfile::tempdir().unwrap();
+    // The store's directory is a file: the store cannot be opened.
+    let blocked = home.path().join("data");
+    std::fs::write(&blocked, "not a directory").unwrap();
+    let bin = env!("CARGO_BIN_EXE_watchband");
+    let shell = format!(
+        "env -i PATH=/usr/bin:/bin HOME={home} XDG_DATA_HOME={blocked} TERM=xterm-256color \
+         AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=AKIDTEST AWS_SECRET_ACCESS_KEY=secret \
+         {bin} --read-only --endpoint-url {endpoint}; echo EXITED:$?; sleep 60",
+        home = home.path().display(),
+        blocked = blocked.display(),
+        endpoint = front.endpoint(),
+    );
+    let Some(t) = support::tmux::Tmux::start("readonly", 120, 40, &shell) else {
+        return;
+    };
+    let screen = t.wait("the identity in the status bar", 60, |s| {
+        s.contains("123456789012")
+    });
+    assert!(
+        screen.contains("warning"),
+        "the store warning is shown:\n{screen}"
+    );
+    // Long enough for the notifications source to have made its queue, were it to.
+    std::thread::sleep(Duration::from_secs(5));
+    t.keys(&["6"]);
+    let screen = t.wait("the notifications source's reason", 10, |s| {
+        s.contains("write access") || s.contains("read-only")
+    });
+    t.keys(&["q"]);
+    let screen = t
+        .wait("the exit", 20, |s| s.contains("EXITED:"))
+        .to_string()
+        + &screen;
+    assert!(screen.contains("EXITED:0"), "{screen}");
+    // A scan is read-only by design.
+    let mut c = watchband(home.path());
+    c.env("AWS_ACCESS_KEY_ID", "AKIDTEST")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .args(["scan", "--endpoint-url", &front.endpoint()]);
+    let (out, _) = run(c);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let after = moto.data();
+    assert_eq!(
+        resources(&before),
+        resources(&after),
+        "the account changed during a read-only session"
+    );
+}
+
+/// moto's resources, without the backends it only materialised to answer a read (a service
+/// first called shows up with nothing in it).
+fn resources(data: &serde_json::Value) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for (service, kinds) in data.as_object().unwrap() {
+        for (kind, items) in kinds.as_object().unwrap() {
+            for item in items.as_array().into_iter().flatten() {
+                out.push((service.clone(), kind.clone(), item.to_string()));
+            }
+        }
+    }
+    out.sort();
+    out
+}

@@ -5,70 +5,12 @@
 //!
 //! Skips with a message when tmux is missing, unless CI=true (then it fails).
 
+mod support;
+
 use std::process::Command;
-use std::time::{Duration, Instant};
-
-struct Tmux {
-    socket: String,
-    session: String,
-}
-
-impl Tmux {
-    fn cmd(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux runs");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn screen(&self) -> String {
-        self.cmd(&["capture-pane", "-p", "-J", "-t", &self.session])
-    }
-
-    fn wait(&self, what: &str, secs: u64, pred: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            if pred(&s) {
-                return s;
-            }
-            if start.elapsed() > Duration::from_secs(secs) {
-                panic!("timed out waiting for {what}; screen:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .output();
-    }
-}
-
-fn tmux_available() -> bool {
-    let ok = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("tmux is required when CI=true (.ci/run installs it)");
-        }
-        eprintln!("skipping: tmux is not installed");
-    }
-    ok
-}
+use support::tmux::Tmux;
 
 fn signal_restores_the_terminal(signal: &str, code: i32) {
-    if !tmux_available() {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let pidfile = dir.path().join("pid");
     let bin = env!("CARGO_BIN_EXE_watchband");
@@ -81,27 +23,12 @@ fn signal_restores_the_terminal(signal: &str, code: i32) {
         pid = pidfile.display(),
         log = dir.path().join("log").display(),
     );
-    let t = Tmux {
-        socket: format!("watchband-sig-{}-{signal}", std::process::id()),
-        session: "sig".into(),
+    let Some(t) = Tmux::start(&format!("sig-{signal}"), 100, 30, &shell) else {
+        return;
     };
-    t.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        &t.session,
-        "-x",
-        "100",
-        "-y",
-        "30",
-        "sh",
-        "-c",
-        &shell,
-    ]);
     t.wait("the demo's first frame", 60, |s| s.contains("Overview"));
     assert_eq!(
-        t.cmd(&["display", "-p", "-t", &t.session, "#{alternate_on}"])
-            .trim(),
+        t.var("alternate_on"),
         "1",
         "the TUI runs on the alternate screen"
     );
@@ -129,17 +56,11 @@ fn signal_restores_the_terminal(signal: &str, code: i32) {
         "echo restored after SIG{signal}: {modes:?}"
     );
     assert_eq!(
-        t.cmd(&["display", "-p", "-t", &t.session, "#{alternate_on}"])
-            .trim(),
+        t.var("alternate_on"),
         "0",
         "alternate screen left after SIG{signal}"
     );
-    assert_eq!(
-        t.cmd(&["display", "-p", "-t", &t.session, "#{cursor_flag}"])
-            .trim(),
-        "1",
-        "cursor shown after SIG{signal}"
-    );
+    assert_eq!(t.var("cursor_flag"), "1", "cursor shown after SIG{signal}");
 }
 
 #[test]

@@ -36,6 +36,22 @@ impl Health {
             .unwrap_or_else(|| fresh(source, self.cloud.now()))
     }
 
+    /// The source cannot run at all in this session, for a reason that is not an error of a
+    /// call (read-only needs no queue of its own): shown degraded with the reason, once.
+    pub async fn unavailable(&self, source: Source, reason: &str) {
+        let now = self.cloud.now();
+        let h = {
+            let mut map = self.lock();
+            let entry = map.entry(source).or_insert_with(|| fresh(source, now));
+            entry.state = HealthState::Degraded;
+            entry.since = now;
+            entry.last_error = Some(crate::sanitize::clean(reason));
+            entry.last_error_at = Some(now);
+            entry.clone()
+        };
+        let _ = self.events.send(Event::Health(h)).await;
+    }
+
     /// A call of this source succeeded.
     pub async fn ok(&self, source: Source) {
         let now = self.cloud.now();

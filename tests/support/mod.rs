@@ -9,6 +9,7 @@
 
 pub mod ebs;
 pub mod http;
+pub mod tmux;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
