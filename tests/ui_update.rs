@@ -117,8 +117,15 @@ fn acknowledge_with_a_note() {
         vec![Effect::Pipeline(Command::Acknowledge {
             alarm_name: name,
             note: Some("on it".into()),
-            who: "operator".into(),
+            // The caller identity, as CloudTrail names it; the OS user only as a note.
+            who: "arn:aws:sts::123456789012:assumed-role/Operator/alice (OS user operator)".into(),
         })]
+    );
+    // With $USER unset the identity alone attributes it (was `✓ unknown`).
+    s.user = "unknown".into();
+    assert_eq!(
+        s.acknowledger(),
+        "arn:aws:sts::123456789012:assumed-role/Operator/alice"
     );
 }
 

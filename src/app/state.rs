@@ -388,7 +388,7 @@ pub struct AppState {
     pub cloud_kind: String,
     pub identity: Option<Identity>,
     pub read_only: bool,
-    /// Who acknowledges (the OS user).
+    /// The OS user, kept only as a note beside the caller identity ([`Self::acknowledger`]).
     pub user: String,
     pub demo: Option<DemoState>,
     pub theme: Theme,
@@ -693,6 +693,19 @@ impl AppState {
             "arn:aws:sns:{}:{}:{}",
             id.region, id.account, self.actions.topic
         ))
+    }
+
+    /// Who an acknowledgement or an action is attributed to: the caller identity's ARN (what
+    /// CloudTrail will show for the same person), with the OS user as a note; the OS user
+    /// alone says it is only that until the identity is known.
+    pub fn acknowledger(&self) -> String {
+        let user = (!self.user.is_empty() && self.user != "unknown").then_some(self.user.as_str());
+        match (&self.identity, user) {
+            (Some(id), Some(u)) => format!("{} (OS user {u})", id.arn),
+            (Some(id), None) => id.arn.clone(),
+            (None, Some(u)) => format!("OS user {u} (identity unknown)"),
+            (None, None) => "identity unknown".into(),
+        }
     }
 
     pub fn say(&mut self, text: impl Into<String>) {

@@ -580,7 +580,7 @@ fn on_modal_key(state: &mut AppState, key: KeyEvent, effects: &mut Vec<Effect>) 
                 effects.push(Effect::Pipeline(Command::Acknowledge {
                     alarm_name: alarm_name.clone(),
                     note: (!note.is_empty()).then(|| note.to_string()),
-                    who: state.user.clone(),
+                    who: state.acknowledger(),
                 }));
                 state.say(format!("acknowledging {alarm_name}…"));
                 keep = false;
