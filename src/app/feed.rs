@@ -339,7 +339,13 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
                     note: k.note.as_deref().map(clean).unwrap_or_default(),
                 });
             }
-            state.log(EventKind::Action, format!("{name} acknowledged by {who}"));
+            state.log(
+                EventKind::Action,
+                format!(
+                    "{name} acknowledged by {}",
+                    crate::cloud::arn::principal_name(&who)
+                ),
+            );
         }
         Event::AlarmHistory { alarm_name, items } => {
             let name = clean(&alarm_name);

@@ -54,8 +54,14 @@ impl Tmux {
         }
     }
 
+    /// Types `text` literally.
+    pub fn text(&self, text: &str) {
+        self.cmd(&["send-keys", "-t", &self.session, "-l", text]);
+        std::thread::sleep(Duration::from_millis(150));
+    }
+
     pub fn screen(&self) -> String {
-        self.cmd(&["capture-pane", "-p", "-J", "-t", &self.session])
+        self.cmd(&["capture-pane", "-p", "-t", &self.session])
     }
 
     /// A pane variable (`#{alternate_on}`, `#{cursor_flag}`).

@@ -27,7 +27,10 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
         .map(|(row, &i)| {
             let a = &state.alarms[i];
             let ack = match &a.ack {
-                Some(k) => Span::styled(format!("✓ {}", k.by), theme.style(Role::Acknowledged)),
+                Some(k) => Span::styled(
+                    format!("✓ {}", crate::cloud::arn::principal_name(&k.by)),
+                    theme.style(Role::Acknowledged),
+                ),
                 None if a.state == crate::cloud::AlarmState::Alarm => {
                     Span::styled("needs ack", theme.style(Role::AlarmAlarm))
                 }

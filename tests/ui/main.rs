@@ -1,0 +1,11 @@
+//! The terminal UI: `update` on keys and events, whole-screen snapshots, the shipped tapes, and
+//! the binary in a real terminal (tmux).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod screens;
+mod signals;
+mod tapes;
+mod tmux;
+mod update;
