@@ -442,3 +442,106 @@ fn resources(data: &serde_json::Value) -> Vec<(String, String, String)> {
     out.sort();
     out
 }
+
+/// moto over TLS with a private CA, the stream created through a client given that CA.
+fn moto_behind_tls(dir: &Path) -> Option<(support::Moto, support::tls::TestCa)> {
+    let ca = support::tls::TestCa::new(dir);
+    let moto = support::Moto::start_tls(&ca.cert, &ca.key)?;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client =
+            watchband::cloud::aws::http_client_trusting(std::fs::read(&ca.ca).unwrap()).unwrap();
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(moto.endpoint())
+            .http_client(client)
+            .credentials_provider(aws_sdk_sts::config::Credentials::new(
+                "testing", "testing", None, None, "tests",
+            ))
+            .load()
+            .await;
+        aws_sdk_kinesis::Client::new(&config)
+            .create_stream()
+            .stream_name("through-the-proxy")
+            .shard_count(1)
+            .send()
+            .await
+            .expect("CreateStream over TLS");
+    });
+    Some((moto, ca))
+}
+
+/// `generate` sends three records: GetCallerIdentity, then PutRecords, all over HTTPS.
+fn generate_over_tls(home: &Path, moto: &support::Moto) -> Command {
+    let mut c = watchband(home);
+    c.env("AWS_ACCESS_KEY_ID", "AKIDTEST")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .args([
+            "generate",
+            "--stream",
+            "through-the-proxy",
+            "--count",
+            "3",
+            "--rate",
+            "100",
+            "--endpoint-url",
+            &moto.endpoint(),
+        ]);
+    c
+}
+
+#[test]
+fn https_goes_through_the_proxy_with_connect_and_trusts_aws_ca_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((moto, ca)) = moto_behind_tls(dir.path()) else {
+        return;
+    };
+    let proxy = support::proxy::Proxy::start();
+    let mut c = generate_over_tls(dir.path(), &moto);
+    c.env("HTTPS_PROXY", proxy.url())
+        .env("AWS_CA_BUNDLE", &ca.ca);
+    let (out, _) = run(c);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let target = format!("127.0.0.1:{}", moto.port);
+    let seen = proxy.seen();
+    assert!(
+        seen.len() >= 1 && seen.iter().all(|t| *t == target),
+        "every connection is a CONNECT to {target}: {seen:?}"
+    );
+}
+
+#[test]
+fn no_proxy_bypasses_the_proxy() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((moto, ca)) = moto_behind_tls(dir.path()) else {
+        return;
+    };
+    let proxy = support::proxy::Proxy::start();
+    let mut c = generate_over_tls(dir.path(), &moto);
+    c.env("HTTPS_PROXY", proxy.url())
+        .env("NO_PROXY", "127.0.0.1")
+        .env("AWS_CA_BUNDLE", &ca.ca);
+    let (out, _) = run(c);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(proxy.seen().is_empty(), "{:?}", proxy.seen());
+}
+
+#[test]
+fn an_untrusted_certificate_is_one_line_naming_aws_ca_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((moto, _ca)) = moto_behind_tls(dir.path()) else {
+        return;
+    };
+    let (out, took) = run(generate_over_tls(dir.path(), &moto));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(err.contains("AWS_CA_BUNDLE"), "{err}");
+    // A bundle that cannot be read is refused by name, before any request.
+    let mut c = generate_over_tls(dir.path(), &moto);
+    c.env("AWS_CA_BUNDLE", dir.path().join("missing.pem"));
+    let (out, _) = run(c);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("missing.pem"), "{}", stderr(&out));
+}

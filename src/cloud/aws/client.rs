@@ -71,35 +71,33 @@ pub async fn load_sdk_config(options: &AwsOptions) -> CloudResult<SdkConfig> {
 /// built the way the SDK builds its default one, with the proxy configuration from the
 /// environment.
 pub fn http_client() -> CloudResult<Option<aws_sdk_sts::config::SharedHttpClient>> {
-    use aws_smithy_http_client::{Builder, ConnectorBuilder, proxy::ProxyConfig, tls};
     let Some(path) = std::env::var_os("AWS_CA_BUNDLE").filter(|p| !p.is_empty()) else {
         return Ok(None);
     };
-    let pem = std::fs::read(&path).map_err(|e| {
+    let shown = std::path::Path::new(&path).display().to_string();
+    let refused = |why: String| {
         CloudError::new(
             ErrorKind::InvalidRequest,
             "config",
             "LoadConfig",
-            format!(
-                "AWS_CA_BUNDLE={}: cannot read the certificate bundle: {e}",
-                std::path::Path::new(&path).display()
-            ),
+            format!("AWS_CA_BUNDLE={shown}: {why}"),
         )
-    })?;
+    };
+    let pem = std::fs::read(&path)
+        .map_err(|e| refused(format!("cannot read the certificate bundle: {e}")))?;
+    http_client_trusting(pem)
+        .map(Some)
+        .map_err(|e| refused(format!("not a PEM certificate bundle: {e}")))
+}
+
+/// The SDK's HTTPS client (rustls, proxies from the environment, as the SDK builds its
+/// default one) trusting the platform's roots and the PEM certificates in `pem`.
+pub fn http_client_trusting(pem: Vec<u8>) -> Result<aws_sdk_sts::config::SharedHttpClient, String> {
+    use aws_smithy_http_client::{Builder, ConnectorBuilder, proxy::ProxyConfig, tls};
     let context = tls::TlsContext::builder()
         .with_trust_store(tls::TrustStore::default().with_pem_certificate(pem))
         .build()
-        .map_err(|e| {
-            CloudError::new(
-                ErrorKind::InvalidRequest,
-                "config",
-                "LoadConfig",
-                format!(
-                    "AWS_CA_BUNDLE={}: not a PEM certificate bundle: {e}",
-                    std::path::Path::new(&path).display()
-                ),
-            )
-        })?;
+        .map_err(|e| e.to_string())?;
     let client = Builder::new().build_with_connector_fn(move |settings, components| {
         let mut connector = ConnectorBuilder::default()
             .tls_provider(tls::Provider::Rustls(
@@ -113,7 +111,7 @@ pub fn http_client() -> CloudResult<Option<aws_sdk_sts::config::SharedHttpClient
         connector.set_proxy_config(Some(ProxyConfig::from_env()));
         connector.build()
     });
-    Ok(Some(client))
+    Ok(client)
 }
 
 /// How long the credential chain may take before watchband says what it tried. The instance
