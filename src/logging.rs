@@ -186,7 +186,7 @@ pub fn redact(text: &str) -> String {
             continue;
         }
         let end = clean[j..]
-            .find(|c: char| matches!(c, '"' | '\'' | ',' | ')' | '&' | '}' | '\n' | ' ' | ';'))
+            .find(['"', '\'', ',', ')', '&', '}', '\n', ' ', ';'])
             .map_or(clean.len(), |p| j + p);
         if end > j {
             out.push_str("[redacted]");

@@ -505,7 +505,7 @@ fn https_goes_through_the_proxy_with_connect_and_trusts_aws_ca_bundle() {
     let target = format!("127.0.0.1:{}", moto.port);
     let seen = proxy.seen();
     assert!(
-        seen.len() >= 1 && seen.iter().all(|t| *t == target),
+        !seen.is_empty() && seen.iter().all(|t| *t == target),
         "every connection is a CONNECT to {target}: {seen:?}"
     );
 }
