@@ -18,6 +18,37 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Mutex;
 
+/// A long-running command's stderr during an outage: each failing message is printed once,
+/// its repeats are counted, and the count is printed when the message changes or the
+/// command ends (a 20 s outage is three lines, not 30 KB). The log keeps every occurrence.
+#[derive(Debug, Default)]
+pub struct Repeats {
+    last: Option<String>,
+    repeated: u64,
+}
+
+impl Repeats {
+    /// What to print for `message` now: the message the first time, nothing while it
+    /// repeats, the count of repeats and the new message once it changes.
+    pub fn line(&mut self, message: &str) -> Option<String> {
+        tracing::warn!("{message}");
+        if self.last.as_deref() == Some(message) {
+            self.repeated += 1;
+            return None;
+        }
+        let mut out = self.finish().map(|c| c + "\n").unwrap_or_default();
+        out.push_str(message);
+        self.last = Some(message.to_string());
+        Some(out)
+    }
+
+    /// The pending count of repeats, if any (at the end of the command).
+    pub fn finish(&mut self) -> Option<String> {
+        let n = std::mem::take(&mut self.repeated);
+        (n > 0).then(|| format!("(the message above repeated {n} more time(s))"))
+    }
+}
+
 /// The size at which the log file is rotated.
 pub const MAX_BYTES: u64 = 8 * 1024 * 1024;
 
@@ -214,6 +245,23 @@ mod tests {
         );
         let sdk = "\"authorization\": ** redacted (length=8) **";
         assert_eq!(redact(sdk), sdk);
+    }
+
+    #[test]
+    fn a_repeated_message_is_printed_once_then_counted() {
+        let mut r = Repeats::default();
+        let mut printed: Vec<String> = (0..30)
+            .filter_map(|_| r.line("kinesis GetRecords: network error"))
+            .collect();
+        printed.extend(r.line("recovered"));
+        assert_eq!(r.finish(), None, "nothing pending after a change");
+        assert_eq!(
+            printed,
+            vec![
+                "kinesis GetRecords: network error".to_string(),
+                "(the message above repeated 29 more time(s))\nrecovered".to_string(),
+            ]
+        );
     }
 
     #[test]
