@@ -6,6 +6,7 @@ mod support;
 
 mod screens;
 mod signals;
+mod staleness;
 mod tapes;
 mod tmux;
 mod update;
