@@ -1,8 +1,8 @@
 //! Command-line parsing and dispatch: the TUI by default, plus the headless commands.
 //!
 //! Exit codes (all commands, [`EXIT_CODES`]): 0 success / nothing anomalous, 1 error, 2
-//! something anomalous (`scan`, `detect`), 64 usage error (EX_USAGE), 130 interrupted. A usage
-//! error has its own code so a script never mistakes a typo for "anomalies found".
+//! something anomalous (`scan`, `detect`), 64 usage error (EX_USAGE), 128+n ended by signal n.
+//! A usage error has its own code so a script never mistakes a typo for "anomalies found".
 
 pub mod detect;
 pub mod generate;
@@ -20,7 +20,7 @@ pub const EXIT_CODES: &str = "Exit codes:\n  \
      1   error (one line on stderr: what failed and what to do)\n  \
      2   anomalies found (scan, detect)\n  \
      64  usage error (unknown option, bad value)\n  \
-     130 interrupted\n\
+     128+n ended by signal n (130 INT, 143 TERM, 129 HUP)\n\
      Credentials come from the AWS default chain; with no AWS account, run `watchband --demo`.";
 
 /// EX_USAGE from sysexits.h.
