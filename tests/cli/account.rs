@@ -40,6 +40,25 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The binary with static test keys in the environment, running `args`.
+fn with_keys(home: &Path, args: &[&str]) -> Command {
+    let mut c = watchband(home);
+    c.env("AWS_ACCESS_KEY_ID", "AKIDTEST")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .args(args);
+    c
+}
+
+/// A failure as an operator must see it: exit 1 within 10 s, one line on stderr (returned).
+fn one_line_failure(c: Command) -> String {
+    let (out, took) = run(c);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    err
+}
+
 /// The services watchband talks to, as the SDK spells their endpoint variables.
 const SERVICES: &[&str] = &[
     "STS",
@@ -207,19 +226,11 @@ fn an_instance_role_from_the_metadata_service_is_used() {
 #[test]
 fn a_refused_endpoint_is_one_readable_line_within_10_s() {
     let home = tempfile::tempdir().unwrap();
-    let mut c = watchband(home.path());
-    c.env("AWS_ACCESS_KEY_ID", "AKIDTEST")
-        .env("AWS_SECRET_ACCESS_KEY", "secret")
-        .args([
-            "scan",
-            "--endpoint-url",
-            &format!("http://127.0.0.1:{}", closed_port()),
-        ]);
-    let (out, took) = run(c);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(took < Duration::from_secs(10), "took {took:?}");
-    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    let endpoint = format!("http://127.0.0.1:{}", closed_port());
+    let err = one_line_failure(with_keys(
+        home.path(),
+        &["scan", "--endpoint-url", &endpoint],
+    ));
     assert!(err.contains("sts GetCallerIdentity"), "{err}");
     assert!(err.contains("connection refused"), "{err}");
     for debug in ["DispatchFailure", "ConnectorError", "{ ", "Some("] {
@@ -230,19 +241,14 @@ fn a_refused_endpoint_is_one_readable_line_within_10_s() {
 #[test]
 fn a_host_that_does_not_resolve_is_one_readable_line_within_10_s() {
     let home = tempfile::tempdir().unwrap();
-    let mut c = watchband(home.path());
-    c.env("AWS_ACCESS_KEY_ID", "AKIDTEST")
-        .env("AWS_SECRET_ACCESS_KEY", "secret")
-        .args([
+    let err = one_line_failure(with_keys(
+        home.path(),
+        &[
             "scan",
             "--endpoint-url",
             "http://watchband-test.invalid:4566",
-        ]);
-    let (out, took) = run(c);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(took < Duration::from_secs(10), "took {took:?}");
-    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+        ],
+    ));
     assert!(
         err.contains("does not resolve") || err.contains("connection"),
         "{err}"
@@ -473,10 +479,10 @@ fn moto_behind_tls(dir: &Path) -> Option<(support::Moto, support::tls::TestCa)> 
 
 /// `generate` sends three records: GetCallerIdentity, then PutRecords, all over HTTPS.
 fn generate_over_tls(home: &Path, moto: &support::Moto) -> Command {
-    let mut c = watchband(home);
-    c.env("AWS_ACCESS_KEY_ID", "AKIDTEST")
-        .env("AWS_SECRET_ACCESS_KEY", "secret")
-        .args([
+    let endpoint = moto.endpoint();
+    with_keys(
+        home,
+        &[
             "generate",
             "--stream",
             "through-the-proxy",
@@ -485,9 +491,9 @@ fn generate_over_tls(home: &Path, moto: &support::Moto) -> Command {
             "--rate",
             "100",
             "--endpoint-url",
-            &moto.endpoint(),
-        ]);
-    c
+            &endpoint,
+        ],
+    )
 }
 
 #[test]
@@ -532,11 +538,7 @@ fn an_untrusted_certificate_is_one_line_naming_aws_ca_bundle() {
     let Some((moto, _ca)) = moto_behind_tls(dir.path()) else {
         return;
     };
-    let (out, took) = run(generate_over_tls(dir.path(), &moto));
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(took < Duration::from_secs(10), "took {took:?}");
-    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    let err = one_line_failure(generate_over_tls(dir.path(), &moto));
     assert!(err.contains("AWS_CA_BUNDLE"), "{err}");
     // A bundle that cannot be read is refused by name, before any request.
     let mut c = generate_over_tls(dir.path(), &moto);
