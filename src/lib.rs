@@ -7,6 +7,7 @@ pub mod cloud;
 pub mod config;
 pub mod detect;
 pub mod interop;
+pub mod logging;
 pub mod pipeline;
 pub mod processors;
 pub mod recording;

@@ -66,36 +66,37 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// How the demo account or AWS is chosen: `--demo`, or no AWS configuration at all, gives the
-/// simulated account; anything else is the real SDK.
-pub fn wants_demo(source: &SourceOptions, config: &Config) -> bool {
-    if source.demo {
-        return true;
-    }
-    if config.aws.profile.is_some() || config.aws.endpoint_url.is_some() {
-        return false;
-    }
-    let env = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
-    let aws_files = dirs::home_dir()
-        .map(|h| h.join(".aws/config").exists() || h.join(".aws/credentials").exists())
-        .unwrap_or(false);
-    !(source.overrides.profile.is_some()
-        || source.overrides.endpoint_url.is_some()
-        || env("AWS_ACCESS_KEY_ID")
-        || env("AWS_PROFILE")
-        || env("AWS_ENDPOINT_URL")
-        || env("AWS_CONTAINER_CREDENTIALS_FULL_URI")
-        || env("AWS_WEB_IDENTITY_TOKEN_FILE")
-        || aws_files)
+/// Whether the command runs on the demo account: only when `--demo` says so. Anything else is
+/// the SDK's whole default chain, so a bastion with an instance role and no `~/.aws` never
+/// watches a simulated account by surprise.
+pub fn wants_demo(source: &SourceOptions) -> bool {
+    source.demo
 }
 
-/// The account a command watches.
+/// The account a headless command watches. On AWS the credential chain is resolved and the
+/// caller identity asked once, so a command without credentials, or whose endpoint refuses,
+/// times out or fails TLS, stops at once with one line instead of retrying every source.
 pub async fn open_cloud(source: &SourceOptions, config: &Config) -> anyhow::Result<Arc<dyn Cloud>> {
-    if wants_demo(source, config) {
+    if wants_demo(source) {
         return open_demo(source);
     }
-    open_aws(source, config).await
+    let cloud = open_aws(source, config).await?;
+    tokio::time::timeout(REACH_TIMEOUT, cloud.caller_identity())
+        .await
+        .map_err(|_| {
+            crate::cloud::CloudError::new(
+                crate::cloud::ErrorKind::Network,
+                "sts",
+                "GetCallerIdentity",
+                format!("no answer within {} s", REACH_TIMEOUT.as_secs()),
+            )
+        })??;
+    Ok(cloud)
 }
+
+/// How long the first call may take before a headless command gives up (the connect timeout
+/// is 5 s, so a silent endpoint is reported well within 10 s).
+const REACH_TIMEOUT: Duration = Duration::from_secs(8);
 
 fn open_demo(source: &SourceOptions) -> anyhow::Result<Arc<dyn Cloud>> {
     let faults = source
@@ -114,10 +115,15 @@ fn open_demo(source: &SourceOptions) -> anyhow::Result<Arc<dyn Cloud>> {
     Ok(sim)
 }
 
-async fn open_aws(source: &SourceOptions, config: &Config) -> anyhow::Result<Arc<dyn Cloud>> {
+/// The AWS account through the default chain; fails with one line when no credentials resolve.
+async fn open_aws(
+    source: &SourceOptions,
+    config: &Config,
+) -> Result<Arc<dyn Cloud>, crate::cloud::CloudError> {
     let options = config.aws_options(&source.overrides);
-    let cloud = crate::cloud::aws::AwsCloud::connect(&options).await?;
-    Ok(Arc::new(cloud))
+    let sdk = crate::cloud::aws::load_sdk_config(&options).await?;
+    crate::cloud::aws::resolve_credentials(&sdk, options.profile.as_deref()).await?;
+    Ok(Arc::new(crate::cloud::aws::AwsCloud::from_sdk_config(&sdk)))
 }
 
 /// The embedded store in the user's data directory, so acknowledgements, change counts and
@@ -173,8 +179,9 @@ pub struct RunOptions {
     pub record: Option<PathBuf>,
 }
 
-/// The TUI: `watchband` with no subcommand.
-pub fn run_tui(source: &SourceOptions, ui: &TuiOptions) -> anyhow::Result<()> {
+/// The TUI: `watchband` with no subcommand. Exits 0 on `q`, 128 + the signal's number when a
+/// signal ended it (130 for INT, 143 for TERM, 129 for HUP), with the terminal restored.
+pub fn run_tui(source: &SourceOptions, ui: &TuiOptions) -> anyhow::Result<std::process::ExitCode> {
     // A bad theme is refused before the terminal is touched, so the message stays readable.
     let theme = Theme::initial(ui.theme.as_deref(), Theme::no_color_requested())?;
     // A bad configuration file is refused the same way, with its path, line and reason.
@@ -187,17 +194,78 @@ pub fn run_tui(source: &SourceOptions, ui: &TuiOptions) -> anyhow::Result<()> {
         record: ui.record.clone(),
     };
     let rt = runtime()?;
-    rt.block_on(async {
-        let cloud = open_cloud(source, &config).await?;
+    let ended = rt.block_on(async {
+        let cloud = if wants_demo(source) {
+            open_demo(source)?
+        } else {
+            match open_aws(source, &config).await {
+                Ok(cloud) => cloud,
+                // No account: say so on a screen that offers the demo, never switch silently.
+                Err(e)
+                    if matches!(
+                        e.kind,
+                        crate::cloud::ErrorKind::NoCredentials
+                            | crate::cloud::ErrorKind::ExpiredCredentials
+                    ) =>
+                {
+                    if !crate::ui::no_account::offer_demo(
+                        &e.to_string(),
+                        &options.theme,
+                        options.mouse,
+                    )? {
+                        return Ok(None);
+                    }
+                    open_demo(source)?
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         run_on(cloud, options).await
     })?;
     // Tasks blocked on the network must not hold the exit.
     rt.shutdown_timeout(Duration::from_millis(200));
-    Ok(())
+    Ok(match ended {
+        Some(signal) => std::process::ExitCode::from(128 + signal),
+        None => std::process::ExitCode::SUCCESS,
+    })
 }
 
-/// Runs the TUI on an account in the real terminal.
-pub async fn run_on(cloud: Arc<dyn Cloud>, options: RunOptions) -> anyhow::Result<()> {
+/// The signals that end the TUI like `q` does (the terminal restored on the way out): TERM
+/// (`kill`, a service manager), HUP (the SSH session dropped), INT (`kill -INT`; Ctrl-C itself
+/// is a key in raw mode). The handlers are installed when this is called, before the
+/// terminal changes mode, so no signal can find the default action in between; the future
+/// resolves to the signal's number.
+#[cfg(unix)]
+fn ending_signal() -> impl std::future::Future<Output = u8> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let handlers = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+        signal(SignalKind::interrupt()),
+    );
+    async move {
+        let (Ok(mut term), Ok(mut hup), Ok(mut int)) = handlers else {
+            // Without handlers the default actions stay; never end the TUI from here.
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => 15,
+            _ = hup.recv() => 1,
+            _ = int.recv() => 2,
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn ending_signal() -> impl std::future::Future<Output = u8> {
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+        2
+    }
+}
+
+/// Runs the TUI on an account in the real terminal. `Ok(Some(n))` when signal `n` ended it.
+pub async fn run_on(cloud: Arc<dyn Cloud>, options: RunOptions) -> anyhow::Result<Option<u8>> {
     let config = options.pipeline;
     let mut state = AppState::for_account(
         cloud.as_ref(),
@@ -211,7 +279,19 @@ pub async fn run_on(cloud: Arc<dyn Cloud>, options: RunOptions) -> anyhow::Resul
         crossterm::style::force_color_output(true);
     }
     restore_demo_acks(cloud.as_ref(), &config.ack_table).await?;
-    let store = open_store(cloud.as_ref())?;
+    let store = match open_store(cloud.as_ref()) {
+        Ok(store) => store,
+        // Read-only writes nothing that matters to the account: a store that cannot be opened
+        // (a read-only home, a full disk) costs only what it would remember, and says so.
+        Err(e) if options.read_only => {
+            tracing::warn!("{e:#}; read-only runs without it");
+            state.say(format!(
+                "warning: {e:#}; read-only runs without it (nothing is remembered)"
+            ));
+            None
+        }
+        Err(e) => return Err(e),
+    };
     // The demo account runs watchband's processors as its deployed functions (on AWS they are
     // Lambda functions the operator deployed from deploy/template.yaml).
     let _functions = cloud
@@ -219,6 +299,7 @@ pub async fn run_on(cloud: Arc<dyn Cloud>, options: RunOptions) -> anyhow::Resul
         .is_some()
         .then(|| crate::processors::deployed::spawn(cloud.clone(), Default::default()));
     let (events, commands) = crate::pipeline::spawn(cloud.clone(), store, config);
+    let signal = ending_signal();
     // The recording is created before the terminal changes mode, so its error stays readable.
     let out: Box<dyn std::io::Write + Send> = match &options.record {
         Some(path) => Box::new(crate::recording::live::LiveRecorder::create(path)?),
@@ -236,7 +317,13 @@ pub async fn run_on(cloud: Arc<dyn Cloud>, options: RunOptions) -> anyhow::Resul
         commands,
         cloud: Some(cloud),
     };
-    let result = event_loop(&mut screen, &mut state, inputs, outputs).await;
+    let (result, ended) = tokio::select! {
+        r = event_loop(&mut screen, &mut state, inputs, outputs) => (r, None),
+        n = signal => {
+            tracing::info!(signal = n, "ending on a signal");
+            (Ok(()), Some(n))
+        }
+    };
     let bytes = screen.bytes.load(std::sync::atomic::Ordering::Relaxed);
     drop(screen);
     // WATCHBAND_BYTES_REPORT=FILE: how much reached the terminal (docs/ui.md's figures).
@@ -250,6 +337,9 @@ pub async fn run_on(cloud: Arc<dyn Cloud>, options: RunOptions) -> anyhow::Resul
             ),
         );
     }
-    result.context("terminal I/O failed")?;
-    Ok(())
+    // A hung-up terminal cannot be written to; that is not an error worth reporting.
+    if ended.is_none() {
+        result.context("terminal I/O failed")?;
+    }
+    Ok(ended)
 }

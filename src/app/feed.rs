@@ -498,6 +498,7 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
                     records_per_sec: s.records_per_sec,
                     iterator_age_ms: s.millis_behind,
                     rejected: s.rejected_total,
+                    read_at: s.read_at,
                 })
                 .collect();
             let rejected: Vec<Rejected> = stats

@@ -111,6 +111,7 @@ pub fn state_with(size: FixtureSize, theme: &str) -> AppState {
                 "Kinesis GetRecords on shardId-000000000001: rate exceeded; retrying".into()
             }),
             last_error_resource: None,
+            last_error_kind: throttled.then_some(crate::cloud::ErrorKind::Throttling),
             last_error_at: throttled.then(|| now - Duration::minutes(3)),
             since: now - Duration::hours(1),
         }));
@@ -298,6 +299,7 @@ pub fn state_with(size: FixtureSize, theme: &str) -> AppState {
                     vec![]
                 },
                 checkpoint: Some("4958".into()),
+                read_at: Some(now),
             })
             .collect(),
     }));

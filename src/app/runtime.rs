@@ -74,6 +74,10 @@ pub async fn event_loop<S: Screen>(
             biased;
             _ = tokio::time::sleep_until(next_frame), if dirty => {
                 screen.draw(state)?;
+                if drawn.is_none() {
+                    // With "watchband started" before it, the log times start-to-first-frame.
+                    tracing::info!(identity = state.identity.is_some(), "first frame drawn");
+                }
                 drawn = Some(state.revision);
                 next_frame = Instant::now() + FRAME;
             }

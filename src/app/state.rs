@@ -204,6 +204,38 @@ pub struct ShardStat {
     pub records_per_sec: f64,
     pub iterator_age_ms: i64,
     pub rejected: u64,
+    /// When GetRecords last answered for the shard (account time): what the numbers are as of.
+    pub read_at: Option<Time>,
+}
+
+/// The stream's retention AWS gives by default; an iterator age near it means records are
+/// about to be trimmed before they are read.
+pub const DEFAULT_RETENTION_MS: i64 = 24 * 3_600_000;
+
+impl AppState {
+    /// How old a shard's numbers are when they cannot be taken as current: the Streams source
+    /// is failing (its values are the last ones read), or the shard was never read. `None`
+    /// while the source is healthy.
+    pub fn shard_staleness(&self, s: &ShardStat) -> Option<Staleness> {
+        let failing = self.sources().iter().any(|(source, health, _)| {
+            *source == crate::pipeline::Source::Streams
+                && *health == crate::pipeline::HealthState::Degraded
+        });
+        match s.read_at {
+            None => Some(Staleness::NeverRead),
+            Some(t) if failing => Some(Staleness::Since((self.now - t).num_seconds())),
+            Some(_) => None,
+        }
+    }
+}
+
+/// Why values are not current.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Staleness {
+    /// Nothing has been read yet: the value is unknown, not zero.
+    NeverRead,
+    /// The source fails; the values were read this many seconds (account time) ago.
+    Since(i64),
 }
 
 /// A record that could not be decoded, kept for inspection (already printable).
@@ -499,7 +531,7 @@ pub struct AppState {
     pub cloud_kind: String,
     pub identity: Option<Identity>,
     pub read_only: bool,
-    /// Who acknowledges (the OS user).
+    /// The OS user, kept only as a note beside the caller identity ([`Self::acknowledger`]).
     pub user: String,
     pub demo: Option<DemoState>,
     pub theme: Theme,
@@ -789,6 +821,19 @@ impl AppState {
             "arn:aws:sns:{}:{}:{}",
             id.region, id.account, self.actions.topic
         ))
+    }
+
+    /// Who an acknowledgement or an action is attributed to: the caller identity's ARN (what
+    /// CloudTrail will show for the same person), with the OS user as a note; the OS user
+    /// alone says it is only that until the identity is known.
+    pub fn acknowledger(&self) -> String {
+        let user = (!self.user.is_empty() && self.user != "unknown").then_some(self.user.as_str());
+        match (&self.identity, user) {
+            (Some(id), Some(u)) => format!("{} (OS user {u})", id.arn),
+            (Some(id), None) => id.arn.clone(),
+            (None, Some(u)) => format!("OS user {u} (identity unknown)"),
+            (None, None) => "identity unknown".into(),
+        }
     }
 
     pub fn say(&mut self, text: impl Into<String>) {

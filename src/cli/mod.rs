@@ -1,7 +1,8 @@
 //! Command-line parsing and dispatch: the TUI by default, plus the headless commands.
 //!
-//! Exit codes (all commands): 0 success / nothing anomalous, 1 error, 2 something anomalous
-//! (`scan`, `detect --input`), 130 interrupted.
+//! Exit codes (all commands, [`EXIT_CODES`]): 0 success / nothing anomalous, 1 error, 2
+//! something anomalous (`scan`, `detect --input`), 64 usage error (EX_USAGE), 128+n ended by signal n.
+//! A usage error has its own code so a script never mistakes a typo for "anomalies found".
 
 pub mod acks;
 pub mod detect;
@@ -15,15 +16,31 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// The exit codes, as `--help` and the README show them.
+pub const EXIT_CODES: &str = "Exit codes:\n  \
+     0   ok, nothing anomalous\n  \
+     1   error (one line on stderr: what failed and what to do)\n  \
+     2   anomalies found (scan, detect --input)\n  \
+     3   already acknowledged by someone else (ack; who on stderr)\n  \
+     64  usage error (unknown option, bad value)\n  \
+     128+n ended by signal n (130 INT, 143 TERM, 129 HUP)\n\
+     Credentials come from the AWS default chain; with no AWS account, run `watchband --demo`.";
+
+/// EX_USAGE from sysexits.h.
+pub const EXIT_USAGE: u8 = 64;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "watchband",
     version,
     about = "Watch for anomalies in an AWS estate: backups, Kinesis streams, CloudWatch metrics and alarms",
-    after_help = "Exit codes: 0 ok (nothing anomalous), 1 error, 2 anomalies found (scan, detect), 130 interrupted.\n\
-                  With no AWS account, run `watchband --demo`."
+    after_help = EXIT_CODES
 )]
 pub struct Cli {
+    /// Log file (default: watchband.log in the state directory, ~/.local/state/watchband/);
+    /// level from WATCHBAND_LOG or RUST_LOG (`debug`, `warn,watchband=debug`; default info).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
     #[command(flatten)]
     pub source: SourceArgs,
     #[command(flatten)]
@@ -123,7 +140,7 @@ pub enum Command {
     Detect(DetectArgs),
     /// One pass over volumes and streams; exit 2 when something is anomalous.
     #[command(
-        after_help = "Exit codes: 0 nothing anomalous, 2 something anomalous, 1 error (message on stderr).\n\
+        after_help = "Exit codes: 0 nothing anomalous, 2 something anomalous, 1 error (message on stderr), 64 usage error.\n\
                       JSON output: docs/scan.schema.json."
     )]
     Scan(ScanArgs),
@@ -248,10 +265,31 @@ pub enum ProcessCommand {
 
 /// Parses the command line and runs it.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version are not errors; everything else clap refuses is a usage
+            // error, and its code must differ from "anomalies found".
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match crate::logging::init(cli.log_file.as_deref()) {
+        Ok(_) => {}
+        // An explicit --log-file that cannot be written is refused; a default one that cannot
+        // be is only worth a warning (a read-only home still runs, without a log).
+        Err(e) if cli.log_file.is_some() => {
+            eprintln!("watchband: {e:#}");
+            return ExitCode::from(1);
+        }
+        Err(e) => eprintln!("watchband: warning: no log: {e:#}"),
+    }
     let result = match cli.command {
-        None => crate::session::run_tui(&cli.source.options(), &cli.ui.options())
-            .map(|()| ExitCode::SUCCESS),
+        None => crate::session::run_tui(&cli.source.options(), &cli.ui.options()),
         Some(Command::Detect(args)) => detect::run(&args),
         Some(Command::Process(command)) => process::run(&cli.source, &command),
         Some(Command::Tape(args)) => tape::run(&args, &cli.source),
@@ -265,6 +303,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
+            tracing::error!("{e:#}");
             eprintln!("watchband: {e:#}");
             ExitCode::from(1)
         }

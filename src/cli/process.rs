@@ -58,6 +58,7 @@ async fn backups(cloud: Arc<dyn Cloud>, config: &Config, queue: &str) -> anyhow:
     );
     eprintln!("watchband: processing backup events from {queue} (Ctrl-C stops)");
     let mut handled = 0u64;
+    let mut repeats = crate::logging::Repeats::default();
     loop {
         let batch = tokio::select! {
             biased;
@@ -86,13 +87,18 @@ async fn backups(cloud: Arc<dyn Cloud>, config: &Config, queue: &str) -> anyhow:
                 }
             }
             Err(e) => {
-                eprintln!("watchband: {e}");
+                if let Some(line) = repeats.line(&e.to_string()) {
+                    eprintln!("watchband: {line}");
+                }
                 if !e.kind.is_retryable() {
                     return Ok(ExitCode::from(1));
                 }
                 tokio::time::sleep(std::time::Duration::from_secs(5)).await;
             }
         }
+    }
+    if let Some(count) = repeats.finish() {
+        eprintln!("watchband: {count}");
     }
     eprintln!("watchband: stopped after {handled} events");
     Ok(ExitCode::SUCCESS)

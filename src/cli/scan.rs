@@ -6,6 +6,11 @@
 //! up to its tip. Volumes are judged on their latest change (the detector's verdict and the
 //! volume's alarm); streams on the anomalies of their last minute of readings.
 //!
+//! Bounded: streams are read from the start of that minute (`AT_TIMESTAMP`), so a shard that
+//! receives nothing is done as soon as GetRecords says it is at the tip; a failure no retry
+//! can cure (access denied, no or expired credentials, a missing stream) ends the scan at
+//! once with its one line; and the whole pass has [`PASS_TIMEOUT`].
+//!
 //! Exit codes: 0 nothing anomalous, 2 something anomalous, 1 error (message on stderr).
 
 use crate::cli::{ScanArgs, SourceArgs};
@@ -131,7 +136,7 @@ pub fn exit_code(report: &ScanReport) -> ExitCode {
 pub fn run(args: &ScanArgs, source: &SourceArgs) -> anyhow::Result<ExitCode> {
     let file = crate::config::Config::load(source.config.as_deref())?;
     let mut source = source.options();
-    if session::wants_demo(&source, &file) {
+    if session::wants_demo(&source) {
         // Real time in the demo, so "the last minute" is a minute.
         source.speed = 1.0;
     }
@@ -157,9 +162,12 @@ pub async fn scan(
     config: PipelineConfig,
     timeout: Duration,
 ) -> anyhow::Result<ScanReport> {
-    // A scan only looks.
+    // A scan only looks, and only at the last window of each stream.
     let config = PipelineConfig {
         read_only: true,
+        stream_start: crate::pipeline::config::StreamStart::At(
+            cloud.now() - chrono::Duration::seconds(STREAM_WINDOW_SECS),
+        ),
         ..config
     };
     let watched: BTreeSet<String> = config.streams.iter().cloned().collect();
@@ -171,7 +179,10 @@ pub async fn scan(
             .await
             .map_err(|_| anyhow::anyhow!("{}", pass.missing(&watched)))?
             .ok_or_else(|| anyhow::anyhow!("the pipeline stopped before the pass completed"))?;
-        pass.take(event)?;
+        pass.take(event);
+        if let Some(fatal) = pass.fatal.take() {
+            anyhow::bail!("{fatal}");
+        }
     }
     Ok(pass.report(cloud.kind(), cloud.now()))
 }
@@ -186,10 +197,12 @@ struct Pass {
     readings: Vec<crate::pipeline::events::TemperaturePoint>,
     /// A source the pipeline reported as failing, and why.
     failure: Option<String>,
+    /// A failure that waiting cannot cure: the scan ends with it.
+    fatal: Option<String>,
 }
 
 impl Pass {
-    fn take(&mut self, event: Event) -> anyhow::Result<()> {
+    fn take(&mut self, event: Event) {
         match event {
             Event::Volumes(v) => self.inventory = Some(v),
             Event::VolumeSeries(s) => {
@@ -204,26 +217,37 @@ impl Pass {
                 if let Some(e) = h.last_error
                     && matches!(h.state, crate::pipeline::events::HealthState::Degraded)
                 {
+                    // A 404 that names nothing is an operation the endpoint lacks, not a
+                    // missing resource of ours: it is waited out like any other failure.
+                    if h.last_error_kind.is_some_and(incurable)
+                        && (h.last_error_kind != Some(crate::cloud::ErrorKind::NotFound)
+                            || h.last_error_resource.is_some())
+                    {
+                        self.fatal = Some(e.clone());
+                    }
                     self.failure = Some(e);
                 }
             }
             _ => {}
         }
-        Ok(())
     }
 
     fn complete(&self, watched: &BTreeSet<String>) -> bool {
+        // The pipeline sends the inventory before it lists each volume's recovery points
+        // (`last_snapshot` still unknown) and again after: a backed-up volume is done once it
+        // has been listed and its change series has arrived.
         let volumes_done = self.inventory.as_ref().is_some_and(|inv| {
-            inv.iter()
-                .filter(|v| v.last_snapshot.is_some())
-                .all(|v| self.series.contains_key(&v.arn))
+            inv.iter().all(|v| {
+                v.last_backup.is_none()
+                    || v.last_snapshot.is_some() && self.series.contains_key(&v.arn)
+            })
         });
         let streams_done = watched.iter().all(|name| {
             self.streams.get(name).is_some_and(|s| {
                 !s.shards.is_empty()
                     && s.shards
                         .iter()
-                        .all(|sh| sh.finished || sh.checkpoint.is_some() && sh.millis_behind == 0)
+                        .all(|sh| sh.finished || sh.read_at.is_some() && sh.millis_behind == 0)
             })
         });
         volumes_done && self.alarms.is_some() && streams_done
@@ -365,6 +389,15 @@ impl Pass {
             streams,
         }
     }
+}
+
+/// Errors a scan does not wait out: only the operator can fix them.
+fn incurable(kind: crate::cloud::ErrorKind) -> bool {
+    use crate::cloud::ErrorKind::*;
+    matches!(
+        kind,
+        AccessDenied | NoCredentials | ExpiredCredentials | NotFound | InvalidRequest
+    )
 }
 
 fn alarm_name(s: AlarmState) -> &'static str {

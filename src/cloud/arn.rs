@@ -17,6 +17,22 @@ pub fn snapshot_arn_for(volume_arn: &str, snapshot_id: &str) -> String {
     format!("arn:aws:ec2:{region}::snapshot/{snapshot_id}")
 }
 
+/// The short name of a principal for a narrow column: the last two parts of an IAM or STS
+/// ARN (`user/demo`, `Operator/alice` of `assumed-role/Operator/alice`), and anything after it
+/// (`(OS user …)`) dropped; text that is not an ARN is returned as it is.
+pub fn principal_name(who: &str) -> String {
+    let Some(arn) = who
+        .split_whitespace()
+        .next()
+        .filter(|w| w.starts_with("arn:"))
+    else {
+        return who.to_string();
+    };
+    let resource = arn.splitn(6, ':').nth(5).unwrap_or(arn);
+    let parts: Vec<&str> = resource.split('/').collect();
+    parts[parts.len().saturating_sub(2)..].join("/")
+}
+
 fn id_with_prefix<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let start = s.rfind(prefix)?;
     let id = &s[start..];
@@ -27,6 +43,22 @@ fn id_with_prefix<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn principals_are_named_by_their_last_two_parts() {
+        assert_eq!(
+            principal_name("arn:aws:sts::123456789012:assumed-role/Operator/alice (OS user bob)"),
+            "Operator/alice"
+        );
+        assert_eq!(
+            principal_name("arn:aws:iam::123456789012:user/demo"),
+            "user/demo"
+        );
+        assert_eq!(
+            principal_name("OS user bob (identity unknown)"),
+            "OS user bob (identity unknown)"
+        );
+    }
 
     #[test]
     fn ids_are_found_at_the_end_of_arns() {

@@ -15,6 +15,9 @@ pub enum StreamStart {
     /// day of backlog; later starts resume from their checkpoints either way.
     #[default]
     Latest,
+    /// Records written from this moment on (`AT_TIMESTAMP`): `scan` reads a recent window and
+    /// is done when it reaches the tip, instead of waiting at LATEST for records to come.
+    At(crate::cloud::Time),
 }
 
 /// How often each source is polled (wall-clock time, whichever account answers).

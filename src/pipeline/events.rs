@@ -68,6 +68,10 @@ pub struct SourceHealth {
     pub last_error: Option<String>,
     /// The resource the last error was about (a volume ARN, a stream or shard, a topic).
     pub last_error_resource: Option<String>,
+    /// What kind of failure the last error was (a scan stops at once on one that no retry
+    /// can cure: denied, no or expired credentials).
+    #[serde(default)]
+    pub last_error_kind: Option<crate::cloud::ErrorKind>,
     /// Account time of the last error.
     pub last_error_at: Option<Time>,
     /// Account time of this state change.
@@ -249,6 +253,10 @@ pub struct ShardStats {
     pub last_rejected: Vec<RejectedRecord>,
     /// The last sequence number handled and checkpointed.
     pub checkpoint: Option<String>,
+    /// When GetRecords last answered for this shard (account time): the counters above are
+    /// as of then, and `None` means they have never been read.
+    #[serde(default)]
+    pub read_at: Option<crate::cloud::Time>,
 }
 
 /// A stream's consumer counters; replaces what the app held for this stream.

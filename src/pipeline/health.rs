@@ -36,6 +36,22 @@ impl Health {
             .unwrap_or_else(|| fresh(source, self.cloud.now()))
     }
 
+    /// The source cannot run at all in this session, for a reason that is not an error of a
+    /// call (read-only needs no queue of its own): shown degraded with the reason, once.
+    pub async fn unavailable(&self, source: Source, reason: &str) {
+        let now = self.cloud.now();
+        let h = {
+            let mut map = self.lock();
+            let entry = map.entry(source).or_insert_with(|| fresh(source, now));
+            entry.state = HealthState::Degraded;
+            entry.since = now;
+            entry.last_error = Some(crate::sanitize::clean(reason));
+            entry.last_error_at = Some(now);
+            entry.clone()
+        };
+        let _ = self.events.send(Event::Health(h)).await;
+    }
+
     /// A call of this source succeeded.
     pub async fn ok(&self, source: Source) {
         let now = self.cloud.now();
@@ -66,6 +82,7 @@ impl Health {
             let same = entry.last_error.as_deref() == Some(&text);
             entry.last_error = Some(text);
             entry.last_error_resource = error.resource.clone();
+            entry.last_error_kind = Some(error.kind);
             entry.last_error_at = Some(now);
             (!same).then(|| entry.clone())
         };
@@ -88,6 +105,7 @@ impl Health {
             let same = entry.state == state && entry.last_error.as_deref() == Some(&text);
             entry.last_error = Some(text);
             entry.last_error_resource = error.resource.clone();
+            entry.last_error_kind = Some(error.kind);
             entry.last_error_at = Some(now);
             if entry.state != state {
                 entry.state = state;
@@ -112,6 +130,7 @@ fn fresh(source: Source, now: Time) -> SourceHealth {
         state: HealthState::Ok,
         last_error: None,
         last_error_resource: None,
+        last_error_kind: None,
         last_error_at: None,
         since: now,
     }

@@ -3,6 +3,10 @@
 //! topic, the temperature pipeline's `m03p02_anomaly_alerts`, any configured topic and every alarm's action
 //! topics — then receives, shows and deletes what SNS delivers. The same calls on the
 //! simulated account and on AWS.
+//!
+//! Read-only writes nothing to AWS, and receiving needs exactly such writes (a queue, a
+//! subscription, a delete per message): in read-only the source says it needs write access
+//! and stops, and the alarms' states and histories (read-only calls) remain the record.
 
 use super::events::{Event, SnsNotification, Source};
 use super::{Ctx, pause};
@@ -28,7 +32,18 @@ pub fn queue_name(queue_id: &str) -> String {
     name
 }
 
+/// What the notifications source says in read-only.
+pub const NEEDS_WRITE: &str = "read-only: notifications need write access (watchband \
+    receives them through its own SQS queue subscribed to the topics); the Alarms view shows \
+    states and history without it";
+
 pub(crate) async fn run(ctx: Arc<Ctx>) {
+    if ctx.config.read_only {
+        ctx.health
+            .unavailable(Source::Notifications, NEEDS_WRITE)
+            .await;
+        return;
+    }
     let wake = ctx.refresh.subscribe();
     let name = queue_name(&ctx.config.queue_id);
     // The queue first: without it nothing can be delivered.

@@ -224,6 +224,7 @@ fn new_stats(shard: &Shard) -> ShardStats {
         rejected_total: 0,
         last_rejected: Vec::new(),
         checkpoint: None,
+        read_at: None,
     }
 }
 
@@ -307,7 +308,9 @@ async fn read_shard(
         let per_sec =
             rate.iter().map(|(_, n)| *n).sum::<usize>() as f64 / RATE_WINDOW.as_secs_f64();
         let checkpoint = records.last().map(|r| r.sequence_number.clone());
+        let read_at = ctx.cloud.now();
         shared.update(&shard, |s| {
+            s.read_at = Some(read_at);
             s.records_per_sec = per_sec;
             s.millis_behind = batch.millis_behind_latest;
             if checkpoint.is_some() {
@@ -356,6 +359,7 @@ async fn open(
         Ok(Some(seq)) => ShardPosition::AfterSequence(seq),
         Ok(None) => match (start, *latest_at) {
             (StreamStart::TrimHorizon, _) => ShardPosition::TrimHorizon,
+            (StreamStart::At(t), _) => ShardPosition::AtTimestamp(t),
             (StreamStart::Latest, Some(t)) => ShardPosition::AtTimestamp(t),
             (StreamStart::Latest, None) => {
                 // Everything that arrives after this moment is new.

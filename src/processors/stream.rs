@@ -257,19 +257,21 @@ pub async fn run_stream(
     };
     let mut events = crate::pipeline::spawn_stream_consumer(cloud, store, pipeline, sink.clone());
     eprintln!("watchband: processing {stream} (Ctrl-C stops)");
+    // An outage repeats the same failure on every poll: once on stderr, then a count.
+    let mut repeats = crate::logging::Repeats::default();
     loop {
         tokio::select! {
             biased;
             _ = tokio::signal::ctrl_c() => break,
             event = events.recv() => match event {
                 Some(Event::Health(h)) => {
-                    if let Some(e) = &h.last_error {
-                        eprintln!("watchband: {e}");
+                    if let Some(line) = h.last_error.as_deref().and_then(|e| repeats.line(e)) {
+                        eprintln!("\nwatchband: {line}");
                     }
                 }
                 Some(_) => {
-                    if let Some(e) = sink.last_error() {
-                        eprintln!("\nwatchband: {e}");
+                    if let Some(line) = sink.last_error().and_then(|e| repeats.line(&e.to_string())) {
+                        eprintln!("\nwatchband: {line}");
                     }
                     let t = sink.totals();
                     eprint!(
@@ -283,6 +285,9 @@ pub async fn run_stream(
     }
     let t = sink.totals();
     eprintln!();
+    if let Some(count) = repeats.finish() {
+        eprintln!("watchband: {count}");
+    }
     println!("{}", serde_json::to_string(&t)?);
     Ok(std::process::ExitCode::SUCCESS)
 }

@@ -3,6 +3,7 @@
 //! dialogs); the views and widgets live in their own modules.
 
 pub mod dialogs;
+pub mod no_account;
 pub mod status;
 pub mod terminal;
 pub mod views;
@@ -122,6 +123,24 @@ pub fn age(secs: i64) -> String {
         format!("{}d", s / 86_400)
     } else {
         format!("{}y", s / (86_400 * 365))
+    }
+}
+
+/// A duration from milliseconds, at the resolution that matters: `850 ms`, `42s`, `5m07s`,
+/// `21h13m`, `2d03h` (an iterator age of 76,400,485 ms reads `21h13m`).
+pub fn duration_ms(ms: i64) -> String {
+    let ms = ms.max(0);
+    let s = ms / 1000;
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else if s < 60 {
+        format!("{s}s")
+    } else if s < 3_600 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else if s < 86_400 {
+        format!("{}h{:02}m", s / 3_600, s % 3_600 / 60)
+    } else {
+        format!("{}d{:02}h", s / 86_400, s % 86_400 / 3_600)
     }
 }
 

@@ -112,6 +112,15 @@ impl TerminalScreen {
     }
 }
 
+impl TerminalScreen {
+    /// Draws a screen that is not the application's (the no-account screen before any account
+    /// is open).
+    pub fn draw_with(&mut self, render: impl FnOnce(&mut ratatui::Frame)) -> io::Result<()> {
+        self.terminal.draw(render)?;
+        self.terminal.backend_mut().flush()
+    }
+}
+
 impl Drop for TerminalScreen {
     fn drop(&mut self) {
         restore(self.mouse);

@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod account;
 mod acks;
 mod detect;
 mod detect_nab;

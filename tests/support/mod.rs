@@ -3,7 +3,7 @@
 //! of 127.0.0.1 and SDK clients pointed at it; in [`http`] a tiny HTTP server that replays
 //! recorded AWS responses for the operations moto does not implement; in [`ebs`] EBS snapshots
 //! for moto; in [`sim`] the simulated account on a paused clock; in [`pipeline`] a pipeline over
-//! it and the stream's reader and producer.
+//! it and the stream's reader and producer; in [`tmux`] a real terminal (pty) per test.
 //!
 //! A missing `moto_server` skips the test with a message, except under `CI=true`, where it is
 //! a failure (`.ci/test` installs moto into target/test-venv).
@@ -14,7 +14,10 @@
 pub mod ebs;
 pub mod http;
 pub mod pipeline;
+pub mod proxy;
 pub mod sim;
+pub mod tls;
+pub mod tmux;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -44,12 +47,23 @@ fn in_ci() -> bool {
 pub struct Moto {
     child: Child,
     pub port: u16,
+    /// Served over TLS with this certificate (see [`tls`]).
+    tls: bool,
 }
 
 impl Moto {
     /// Starts a server, or returns `None` (after saying why) when moto is not installed.
     /// Under CI=true a missing server panics instead.
     pub fn start() -> Option<Moto> {
+        Self::start_with(None)
+    }
+
+    /// Starts a server that speaks only HTTPS with the given certificate and key (PEM).
+    pub fn start_tls(cert: &std::path::Path, key: &std::path::Path) -> Option<Moto> {
+        Self::start_with(Some((cert, key)))
+    }
+
+    fn start_with(tls: Option<(&std::path::Path, &std::path::Path)>) -> Option<Moto> {
         let Some(bin) = moto_server_path() else {
             let msg =
                 "moto_server not found (run .ci/test, or pip install 'moto[server]>=5.2,<5.3')";
@@ -60,17 +74,31 @@ impl Moto {
             return None;
         };
         let port = free_port();
-        let child = Command::new(&bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let mut command = Command::new(&bin);
+        command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        if let Some((cert, key)) = tls {
+            command.arg("-c").arg(cert).arg("-k").arg(key);
+        }
+        let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-        let moto = Moto { child, port };
+        let moto = Moto {
+            child,
+            port,
+            tls: tls.is_some(),
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if let Ok((200, _)) = moto.request("GET", "/moto-api/data.json") {
+            // Over TLS the plain request cannot be answered: a listening port is ready.
+            let ready = if moto.tls {
+                TcpStream::connect(("127.0.0.1", port)).is_ok()
+            } else {
+                matches!(moto.request("GET", "/moto-api/data.json"), Ok((200, _)))
+            };
+            if ready {
                 return Some(moto);
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -79,7 +107,8 @@ impl Moto {
     }
 
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// One plain HTTP/1.0 request to the server; returns status and body.

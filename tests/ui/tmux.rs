@@ -5,105 +5,21 @@
 //!
 //! Skips with a message when tmux is missing, unless CI=true (then it fails).
 
-use std::process::Command;
-use std::time::{Duration, Instant};
-
-struct Tmux {
-    socket: String,
-    session: String,
-}
-
-impl Tmux {
-    fn cmd(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux runs");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            self.cmd(&["send-keys", "-t", &self.session, k]);
-            std::thread::sleep(Duration::from_millis(150));
-        }
-    }
-
-    fn text(&self, text: &str) {
-        self.cmd(&["send-keys", "-t", &self.session, "-l", text]);
-        std::thread::sleep(Duration::from_millis(150));
-    }
-
-    fn screen(&self) -> String {
-        self.cmd(&["capture-pane", "-p", "-t", &self.session])
-    }
-
-    /// Waits until the screen satisfies `pred`; panics with the screen after `secs`.
-    fn wait(&self, what: &str, secs: u64, pred: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            if pred(&s) {
-                return s;
-            }
-            if start.elapsed() > Duration::from_secs(secs) {
-                panic!("timed out waiting for {what}; screen:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(250));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .output();
-    }
-}
-
-fn tmux_available() -> bool {
-    Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
+use crate::support::tmux::Tmux;
+use std::time::Duration;
 
 #[test]
 fn demo_walkthrough_in_a_real_terminal() {
-    if !tmux_available() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("tmux is required when CI=true (.ci/run installs it)");
-        }
-        eprintln!("skipping: tmux is not installed");
-        return;
-    }
     let bin = env!("CARGO_BIN_EXE_watchband");
-    let t = Tmux {
-        socket: format!("watchband-e2e-{}", std::process::id()),
-        session: "e2e".into(),
-    };
     // Its own data directory: the demo keeps its acknowledgements there across restarts.
     let data = tempfile::tempdir().unwrap();
     let shell = format!(
         "XDG_DATA_HOME={} TERM=xterm-256color {bin} --demo --seed 7; echo EXITED:$?; sleep 120",
         data.path().display()
     );
-    t.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        &t.session,
-        "-x",
-        "120",
-        "-y",
-        "40",
-        "sh",
-        "-c",
-        &shell,
-    ]);
+    let Some(t) = Tmux::start("e2e", 120, 40, &shell) else {
+        return;
+    };
 
     // The demo starts on the overview and fills in.
     t.wait("the overview with volumes", 60, |s| {
@@ -208,16 +124,6 @@ fn demo_walkthrough_in_a_real_terminal() {
     t.keys(&["Escape", "q"]);
     let after = t.wait("the program to exit", 20, |s| s.contains("EXITED:0"));
     assert!(!after.contains("Problems"), "the TUI is gone:\n{after}");
-    assert_eq!(
-        t.cmd(&["display", "-p", "-t", &t.session, "#{alternate_on}"])
-            .trim(),
-        "0",
-        "alternate screen left"
-    );
-    assert_eq!(
-        t.cmd(&["display", "-p", "-t", &t.session, "#{cursor_flag}"])
-            .trim(),
-        "1",
-        "cursor shown again"
-    );
+    assert_eq!(t.var("alternate_on").trim(), "0", "alternate screen left");
+    assert_eq!(t.var("cursor_flag").trim(), "1", "cursor shown again");
 }

@@ -120,6 +120,12 @@ fn acknowledge_with_a_note() {
             snooze_until: None,
         })]
     );
+    // With $USER unset the identity alone attributes it (was `✓ unknown`).
+    s.user = "unknown".into();
+    assert_eq!(
+        s.acknowledger(),
+        "arn:aws:sts::123456789012:assumed-role/Operator/alice"
+    );
 }
 
 #[test]

@@ -59,7 +59,10 @@ where
             } else {
                 ErrorKind::Network
             });
-            (kind, None, chain)
+            // The innermost cause says what happened ("Connection refused", "dns error",
+            // "invalid peer certificate: UnknownIssuer"); the layers above it only repeat
+            // that a request was dispatched.
+            (kind, None, network_message(&root_cause(&err)))
         }
         SdkError::ResponseError(_) => {
             // moto answers unimplemented operations with an HTML 500 the SDK cannot parse.
@@ -95,6 +98,39 @@ where
         e = e.with_code(c);
     }
     e
+}
+
+/// The innermost error of a chain, in its own words, on one line.
+pub fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur: &(dyn std::error::Error + 'static) = err;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    crate::sanitize::clean(&cur.to_string().replace('\n', " "))
+}
+
+/// A network failure in an operator's words, with the innermost cause kept for the details.
+fn network_message(cause: &str) -> String {
+    let lower = cause.to_ascii_lowercase();
+    let what = if lower.contains("connection refused") {
+        "connection refused (nothing listens at the endpoint)"
+    } else if lower.contains("dns error")
+        || lower.contains("failed to lookup address")
+        || lower.contains("name or service not known")
+    {
+        "the endpoint's host name does not resolve (DNS)"
+    } else if lower.contains("certificate")
+        || lower.contains("tls")
+        || lower.contains("handshake")
+        || lower.contains("unknownissuer")
+    {
+        "TLS failed: the endpoint's certificate is not trusted (set AWS_CA_BUNDLE to your CA)"
+    } else if lower.contains("timed out") || lower.contains("timeout") {
+        "no answer before the timeout"
+    } else {
+        return format!("the request could not be sent: {cause}");
+    };
+    format!("{what} [{cause}]")
 }
 
 /// Recognises a failing credential provider in an error chain's text.
@@ -275,5 +311,18 @@ mod tests {
             Some(ErrorKind::ExpiredCredentials)
         );
         assert_eq!(credential_kind("connection refused"), None);
+    }
+
+    #[test]
+    fn network_failures_read_as_one_line() {
+        assert!(
+            network_message("Connection refused (os error 111)").starts_with("connection refused")
+        );
+        assert!(network_message("dns error: failed to lookup address").contains("DNS"));
+        assert!(
+            network_message("invalid peer certificate: UnknownIssuer").contains("AWS_CA_BUNDLE")
+        );
+        let e = std::io::Error::other("inner\nline");
+        assert_eq!(root_cause(&e), "inner line");
     }
 }

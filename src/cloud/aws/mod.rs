@@ -20,7 +20,9 @@ mod sns;
 mod sqs;
 mod sts;
 
-pub use client::{AwsOptions, load_sdk_config};
+pub use client::{
+    AwsOptions, http_client, http_client_trusting, load_sdk_config, resolve_credentials,
+};
 pub use dynamodb::{RenderedCondition, render_condition};
 pub use sqs::topic_to_queue_policy;
 

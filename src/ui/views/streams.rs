@@ -2,10 +2,10 @@
 //! last few); per device a live temperature chart with its band, hot/cold thresholds and
 //! anomaly markers; the detected anomalies shaped like `m03p02_anomaly_data`.
 
-use crate::app::state::{AppState, View};
+use crate::app::state::{AppState, DEFAULT_RETENTION_MS, Staleness, View};
 use crate::theme::Role;
 use crate::ui::widgets::band_chart::{self, BandChart};
-use crate::ui::{block, scroll_offset, truncate};
+use crate::ui::{block, duration_ms, scroll_offset, truncate};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -42,11 +42,36 @@ fn render_shards(f: &mut Frame, area: Rect, state: &AppState) {
         } else {
             Span::raw("0")
         };
+        // Stale is not current: a failing source's numbers are dimmed with their age, and a
+        // rate that cannot be known says so; an iterator age near the retention warns.
+        let stale = state.shard_staleness(s);
+        let near_retention = s.iterator_age_ms >= DEFAULT_RETENTION_MS * 8 / 10;
+        let (rate, age) = match stale {
+            Some(Staleness::NeverRead) => ("?".to_string(), "not read".to_string()),
+            // The rate is unknown; the age is the last one read, `secs` ago.
+            Some(Staleness::Since(secs)) => (
+                format!("? {} ago", crate::ui::age(secs)),
+                duration_ms(s.iterator_age_ms),
+            ),
+            None if near_retention => (
+                format!("{:.1}", s.records_per_sec),
+                format!("⚠ {}", duration_ms(s.iterator_age_ms)),
+            ),
+            None => (
+                format!("{:.1}", s.records_per_sec),
+                duration_ms(s.iterator_age_ms),
+            ),
+        };
+        let style = match stale {
+            Some(_) => theme.style(Role::Dim),
+            None if near_retention => theme.style(Role::Error),
+            None => theme.style(Role::Text),
+        };
         Row::new(vec![
             Line::raw(truncate(&s.stream, 24)),
             Line::raw(s.shard.clone()),
-            Line::raw(format!("{:.1}", s.records_per_sec)).right_aligned(),
-            Line::raw(format!("{} ms", s.iterator_age_ms)).right_aligned(),
+            Line::styled(rate, style).right_aligned(),
+            Line::styled(age, style).right_aligned(),
             Line::from(rejected).right_aligned(),
         ])
     });
