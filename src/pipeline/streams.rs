@@ -43,7 +43,20 @@ pub trait StreamSink: Send + Sync {
         shard: &str,
         records: &[crate::cloud::StreamRecord],
     ) -> SinkOutcome;
+
+    /// A lock the consumer holds (for reading) from the start of a batch to its checkpoint,
+    /// so a sink that stops (taking it for writing) knows every finished record is
+    /// checkpointed. `None`: the sink never stops on its own.
+    fn in_flight(&self) -> Option<Arc<tokio::sync::RwLock<()>>> {
+        None
+    }
 }
+
+/// Records handed to a sink at a time: the batch is checkpointed after each slice, so a
+/// crash replays at most this many records (GetRecords returns up to 10,000).
+const SINK_SLICE: usize = 250;
+/// The longest wait before a batch the sink could not finish is tried again.
+const SINK_BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 /// What a [`StreamSink`] did with a batch.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -242,6 +255,8 @@ async fn read_shard(
     // When the shard was first opened at LATEST: re-opening before the first checkpoint must
     // go back to that moment, not to a new LATEST that would skip what arrived meanwhile.
     let mut latest_at: Option<crate::cloud::Time> = None;
+    // Consecutive batches the sink could not finish (the back-off grows with them).
+    let mut sink_failures: u32 = 0;
     loop {
         if ctx.events.is_closed() {
             return;
@@ -281,24 +296,32 @@ async fn read_shard(
         let mut n = batch.records.len();
         let mut complete = true;
         if let Some(sink) = &ctx.stream_sink {
-            let outcome = sink.handle(&stream, &shard, &batch.records).await;
-            let handled = outcome.handled.min(n);
-            complete = handled == n;
-            n = handled;
-            count_batch(&shared, &shard, n, outcome.rejected);
+            // Slice by slice, each checkpointed before the next is handed over.
+            n = 0;
+            for slice in batch.records.chunks(SINK_SLICE) {
+                let _held = match sink.in_flight() {
+                    Some(lock) => Some(lock.read_owned().await),
+                    None => None,
+                };
+                let outcome = sink.handle(&stream, &shard, slice).await;
+                let handled = outcome.handled.min(slice.len());
+                count_batch(&shared, &shard, handled, outcome.rejected);
+                if handled > 0 {
+                    checkpoint(&ctx, &stream, &shard, &slice[handled - 1].sequence_number).await;
+                }
+                n += handled;
+                if handled < slice.len() {
+                    complete = false;
+                    break;
+                }
+            }
+            sink_failures = if complete { 0 } else { sink_failures + 1 };
         } else if !handle_batch(&ctx, &shared, &shard, &batch.records).await {
             return;
+        } else if let Some(last) = batch.records.last() {
+            checkpoint(&ctx, &stream, &shard, &last.sequence_number).await;
         }
         let records = &batch.records[..n];
-        if let Some(last) = records.last()
-            && let Err(e) = ctx
-                .checkpoints
-                .set(&ctx, &stream, &shard, &last.sequence_number)
-        {
-            let err = CloudError::new(ErrorKind::Other, "store", "SetCheckpoint", e)
-                .with_resource(format!("{stream}/{shard}"));
-            ctx.health.error(Source::Streams, &err).await;
-        }
         let now = Instant::now();
         rate.push_back((now, n));
         while rate.front().is_some_and(|(t, _)| now - *t > RATE_WINDOW) {
@@ -306,17 +329,24 @@ async fn read_shard(
         }
         let per_sec =
             rate.iter().map(|(_, n)| *n).sum::<usize>() as f64 / RATE_WINDOW.as_secs_f64();
-        let checkpoint = records.last().map(|r| r.sequence_number.clone());
+        let newest = records.last().map(|r| r.sequence_number.clone());
         shared.update(&shard, |s| {
             s.records_per_sec = per_sec;
             s.millis_behind = batch.millis_behind_latest;
-            if checkpoint.is_some() {
-                s.checkpoint = checkpoint;
+            if newest.is_some() {
+                s.checkpoint = newest;
             }
         });
         if !complete {
-            // The rest of the batch is read again from the checkpoint once the sink recovers.
-            tokio::time::sleep(ctx.config.intervals.shard_idle).await;
+            // The rest of the batch is read again from the checkpoint once the sink recovers,
+            // after a back-off that doubles up to SINK_BACKOFF_MAX (the sink said why).
+            let wait = ctx
+                .config
+                .intervals
+                .shard_idle
+                .saturating_mul(1 << sink_failures.min(6))
+                .min(SINK_BACKOFF_MAX);
+            tokio::time::sleep(wait).await;
             continue;
         }
         match batch.next_iterator {
@@ -341,6 +371,16 @@ async fn read_shard(
     });
     let _ = ctx.emit(Event::Stream(shared.snapshot())).await;
     let _ = done.send(shard);
+}
+
+/// Moves the shard's checkpoint; a store that fails is reported (the records are then read
+/// again after a restart, which the processor's gate makes harmless).
+async fn checkpoint(ctx: &Ctx, stream: &str, shard: &str, seq: &str) {
+    if let Err(e) = ctx.checkpoints.set(ctx, stream, shard, seq) {
+        let err = CloudError::new(ErrorKind::Other, "store", "SetCheckpoint", e)
+            .with_resource(format!("{stream}/{shard}"));
+        ctx.health.error(Source::Streams, &err).await;
+    }
 }
 
 /// A fresh iterator after the checkpoint, or at the configured start. `Ok(None)` when the
