@@ -63,9 +63,9 @@ async fn create_stream(config: &aws_config::SdkConfig, shards: i32) {
 }
 
 /// `n` readings of 8 devices, 1 % of them Hot with a unique value; returns the records and
-/// the injected values.
+/// the injected values. Readings of different seeds have different timestamps (the row key).
 fn readings(n: usize, seed: u64, first_value: usize) -> (Vec<PutRecord>, BTreeSet<String>) {
-    let start = Time::from_timestamp(1_780_000_000, 0).unwrap();
+    let start = Time::from_timestamp(1_780_000_000 + seed as i64 * 86_400, 0).unwrap();
     let mut source = ReadingSource::new(seed, 8, 0.0);
     let mut injected = BTreeSet::new();
     let mut records = Vec::with_capacity(n);
@@ -407,4 +407,59 @@ async fn poison_records_are_rejected_and_the_shard_goes_on() {
         .filter(|v| alerted.get(*v) != Some(&1))
         .collect();
     assert!(lost.is_empty(), "not alerted exactly once: {lost:?}");
+}
+
+/// The stream is deleted and created again under its name while the processor runs: the
+/// disappearance is reported and watched for, and every anomaly of the new stream is stored
+/// and alerted (the old stream's checkpoint is not used on the new one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recreated_stream_is_read_again_from_its_start() {
+    let Some(moto) = Moto::start() else { return };
+    let config = moto.sdk_config().await;
+    let cloud = moto.cloud().await;
+    create_anomaly_table(&config).await;
+    create_stream(&config, 1).await;
+    let (records, first) = readings(1_000, 3, 0);
+    put_all(&cloud, records).await;
+    let home = tempfile::tempdir().unwrap();
+    let p = Processor::start(&moto, home.path());
+    wait_until_done(&config, &first, &p, Duration::from_secs(60)).await;
+
+    let kinesis = aws_sdk_kinesis::Client::new(&config);
+    kinesis
+        .delete_stream()
+        .stream_name(interop::TEMPERATURE_STREAM)
+        .send()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !p.stderr().contains("the stream is gone") {
+        assert!(
+            Instant::now() < deadline,
+            "the deletion was not reported: {}",
+            p.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    create_stream(&config, 1).await;
+    // Other values than the first stream's, so its anomalies are told apart.
+    let (records, second) = readings(2_000, 4, first.len());
+    assert!(second.is_disjoint(&first));
+    put_all(&cloud, records).await;
+    wait_until_done(&config, &second, &p, Duration::from_secs(60)).await;
+    assert!(
+        p.stderr().contains("the stream was created again"),
+        "{}",
+        p.stderr()
+    );
+    p.signal("INT");
+    let (code, _) = p.wait();
+    assert_eq!(code, Some(130));
+    let alerted = alerts(&moto);
+    let wrong: Vec<_> = first
+        .iter()
+        .chain(&second)
+        .filter(|v| alerted.get(*v) != Some(&1))
+        .collect();
+    assert!(wrong.is_empty(), "not alerted exactly once: {wrong:?}");
 }

@@ -381,9 +381,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("watchband.db");
         std::fs::write(&path, b"").unwrap();
-        let e = Store::open(&path)
-            .err()
-            .expect("a zero-length store was opened");
+        let Err(e) = Store::open(&path) else {
+            panic!("a zero-length store was opened")
+        };
         let text = e.to_string();
         assert!(text.contains(&path.display().to_string()), "{text}");
         assert!(text.contains("delete the file"), "{text}");
@@ -397,10 +397,10 @@ mod tests {
             b"not a database, just bytes of something else entirely",
         )
         .unwrap();
-        let text = Store::open(&path)
-            .err()
-            .expect("garbage was opened")
-            .to_string();
+        let Err(e) = Store::open(&path) else {
+            panic!("garbage was opened")
+        };
+        let text = e.to_string();
         assert!(text.contains(&path.display().to_string()), "{text}");
         // A new store is still created where there is none.
         let fresh = dir.path().join("new").join("watchband.db");
