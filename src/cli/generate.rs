@@ -245,7 +245,7 @@ mod tests {
     use crate::interop::decode_reading;
 
     #[test]
-    fn readings_are_seed_003_payloads() {
+    fn readings_are_temperature_pipeline_payloads() {
         let now = chrono::DateTime::parse_from_rfc3339("2024-05-01T10:00:00.123456Z")
             .unwrap()
             .with_timezone(&chrono::Utc);

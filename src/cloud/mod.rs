@@ -10,6 +10,7 @@
 //! Operations do not retry: retrying, back-off and degrading are the pipeline's job, so the
 //! simulator's injected faults exercise the very paths that AWS errors take.
 
+pub mod arn;
 pub mod aws;
 pub mod error;
 pub mod sim;

@@ -57,7 +57,7 @@ pub struct RecoveryPoint {
 impl RecoveryPoint {
     /// The EBS snapshot id (`snap-...`) at the end of the recovery point ARN, if it is one.
     pub fn snapshot_id(&self) -> Option<&str> {
-        crate::interop::snapshot_id_in(&self.arn)
+        super::arn::snapshot_id_in(&self.arn)
     }
 }
 

@@ -5,6 +5,7 @@
 //! alarm definition and the EventBridge `Backup Job State Change` event it reacts to.
 
 use super::alarm::anomaly_alarm_definition;
+pub use crate::cloud::arn::{snapshot_id_in, volume_id_in};
 use crate::cloud::{AlarmDefinition, AttrValue, Item, MetricId};
 use serde::{Deserialize, Serialize};
 
@@ -65,23 +66,6 @@ pub fn backup_alarm_definition(
         1,
         topic_arn,
     )
-}
-
-/// The `snap-...` id at the end of a snapshot ARN or event resource.
-pub fn snapshot_id_in(s: &str) -> Option<&str> {
-    id_with_prefix(s, "snap-")
-}
-
-/// The `vol-...` id at the end of a volume ARN.
-pub fn volume_id_in(s: &str) -> Option<&str> {
-    id_with_prefix(s, "vol-")
-}
-
-fn id_with_prefix<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    let start = s.rfind(prefix)?;
-    let id = &s[start..];
-    let hex = &id[prefix.len()..];
-    (!hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit())).then_some(id)
 }
 
 /// The `anomaly-detection` table's item for a volume.
@@ -173,19 +157,6 @@ mod tests {
     use crate::cloud::{AlarmMetric, ComparisonOperator, MetricQueryKind, TreatMissingData};
 
     #[test]
-    fn ids_are_found_at_the_end_of_arns() {
-        assert_eq!(
-            snapshot_id_in("arn:aws:ec2:us-east-1::snapshot/snap-0abc12"),
-            Some("snap-0abc12")
-        );
-        assert_eq!(
-            volume_id_in("arn:aws:ec2:us-east-1:123456789012:volume/vol-0ff"),
-            Some("vol-0ff")
-        );
-        assert_eq!(volume_id_in("arn:aws:ec2:us-east-1:1:volume/vol-xyz"), None);
-    }
-
-    #[test]
     fn backup_event_is_parsed_and_filtered() {
         let json = backup_event_json(
             "123456789012",
@@ -206,7 +177,7 @@ mod tests {
     }
 
     #[test]
-    fn seed_001_alarm_definition() {
+    fn the_backup_pipeline_alarm_definition() {
         let def = backup_alarm_definition("arn:aws:ec2:r:1:volume/vol-1", "arn:aws:sns:r:1:t", 2.0);
         assert_eq!(
             def.name,

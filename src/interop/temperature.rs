@@ -341,7 +341,7 @@ mod tests {
     }
 
     #[test]
-    fn alert_texts_match_seed_003() {
+    fn alert_texts_match_the_temperature_pipeline() {
         assert_eq!(
             temperature_alert_subject("Hot"),
             "Hot temperature is detected."

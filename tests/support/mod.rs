@@ -1,14 +1,20 @@
-//! Test support for the `aws` integration tests: a `moto_server` per test on a free port of
-//! 127.0.0.1, SDK clients pointed at it, and a tiny HTTP server that replays recorded AWS
-//! responses for the operations moto does not implement.
+//! The one support module of the integration tests, included by each test binary's `main.rs`
+//! (`#[path = "../support/mod.rs"] mod support;`): here a `moto_server` per test on a free port
+//! of 127.0.0.1 and SDK clients pointed at it; in [`http`] a tiny HTTP server that replays
+//! recorded AWS responses for the operations moto does not implement; in [`ebs`] EBS snapshots
+//! for moto; in [`sim`] the simulated account on a paused clock; in [`pipeline`] a pipeline over
+//! it and the stream's reader and producer.
 //!
 //! A missing `moto_server` skips the test with a message, except under `CI=true`, where it is
 //! a failure (`.ci/test` installs moto into target/test-venv).
 
+// Each binary uses part of the support; the rest is dead code there, not a mistake.
 #![allow(dead_code)]
 
 pub mod ebs;
 pub mod http;
+pub mod pipeline;
+pub mod sim;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

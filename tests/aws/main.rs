@@ -1,0 +1,12 @@
+//! The AWS implementation through the real SDK clients over HTTP: against moto (one server per
+//! test on 127.0.0.1), against recorded AWS responses for what moto lacks, and the processors
+//! end to end against moto. A missing moto skips these tests, except under `CI=true`.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod alarm_action;
+mod moto;
+mod processors;
+mod replay;
+mod stream_processor;

@@ -1,0 +1,12 @@
+//! The pipeline's real tasks against the simulated account on a paused tokio clock: backups,
+//! alarms, metrics, streams, faults, and what the stream judge reports on the demo stream.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod alarms;
+mod backups;
+mod faults;
+mod metrics;
+mod stream_findings;
+mod streams;
