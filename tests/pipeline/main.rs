@@ -9,4 +9,5 @@ mod backups;
 mod faults;
 mod metrics;
 mod stream_findings;
+mod stream_identity;
 mod streams;

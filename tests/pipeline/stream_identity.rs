@@ -3,13 +3,11 @@
 //! number as a sequence number (a malformed one fails with a 500), where Kinesis and the
 //! simulated account answer InvalidArgumentException.
 
-mod pipeline_support;
-
-use pipeline_support::*;
+use crate::support::pipeline::*;
+use crate::support::sim::paused;
 use std::sync::Arc;
 use std::time::Duration;
 use watchband::cloud::Cloud;
-use watchband::cloud::sim::FaultProfile;
 use watchband::interop::TEMPERATURE_STREAM;
 use watchband::pipeline::{Event, StreamStart};
 use watchband::processors::stream::{ProcessorSink, StreamProcessorConfig};
@@ -17,7 +15,7 @@ use watchband::store::Store;
 
 #[tokio::test(start_paused = true)]
 async fn a_malformed_checkpoint_is_reported_and_the_shard_read_from_its_start() {
-    let cloud = sim(FaultProfile::None);
+    let cloud = paused(7);
     let dyn_cloud: Arc<dyn Cloud> = cloud.clone();
     let identity = cloud.stream_identity(TEMPERATURE_STREAM).await.unwrap();
     assert!(identity.arn.starts_with("arn:aws:kinesis:"), "{identity:?}");

@@ -9,8 +9,7 @@
 //! (110.001, 110.002, ...), so the alert text (`Anomaly value = 110.002 is detected ...`)
 //! names its record and a duplicate is seen as a value alerted twice.
 
-mod support;
-
+use crate::support::Moto;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
@@ -19,7 +18,6 @@ use std::io::Read;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::Moto;
 use watchband::cli::generate::ReadingSource;
 use watchband::cloud::{Cloud, PutRecord, Time};
 use watchband::interop;
