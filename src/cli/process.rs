@@ -18,7 +18,30 @@ use anyhow::Context;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+/// The exit code of a command refused because it would write under `--read-only` (EX_USAGE).
+pub const REFUSED_READ_ONLY: u8 = 64;
+
+/// Refuses a command that writes under `--read-only`, saying why; `None` when it may run.
+pub fn refuse_read_only(source: &SourceArgs, what: &str) -> Option<ExitCode> {
+    source.read_only.then(|| {
+        eprintln!(
+            "watchband: {what} writes to the account; refused under --read-only (nothing was read or written)"
+        );
+        ExitCode::from(REFUSED_READ_ONLY)
+    })
+}
+
 pub fn run(source: &SourceArgs, command: &ProcessCommand) -> anyhow::Result<ExitCode> {
+    // Every processor exists to write (rows, alerts, metrics, queue deletions): under
+    // --read-only none runs, rather than a dry run that would still move checkpoints.
+    let what = match command {
+        ProcessCommand::Backups { .. } => "process backups",
+        ProcessCommand::Stream { .. } => "process stream",
+        ProcessCommand::Metric { .. } => "process metric",
+    };
+    if let Some(code) = refuse_read_only(source, what) {
+        return Ok(code);
+    }
     let config = Config::load(source.config.as_deref())?;
     let rt = crate::session::runtime()?;
     let code = rt.block_on(async {
