@@ -39,6 +39,32 @@ pub fn cleaned(s: &str) -> std::borrow::Cow<'_, str> {
     )
 }
 
+/// JSON text made safe for a terminal without changing what it says: every character
+/// [`clean`] would replace is written as a `\uXXXX` escape instead. serde_json escapes C0
+/// controls but leaves DEL, C1 controls (U+0080–009F) and bidi controls raw; a JSON line
+/// printed for a person or a log goes through this, and still parses to the same data.
+pub fn escape_json(json: &str) -> std::borrow::Cow<'_, str> {
+    if !json.chars().any(is_unsafe) {
+        return std::borrow::Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if is_unsafe(c) {
+            // Outside a string JSON allows only whitespace, which is not unsafe but for \t
+            // \n \r: those are kept, everything else is escaped (inside strings, where
+            // serde_json put them).
+            if matches!(c, '\t' | '\n' | '\r') {
+                out.push(c);
+            } else {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Like [`clean`] but keeps newlines, for multi-line text shown in a paragraph (SNS messages).
 pub fn clean_multiline(s: &str) -> String {
     s.lines().map(clean).collect::<Vec<_>>().join("\n")
@@ -117,6 +143,27 @@ mod tests {
         for ok in ["→ 97.3 °C", "€ – — ‘’ “”", "ؠ عربي", "\u{200D}"] {
             assert!(matches!(cleaned(ok), std::borrow::Cow::Borrowed(_)), "{ok}");
         }
+    }
+
+    #[test]
+    fn json_lines_are_escaped_and_keep_their_data() {
+        let v = serde_json::json!({"name": "vol\u{9b}31m\u{202E}gpj.exe\u{7f}", "n": 1});
+        let raw = serde_json::to_string(&v).unwrap();
+        assert!(raw.contains('\u{9b}'), "serde_json leaves C1 raw");
+        let safe = escape_json(&raw);
+        assert!(!safe.chars().any(is_unsafe), "{safe}");
+        assert!(
+            safe.contains("\\u009b") && safe.contains("\\u202e"),
+            "{safe}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back, v, "the data is unchanged");
+        let pretty = serde_json::to_string_pretty(&v).unwrap();
+        assert!(escape_json(&pretty).contains('\n'));
+        assert!(matches!(
+            escape_json("{\"a\":1}"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]

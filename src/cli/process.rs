@@ -92,24 +92,30 @@ async fn backups(cloud: Arc<dyn Cloud>, config: &Config, queue: &str) -> anyhow:
                 for o in outcomes {
                     handled += 1;
                     match o.outcome {
+                        // Event data goes out as it came, but escaped: serde_json leaves C1
+                        // and bidi controls raw.
                         Ok(outcome) => println!(
                             "{}",
-                            serde_json::json!({"message_id": o.message_id, "result": outcome})
+                            crate::sanitize::escape_json(
+                                &serde_json::json!({"message_id": o.message_id, "result": outcome})
+                                    .to_string()
+                            )
                         ),
                         Err(e) => eprintln!(
-                            "watchband: event {} {}: {e}",
-                            o.message_id,
+                            "watchband: event {} {}: {}",
+                            crate::sanitize::clean(&o.message_id),
                             if o.deleted {
                                 "dropped"
                             } else {
                                 "left for redelivery"
-                            }
+                            },
+                            crate::sanitize::clean(&e.to_string())
                         ),
                     }
                 }
             }
             Err(e) => {
-                eprintln!("watchband: {e}");
+                eprintln!("watchband: {}", crate::sanitize::clean(&e.to_string()));
                 if !e.kind.is_retryable() {
                     return Ok(ExitCode::from(1));
                 }
@@ -132,7 +138,10 @@ async fn metric_run(
     let metric = MetricId::new(namespace, name, &dims_ref);
     let report =
         crate::processors::metric_scorer::run(cloud, &MetricScorerConfig::new(metric)).await?;
-    println!("{}", serde_json::to_string_pretty(&report)?);
+    println!(
+        "{}",
+        crate::sanitize::escape_json(&serde_json::to_string_pretty(&report)?)
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -7,6 +7,7 @@ mod support;
 
 mod alarm_action;
 mod moto;
+mod process_backups;
 mod process_gate;
 mod processors;
 mod replay;
