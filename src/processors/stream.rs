@@ -156,16 +156,16 @@ impl StreamProcessor {
                 report.handled += 1;
                 continue;
             };
+            // A poison record: set aside with its reason, and the shard goes on.
+            let poison = |report: &mut BatchReport, why: String| {
+                report.rejected.push(refused(shard_id, record, &why));
+                report.refused += 1;
+                report.handled += 1;
+            };
             if let Some(problem) =
                 temperature_row_problem(&c.reading.deviceid, &c.reading.timestamp, c.reading.value)
             {
-                report.rejected.push(refused(
-                    shard_id,
-                    record,
-                    &format!("the row cannot be stored: {problem}"),
-                ));
-                report.refused += 1;
-                report.handled += 1;
+                poison(&mut report, format!("the row cannot be stored: {problem}"));
                 continue;
             }
             match self.store_and_alert(cloud, row, &anomaly).await {
@@ -173,13 +173,7 @@ impl StreamProcessor {
                 Ok(Gate::Repeat) => report.repeats += 1,
                 // DynamoDB refused this row as invalid: no retry will store it.
                 Err(e) if e.kind == ErrorKind::InvalidRequest && e.operation == "PutItem" => {
-                    report.rejected.push(refused(
-                        shard_id,
-                        record,
-                        &format!("the row was refused: {e}"),
-                    ));
-                    report.refused += 1;
-                    report.handled += 1;
+                    poison(&mut report, format!("the row was refused: {e}"));
                     continue;
                 }
                 Err(e) => {

@@ -9,10 +9,7 @@
 //! (110.001, 110.002, ...), so the alert text (`Anomaly value = 110.002 is detected ...`)
 //! names its record and a duplicate is seen as a value alerted twice.
 
-use crate::support::Moto;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
+use crate::support::{Moto, create_anomaly_table};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
@@ -21,34 +18,6 @@ use std::time::{Duration, Instant};
 use watchband::cli::generate::ReadingSource;
 use watchband::cloud::{Cloud, PutRecord, Time};
 use watchband::interop;
-
-async fn create_anomaly_table(config: &aws_config::SdkConfig) {
-    let attr = |n: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(n)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
-    };
-    let key = |n: &str, t| {
-        KeySchemaElement::builder()
-            .attribute_name(n)
-            .key_type(t)
-            .build()
-            .unwrap()
-    };
-    aws_sdk_dynamodb::Client::new(config)
-        .create_table()
-        .table_name(interop::TEMPERATURE_TABLE)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr("deviceid"))
-        .attribute_definitions(attr("timestamp"))
-        .key_schema(key("deviceid", KeyType::Hash))
-        .key_schema(key("timestamp", KeyType::Range))
-        .send()
-        .await
-        .unwrap();
-}
 
 async fn create_stream(config: &aws_config::SdkConfig, shards: i32) {
     aws_sdk_kinesis::Client::new(config)
