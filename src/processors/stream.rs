@@ -555,3 +555,78 @@ impl NeverSignal {
         std::future::pending().await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::sim::{SimCloud, SimOptions};
+    use crate::cloud::{Query, Time};
+
+    fn record(seq: u32, deviceid: &str, value: f64) -> StreamRecord {
+        let reading = crate::interop::TemperatureReading {
+            timestamp: "2026-05-01 10:00:00.000001".into(),
+            datatype: "Temperature".into(),
+            value,
+            deviceid: deviceid.into(),
+            date: "2026-05-01".into(),
+            lowest_temp: 96.0,
+            highest_temp: 101.0,
+        };
+        StreamRecord {
+            sequence_number: format!("{seq:020}"),
+            partition_key: "p".into(),
+            data: reading.to_json().into_bytes(),
+            arrival: Time::from_timestamp(1_780_000_000, 0).unwrap(),
+        }
+    }
+
+    async fn rows_of(cloud: &dyn Cloud, deviceid: &str) -> Vec<Item> {
+        cloud
+            .query(Query {
+                table: TEMPERATURE_TABLE.into(),
+                hash_key: "deviceid".into(),
+                hash_value: AttrValue::S(deviceid.into()),
+                limit: None,
+                newest_first: false,
+            })
+            .await
+            .unwrap()
+    }
+
+    /// Two device ids that differ only by a control character are two rows, each keyed by
+    /// the id as sent; the report (what people see) shows them cleaned.
+    #[tokio::test(start_paused = true)]
+    async fn the_row_keeps_the_original_device_id() {
+        let cloud = SimCloud::new(SimOptions {
+            paused: true,
+            ..SimOptions::default()
+        });
+        let topic = cloud.create_topic("alerts", None).await.unwrap();
+        let mut p = StreamProcessor::new(StreamProcessorConfig::new(&topic));
+        let records = [
+            record(1, "DHT\u{1b}7", 150.0),
+            record(2, "DHT\u{7f}7", 151.0),
+        ];
+        let report = p
+            .handle_batch(cloud.as_ref(), "s", "0", &records, &AtomicBool::new(false))
+            .await;
+        assert_eq!(report.anomaly_count, 2, "{report:?}");
+        for (id, value) in [("DHT\u{1b}7", "150"), ("DHT\u{7f}7", "151")] {
+            let rows = rows_of(cloud.as_ref(), id).await;
+            assert_eq!(rows.len(), 1, "{id:?}");
+            assert_eq!(rows[0]["value"], AttrValue::N(value.into()));
+            assert_eq!(rows[0][ALERT], AttrValue::S(SENT.into()));
+        }
+        assert!(
+            report
+                .anomalies
+                .iter()
+                .all(|a| !a.deviceid.chars().any(crate::sanitize::is_unsafe))
+        );
+        // A replay announces nothing.
+        let again = p
+            .handle_batch(cloud.as_ref(), "s", "0", &records, &AtomicBool::new(false))
+            .await;
+        assert_eq!((again.anomaly_count, again.repeats), (0, 2));
+    }
+}
