@@ -14,6 +14,13 @@
 //!    and once more on the decoded records (`process stream`'s path: GetRecords gives bytes);
 //! 3. criterion measures the same two Rust loops (for its confidence intervals).
 //!
+//! 4. the cost of the alert gate (issue 12): the same records through `handle_batch` (decode,
+//!    classify, conditional put `pending`, publish, put `sent` per anomaly) against today's
+//!    path before the gate (classify, put, publish per anomaly), both on the demo account in
+//!    memory (no network: what is measured is watchband's own work per record; on AWS each
+//!    call is a round trip), best of 3 passes each on a fresh account, in one run; and once
+//!    more on the account the gate already wrote (a replay: nothing is published again).
+//!
 //! Both sides must agree on the malformed and Hot/Cold counts, or the bench stops. The ratio
 //! printed is Rust's best pass over Python's best pass. Without python3 the Python side is
 //! skipped with a message. `cargo bench --bench stream_processor`.
@@ -264,10 +271,118 @@ fn compare(records: &[StreamRecord], event: &Value) {
     }
 }
 
+/// A fresh demo account (the anomaly table is empty) and its alert topic.
+async fn fresh_account() -> (std::sync::Arc<SimCloud>, String) {
+    let cloud = SimCloud::new(SimOptions {
+        seed: 7,
+        paused: true,
+        ..SimOptions::default()
+    });
+    let topic = cloud
+        .create_topic(watchband::interop::TEMPERATURE_TOPIC, None)
+        .await
+        .unwrap();
+    (cloud, topic)
+}
+
+/// Today's path before the gate: classify, then an unconditional put and a publish for each
+/// anomaly. Returns the anomalies announced.
+async fn ungated(cloud: &dyn Cloud, topic: &str, records: &[StreamRecord]) -> usize {
+    use watchband::interop::{temperature_alert_message, temperature_alert_subject};
+    let mut p = StreamProcessor::new(StreamProcessorConfig::new(topic));
+    let mut n = 0;
+    for r in records {
+        let Ok(c) = p.classify(r) else { continue };
+        let (Some(row), Some(a)) = (c.row(), c.anomaly()) else {
+            continue;
+        };
+        cloud
+            .put_item(watchband::interop::TEMPERATURE_TABLE, row, None)
+            .await
+            .unwrap();
+        cloud
+            .publish(
+                topic,
+                Some(&temperature_alert_subject(&a.anomaly_type)),
+                &temperature_alert_message(a.value, &a.anomaly_type),
+            )
+            .await
+            .unwrap();
+        n += 1;
+    }
+    n
+}
+
+/// The gate: `handle_batch` as `process stream` runs it. Returns (announced, repeats).
+async fn gated(cloud: &dyn Cloud, topic: &str, records: &[StreamRecord]) -> (usize, usize) {
+    let mut p = StreamProcessor::new(StreamProcessorConfig::new(topic));
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let mut announced = 0;
+    let mut repeats = 0;
+    // In the consumer's slices, so a report's vectors stay small.
+    for slice in records.chunks(250) {
+        let report = p.handle_batch(cloud, "bench", "shard", slice, &stop).await;
+        assert!(report.error.is_none(), "{:?}", report.error);
+        announced += report.anomaly_count;
+        repeats += report.repeats;
+    }
+    (announced, repeats)
+}
+
+fn gate_cost(records: &[StreamRecord]) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    const GATE_PASSES: usize = 3;
+    let rate = |d: Duration| RECORDS as f64 / d.as_secs_f64();
+    let (mut today, mut gate, mut replay) = (Duration::MAX, Duration::MAX, Duration::MAX);
+    let mut counts = (0, 0, 0);
+    rt.block_on(async {
+        for _ in 0..GATE_PASSES {
+            let (cloud, topic) = fresh_account().await;
+            let t = Instant::now();
+            let n = ungated(cloud.as_ref(), &topic, records).await;
+            today = today.min(t.elapsed());
+            let (cloud, topic) = fresh_account().await;
+            let t = Instant::now();
+            let (a, _) = gated(cloud.as_ref(), &topic, records).await;
+            gate = gate.min(t.elapsed());
+            let t = Instant::now();
+            let (again, repeats) = gated(cloud.as_ref(), &topic, records).await;
+            replay = replay.min(t.elapsed());
+            assert_eq!(again, 0, "a replay announced again");
+            counts = (n, a, repeats);
+        }
+    });
+    let (n, a, repeats) = counts;
+    assert_eq!(n, a, "the gate announced another number of anomalies");
+    eprintln!(
+        "alert gate, same {RECORDS} records on the demo account in memory, best of {GATE_PASSES} passes, one run:"
+    );
+    eprintln!(
+        "  today's path (put + publish per anomaly, {n} anomalies): {:>12.0} records/s  (2 calls per anomaly)",
+        rate(today)
+    );
+    eprintln!(
+        "  gate (conditional put, publish, put sent):        {:>12.0} records/s  (3 calls per anomaly)",
+        rate(gate)
+    );
+    eprintln!(
+        "  gate on a replay ({repeats} rows already sent, 0 published): {:>12.0} records/s  (2 calls per anomaly, no publish)",
+        rate(replay)
+    );
+    eprintln!(
+        "  cost of the gate: {:.1} % fewer records/s than today's path",
+        (1.0 - rate(gate) / rate(today)) * 100.0
+    );
+}
+
 fn bench(c: &mut Criterion) {
     let records = records();
     let event = lambda_event(&records);
     compare(&records, &event);
+    gate_cost(&records);
     let mut g = c.benchmark_group("stream_processor");
     g.throughput(Throughput::Elements(RECORDS as u64));
     g.sample_size(10);

@@ -156,6 +156,9 @@ pub fn run_cli(
     source: &crate::cli::SourceArgs,
 ) -> anyhow::Result<std::process::ExitCode> {
     use anyhow::Context;
+    if let Some(code) = crate::cli::process::refuse_read_only(source, "generate") {
+        return Ok(code);
+    }
     if !(args.rate.is_finite() && args.rate > 0.0) {
         anyhow::bail!("--rate must be a positive number of records per second");
     }

@@ -147,7 +147,9 @@ pub enum Command {
     /// Publish temperature records to a Kinesis stream.
     #[command(
         after_help = "Stops on Ctrl-C or after --count records and prints how many were sent.\n\
-                      Exit codes: 0 every record sent, 1 error or records that could not be sent."
+                      Refused under --read-only (exit 64): its only purpose is to write records.\n\
+                      Exit codes: 0 every record sent, 1 error or records that could not be sent,\n\
+                      64 refused (--read-only)."
     )]
     Generate(GenerateArgs),
     /// Run a scripted walkthrough headlessly on the demo account and write its recording.
@@ -242,16 +244,29 @@ pub struct TapeArgs {
 #[derive(Debug, Subcommand)]
 pub enum ProcessCommand {
     /// Backup processor fed by an SQS queue that an EventBridge rule targets.
+    #[command(
+        after_help = "Refused under --read-only (exit 64): it writes the table, metrics, alarms and\n\
+                      alerts, and deletes the queue's messages. Stops on Ctrl-C (exit 0)."
+    )]
     Backups {
         #[arg(long)]
         queue: String,
     },
     /// Stream processor over a Kinesis stream.
+    #[command(
+        after_help = "Writes the anomaly table and publishes alerts; checkpoints in the local store.\n\
+                      Refused under --read-only (exit 64). On Ctrl-C or SIGTERM it finishes the\n\
+                      record in hand, checkpoints, prints its totals as JSON and exits 130 (SIGINT)\n\
+                      or 143 (SIGTERM). Delivery guarantee: docs/pipeline.md."
+    )]
     Stream {
         #[arg(long, default_value = crate::interop::TEMPERATURE_STREAM)]
         stream: String,
     },
     /// Metric scorer (Random Cut Forest) writing <Metric>AnomalyIndicator.
+    #[command(
+        after_help = "Refused under --read-only (exit 64): it writes metric data and its state."
+    )]
     Metric {
         #[arg(long)]
         namespace: String,

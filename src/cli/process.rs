@@ -18,7 +18,30 @@ use anyhow::Context;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+/// The exit code of a command refused because it would write under `--read-only` (EX_USAGE).
+pub const REFUSED_READ_ONLY: u8 = 64;
+
+/// Refuses a command that writes under `--read-only`, saying why; `None` when it may run.
+pub fn refuse_read_only(source: &SourceArgs, what: &str) -> Option<ExitCode> {
+    source.read_only.then(|| {
+        eprintln!(
+            "watchband: {what} writes to the account; refused under --read-only (nothing was read or written)"
+        );
+        ExitCode::from(REFUSED_READ_ONLY)
+    })
+}
+
 pub fn run(source: &SourceArgs, command: &ProcessCommand) -> anyhow::Result<ExitCode> {
+    // Every processor exists to write (rows, alerts, metrics, queue deletions): under
+    // --read-only none runs, rather than a dry run that would still move checkpoints.
+    let what = match command {
+        ProcessCommand::Backups { .. } => "process backups",
+        ProcessCommand::Stream { .. } => "process stream",
+        ProcessCommand::Metric { .. } => "process metric",
+    };
+    if let Some(code) = refuse_read_only(source, what) {
+        return Ok(code);
+    }
     let config = Config::load(source.config.as_deref())?;
     let rt = crate::session::runtime()?;
     let code = rt.block_on(async {
@@ -70,24 +93,30 @@ async fn backups(cloud: Arc<dyn Cloud>, config: &Config, queue: &str) -> anyhow:
                 for o in outcomes {
                     handled += 1;
                     match o.outcome {
+                        // Event data goes out as it came, but escaped: serde_json leaves C1
+                        // and bidi controls raw.
                         Ok(outcome) => println!(
                             "{}",
-                            serde_json::json!({"message_id": o.message_id, "result": outcome})
+                            crate::sanitize::escape_json(
+                                &serde_json::json!({"message_id": o.message_id, "result": outcome})
+                                    .to_string()
+                            )
                         ),
                         Err(e) => eprintln!(
-                            "watchband: event {} {}: {e}",
-                            o.message_id,
+                            "watchband: event {} {}: {}",
+                            crate::sanitize::clean(&o.message_id),
                             if o.deleted {
                                 "dropped"
                             } else {
                                 "left for redelivery"
-                            }
+                            },
+                            crate::sanitize::clean(&e.to_string())
                         ),
                     }
                 }
             }
             Err(e) => {
-                if let Some(line) = repeats.line(&e.to_string()) {
+                if let Some(line) = repeats.line(&crate::sanitize::clean(&e.to_string())) {
                     eprintln!("watchband: {line}");
                 }
                 if !e.kind.is_retryable() {
@@ -115,7 +144,10 @@ async fn metric_run(
     let metric = MetricId::new(namespace, name, &dims_ref);
     let report =
         crate::processors::metric_scorer::run(cloud, &MetricScorerConfig::new(metric)).await?;
-    println!("{}", serde_json::to_string_pretty(&report)?);
+    println!(
+        "{}",
+        crate::sanitize::escape_json(&serde_json::to_string_pretty(&report)?)
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -33,6 +33,35 @@ pub fn principal_name(who: &str) -> String {
     parts[parts.len().saturating_sub(2)..].join("/")
 }
 
+/// An EC2 volume ARN in its exact form, `arn:<partition>:ec2:<region>:<account>:volume/vol-<hex>`,
+/// as (region, account, volume id); anything else — another service or resource type, a
+/// missing account, a character outside the form (an escape sequence before the id) — is `None`.
+pub fn volume_arn_parts(s: &str) -> Option<(&str, &str, &str)> {
+    let mut p = s.splitn(6, ':');
+    let (arn, partition, service, region, account, resource) = (
+        p.next()?,
+        p.next()?,
+        p.next()?,
+        p.next()?,
+        p.next()?,
+        p.next()?,
+    );
+    let id = resource.strip_prefix("volume/")?;
+    let hex = id.strip_prefix("vol-")?;
+    let ok = arn == "arn"
+        && matches!(partition, "aws" | "aws-cn" | "aws-us-gov")
+        && service == "ec2"
+        && !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && !hex.is_empty()
+        && hex.bytes().all(|b| b.is_ascii_hexdigit());
+    ok.then_some((region, account, id))
+}
+
 fn id_with_prefix<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let start = s.rfind(prefix)?;
     let id = &s[start..];
@@ -58,6 +87,25 @@ mod tests {
             principal_name("OS user bob (identity unknown)"),
             "OS user bob (identity unknown)"
         );
+    }
+
+    #[test]
+    fn only_an_exact_volume_arn_parses() {
+        assert_eq!(
+            volume_arn_parts("arn:aws:ec2:us-east-1:123456789012:volume/vol-0123abc"),
+            Some(("us-east-1", "123456789012", "vol-0123abc"))
+        );
+        for bad in [
+            "arn:aws:ec2:us-east-1:123456789012:volume/\u{1b}]0;x\u{7}vol-0123abc",
+            "arn:aws:ec2:us-east-1:123456789012:volume/\u{202e}vol-0123abc",
+            "arn:aws:ec2:us-east-1::volume/vol-0123abc",
+            "arn:aws:s3:us-east-1:123456789012:volume/vol-0123abc",
+            "arn:aws:ec2:us-east-1:123456789012:snapshot/vol-0123abc",
+            "arn:aws:ec2:us-east-1:123456789012:volume/vol-",
+            "vol-0123abc",
+        ] {
+            assert_eq!(volume_arn_parts(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -148,6 +148,8 @@ pub trait Cloud: Send + Sync + 'static {
 
     // ------------------------------------------------------------ Kinesis
     async fn list_streams(&self) -> CloudResult<Vec<String>>;
+    /// The stream's ARN and creation time (DescribeStreamSummary); `NotFound` once deleted.
+    async fn stream_identity(&self, stream: &str) -> CloudResult<StreamIdentity>;
     /// Every shard, open and closed, paged to the end.
     async fn list_shards(&self, stream: &str) -> CloudResult<Vec<Shard>>;
     async fn get_shard_iterator(

@@ -606,6 +606,28 @@ pub struct QueueMessage {
 
 // ---------------------------------------------------------------- Kinesis
 
+/// What makes a stream itself rather than its name (DescribeStreamSummary): a stream deleted
+/// and created again under the same name has another creation time, and its shards' sequence
+/// numbers start again, so checkpoints belong to this, never to the name alone. The ARN
+/// holds the account and the region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamIdentity {
+    pub arn: String,
+    pub created: Time,
+}
+
+impl StreamIdentity {
+    /// The key its checkpoints are stored under: `ARN@creation time`.
+    pub fn key(&self) -> String {
+        format!(
+            "{}@{}",
+            self.arn,
+            self.created
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Shard {
     pub id: String,

@@ -101,9 +101,12 @@ pub fn parse_backup_event(json: &str) -> Result<Option<BackupJobEvent>, String> 
         return Ok(None);
     }
     let volume_arn = s("resourceArn");
-    if volume_id_in(volume_arn).is_none() {
+    // The exact form, not just a `vol-` suffix: an ARN with an escape sequence before the id
+    // would otherwise name the alarm and the table item.
+    if crate::cloud::arn::volume_arn_parts(volume_arn).is_none() {
         return Err(format!(
-            "detail.resourceArn is not a volume ARN: {volume_arn:?}"
+            "detail.resourceArn is not an EC2 volume ARN: {:?}",
+            crate::sanitize::clean(volume_arn)
         ));
     }
     let resource0 = v

@@ -46,10 +46,12 @@ impl TemperatureReading {
 
 /// The temperature pipeline's record payload borrowed from the record's bytes: what the hot path decodes into.
 ///
-/// Every string is already sanitised (`sanitize::cleaned`): it borrows the record's bytes when
-/// it holds neither a JSON escape nor a control character — every record the generator
-/// writes — and is an owned, cleaned copy otherwise. So decoding allocates nothing for a
-/// normal record, and nothing unclean can leave it for the terminal or a table.
+/// Every string is the record's own text (JSON escapes undone, nothing else): it borrows the
+/// record's bytes when it holds no JSON escape — every record the generator writes — and is
+/// an owned copy otherwise, so decoding allocates nothing for a normal record. The strings are
+/// data, not display text: the table row keeps them exactly as sent (two device ids that
+/// differ by one control character are two devices), and whatever shows them to a person
+/// passes them through `sanitize` first (`pipeline::temperature::Classified::anomaly`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReadingRef<'a> {
     pub timestamp: Cow<'a, str>,
@@ -88,6 +90,8 @@ pub enum DecodeError {
     NotAString(&'static str),
     #[error("field `{0}` is not finite")]
     NotFinite(&'static str),
+    #[error("not a JSON object")]
+    NotAnObject,
 }
 
 /// The fields of a record as they appear in its JSON, not yet typed: borrowed from the bytes.
@@ -121,6 +125,16 @@ pub fn decode_reading(bytes: &[u8]) -> Result<TemperatureReading, DecodeError> {
 /// This is the hot path of stream consumption (one call per record), hence the borrowed,
 /// typed parse instead of a `serde_json::Value` tree, and no allocation for a normal record.
 pub fn decode_reading_ref(bytes: &[u8]) -> Result<ReadingRef<'_>, DecodeError> {
+    // serde's derived visitor also takes a JSON array as the fields in order; a reading is an
+    // object and nothing else (`[ts, type, 150, ...]` must not become a Hot row).
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(
+            match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+                Ok(_) => DecodeError::NotAnObject,
+                Err(e) => DecodeError::NotJson(e.to_string()),
+            },
+        );
+    }
     let raw: RawReading =
         serde_json::from_slice(bytes).map_err(|e| DecodeError::NotJson(e.to_string()))?;
     fn num(
@@ -150,10 +164,10 @@ pub fn decode_reading_ref(bytes: &[u8]) -> Result<ReadingRef<'_>, DecodeError> {
         // checked it is valid JSON); only an escaped one needs unescaping.
         let inner = &raw[1..raw.len() - 1];
         if !inner.contains('\\') {
-            return Ok(crate::sanitize::cleaned(inner));
+            return Ok(Cow::Borrowed(inner));
         }
-        let s: Cow<str> = serde_json::from_str(raw).map_err(|_| DecodeError::NotAString(k))?;
-        Ok(Cow::Owned(crate::sanitize::clean(&s)))
+        let s: String = serde_json::from_str(raw).map_err(|_| DecodeError::NotAString(k))?;
+        Ok(Cow::Owned(s))
     }
     Ok(ReadingRef {
         timestamp: text(raw.timestamp, "timestamp")?,
@@ -207,6 +221,39 @@ pub fn temperature_anomaly_row(
     item
 }
 
+/// Why DynamoDB would refuse the `m03p02_anomaly_data` row of a reading, if it would: an
+/// empty key, a key longer than DynamoDB allows (hash 2,048 bytes, range 1,024), a number
+/// outside DynamoDB's range (magnitude 1E-130 to 9.99…E+125). Such a reading can never be
+/// stored, however often it is retried: the processor rejects it like a malformed record.
+pub fn temperature_row_problem(deviceid: &str, timestamp: &str, value: f64) -> Option<String> {
+    const HASH_MAX: usize = 2048;
+    const RANGE_MAX: usize = 1024;
+    if deviceid.is_empty() {
+        return Some("empty `deviceid` (the table's hash key)".into());
+    }
+    if deviceid.len() > HASH_MAX {
+        return Some(format!(
+            "`deviceid` of {} bytes (DynamoDB's hash key allows {HASH_MAX})",
+            deviceid.len()
+        ));
+    }
+    if timestamp.is_empty() {
+        return Some("empty `timestamp` (the table's range key)".into());
+    }
+    if timestamp.len() > RANGE_MAX {
+        return Some(format!(
+            "`timestamp` of {} bytes (DynamoDB's range key allows {RANGE_MAX})",
+            timestamp.len()
+        ));
+    }
+    if value != 0.0 && !(1e-130..1e126).contains(&value.abs()) {
+        return Some(format!(
+            "`value` {value:e} is outside DynamoDB's number range"
+        ));
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,7 +278,7 @@ mod tests {
     }
 
     #[test]
-    fn a_plain_record_is_borrowed_and_an_unclean_one_is_cleaned() {
+    fn a_plain_record_is_borrowed_and_an_unclean_one_keeps_its_text() {
         let plain = br#"{"timestamp": "2024-05-01 10:00:00.123456", "datatype": "Temperature", "value": 97.3, "deviceid": "DHT_001", "date": "2024-05-01", "lowest_temp": 96, "highest_temp": 101}"#;
         let r = decode_reading_ref(plain).unwrap();
         for s in [&r.timestamp, &r.datatype, &r.deviceid, &r.date] {
@@ -239,12 +286,58 @@ mod tests {
         }
         assert_eq!(r.clone().into_owned(), decode_reading(plain).unwrap());
         assert_eq!(r.into_owned().as_ref().deviceid, "DHT_001");
-        // An escaped control character and a raw DEL never leave the decoder.
+        // Escapes are undone and control characters kept: the row stores the id as sent
+        // (display cleans it), so `DHT\x7f_9` and `DHT\x1b_9` stay two devices.
         let evil = "{\"timestamp\": \"t\", \"datatype\": \"T\\u001b[2J\", \"value\": 97.3, \"deviceid\": \"DHT\u{7f}_9\", \"date\": \"d\\n\", \"lowest_temp\": 96, \"highest_temp\": 101}";
         let r = decode_reading_ref(evil.as_bytes()).unwrap();
-        assert_eq!(r.datatype, "T\u{FFFD}[2J");
-        assert_eq!(r.deviceid, "DHT\u{FFFD}_9");
-        assert_eq!(r.date, "d ");
+        assert_eq!(r.datatype, "T\u{1b}[2J");
+        assert_eq!(r.deviceid, "DHT\u{7f}_9");
+        assert_eq!(r.date, "d\n");
+    }
+
+    #[test]
+    fn only_an_object_is_a_reading() {
+        // The fields in order as an array once decoded as a Hot reading.
+        let array =
+            br#"["2024-05-01 10:00:00", "Temperature", 150.0, "DHT_001", "2024-05-01", 96, 101]"#;
+        assert_eq!(decode_reading(array), Err(DecodeError::NotAnObject));
+        assert_eq!(decode_reading(b" 42"), Err(DecodeError::NotAnObject));
+        assert_eq!(decode_reading(b"\"x\""), Err(DecodeError::NotAnObject));
+        assert!(matches!(
+            decode_reading(b"[1,"),
+            Err(DecodeError::NotJson(_))
+        ));
+    }
+
+    #[test]
+    fn rows_dynamodb_would_refuse_are_named() {
+        assert_eq!(
+            temperature_row_problem("DHT_001", "2024-05-01 10:00:00", 102.5),
+            None
+        );
+        assert_eq!(temperature_row_problem("DHT_001", "t", 0.0), None);
+        assert!(
+            temperature_row_problem("", "t", 1.0)
+                .unwrap()
+                .contains("deviceid")
+        );
+        assert!(
+            temperature_row_problem(&"d".repeat(3000), "t", 1.0)
+                .unwrap()
+                .contains("3000")
+        );
+        assert!(
+            temperature_row_problem("d", "", 1.0)
+                .unwrap()
+                .contains("timestamp")
+        );
+        assert!(
+            temperature_row_problem("d", "t", 1e200)
+                .unwrap()
+                .contains("number range")
+        );
+        assert!(temperature_row_problem("d", "t", -1e200).is_some());
+        assert!(temperature_row_problem("d", "t", 1e-200).is_some());
     }
 
     #[test]

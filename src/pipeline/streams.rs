@@ -15,7 +15,7 @@
 use super::events::{Event, RejectedRecord, ShardStats, Source, StreamStats};
 use super::temperature::{DeviceJudge, Judged};
 use super::{Ctx, StreamStart, pause};
-use crate::cloud::{CloudError, ErrorKind, Shard, ShardPosition};
+use crate::cloud::{CloudError, ErrorKind, Shard, ShardPosition, StreamIdentity};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -30,6 +30,8 @@ const KEEP_REJECTED: usize = 8;
 const RATE_WINDOW: Duration = Duration::from_secs(5);
 /// How often the shard list is re-read to notice a reshard of shards we are not reading.
 const RELIST_EVERY: Duration = Duration::from_secs(30);
+/// How often a stream that vanished is looked for again.
+const VANISHED_RECHECK: Duration = Duration::from_secs(5);
 
 /// A consumer of stream batches that must be done before a record is checkpointed (the
 /// stream processor). It handles the records in order and says how many it handled: fewer
@@ -43,7 +45,20 @@ pub trait StreamSink: Send + Sync {
         shard: &str,
         records: &[crate::cloud::StreamRecord],
     ) -> SinkOutcome;
+
+    /// A lock the consumer holds (for reading) from the start of a batch to its checkpoint,
+    /// so a sink that stops (taking it for writing) knows every finished record is
+    /// checkpointed. `None`: the sink never stops on its own.
+    fn in_flight(&self) -> Option<Arc<tokio::sync::RwLock<()>>> {
+        None
+    }
 }
+
+/// Records handed to a sink at a time: the batch is checkpointed after each slice, so a
+/// crash replays at most this many records (GetRecords returns up to 10,000).
+const SINK_SLICE: usize = 250;
+/// The longest wait before a batch the sink could not finish is tried again.
+const SINK_BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 /// What a [`StreamSink`] did with a batch.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -54,7 +69,8 @@ pub struct SinkOutcome {
     pub rejected: Vec<RejectedRecord>,
 }
 
-/// Checkpoints per (stream, shard): the store when there is one, memory otherwise.
+/// Checkpoints per (stream identity key, shard): the store when there is one, memory
+/// otherwise. The key is [`StreamIdentity::key`], never the bare name.
 #[derive(Default)]
 pub(crate) struct Checkpoints {
     memory: Mutex<HashMap<(String, String), String>>,
@@ -120,6 +136,12 @@ impl StreamShared {
 }
 
 /// The supervisor of one stream: starts a reader for every shard whose parents are done.
+///
+/// The stream is known by its identity (ARN and creation time), not its name: its readers
+/// and checkpoints belong to one identity. When the stream vanishes it is reported and
+/// watched for; when a stream of the same name appears with another identity (deleted and
+/// created again, or a server that lost its state) the old readers end and the new stream is
+/// read from TRIM_HORIZON under its own checkpoints.
 pub(crate) async fn run(ctx: Arc<Ctx>, stream: String) {
     let wake = ctx.refresh.subscribe();
     let shared = Arc::new(StreamShared {
@@ -130,7 +152,11 @@ pub(crate) async fn run(ctx: Arc<Ctx>, stream: String) {
             .then(|| Mutex::new(DeviceJudge::new(ctx.config.band_width))),
         stats: Mutex::new(BTreeMap::new()),
     });
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<String>();
+    // Readers end when this moves on (a new identity of the stream).
+    let generation = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(u64, String)>();
+    let mut identity: Option<StreamIdentity> = None;
+    let mut vanished = false;
     let mut started: BTreeSet<String> = BTreeSet::new();
     let mut finished: BTreeSet<String> = BTreeSet::new();
     // Shards present at the first listing start where the configuration says; shards born
@@ -138,10 +164,74 @@ pub(crate) async fn run(ctx: Arc<Ctx>, stream: String) {
     let mut initial: Option<BTreeSet<String>> = None;
     let mut skipped: BTreeSet<String> = BTreeSet::new();
     loop {
-        let listed = ctx
-            .call(Source::Streams, || ctx.cloud.list_shards(&stream))
+        let found = ctx
+            .call(Source::Streams, || ctx.cloud.stream_identity(&stream))
             .await;
-        if let Ok(shards) = listed {
+        let mut relist = RELIST_EVERY;
+        match found {
+            Err(e) if e.kind == ErrorKind::NotFound => {
+                if !vanished {
+                    vanished = true;
+                    let err = CloudError::new(
+                        ErrorKind::NotFound,
+                        "kinesis",
+                        "DescribeStreamSummary",
+                        "the stream is gone (deleted?); watching for it to come back",
+                    )
+                    .with_resource(stream.clone());
+                    ctx.health.error(Source::Streams, &err).await;
+                }
+                relist = VANISHED_RECHECK;
+            }
+            Err(_) => {}
+            Ok(found) => {
+                vanished = false;
+                if identity.as_ref() != Some(&found) {
+                    if let Some(old) = &identity {
+                        let err = CloudError::new(
+                            ErrorKind::Other,
+                            "kinesis",
+                            "DescribeStreamSummary",
+                            format!(
+                                "the stream was created again (created {}, was {}): reading the new one from TRIM_HORIZON",
+                                found.created.to_rfc3339(),
+                                old.created.to_rfc3339()
+                            ),
+                        )
+                        .with_resource(stream.clone());
+                        ctx.health.error(Source::Streams, &err).await;
+                        // The old stream's readers and state are of no use for the new one.
+                        generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        started.clear();
+                        finished.clear();
+                        skipped.clear();
+                        // Everything on a new stream is new: nothing to skip to LATEST.
+                        initial = Some(BTreeSet::new());
+                        shared
+                            .stats
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .clear();
+                    }
+                    identity = Some(found);
+                }
+            }
+        }
+        let listed = match &identity {
+            Some(_) if !vanished => {
+                ctx.call(Source::Streams, || ctx.cloud.list_shards(&stream))
+                    .await
+            }
+            _ => Err(CloudError::new(
+                ErrorKind::NotFound,
+                "kinesis",
+                "ListShards",
+                "no stream",
+            )),
+        };
+        if let (Ok(shards), Some(id)) = (listed, &identity) {
+            let key = id.key();
+            let this_generation = generation.load(std::sync::atomic::Ordering::SeqCst);
             let initial =
                 initial.get_or_insert_with(|| shards.iter().map(|s| s.id.clone()).collect());
             let ids: BTreeSet<&str> = shards.iter().map(|s| s.id.as_str()).collect();
@@ -165,7 +255,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, stream: String) {
                 // Starting at LATEST, a shard that was already closed holds nothing new.
                 let skip = start == StreamStart::Latest
                     && shard.ending_sequence.is_some()
-                    && matches!(ctx.checkpoints.get(&ctx, &stream, &shard.id), Ok(None));
+                    && matches!(ctx.checkpoints.get(&ctx, &key, &shard.id), Ok(None));
                 stats.finished = skip;
                 shared
                     .stats
@@ -174,14 +264,18 @@ pub(crate) async fn run(ctx: Arc<Ctx>, stream: String) {
                     .insert(shard.id.clone(), stats);
                 if skip {
                     skipped.insert(shard.id.clone());
-                    let _ = done_tx.send(shard.id.clone());
+                    let _ = done_tx.send((this_generation, shard.id.clone()));
                     continue;
                 }
                 tokio::spawn(read_shard(
                     ctx.clone(),
                     shared.clone(),
-                    shard.id.clone(),
-                    start,
+                    Reader {
+                        shard: shard.id.clone(),
+                        checkpoint_key: key.clone(),
+                        start,
+                        generation: (generation.clone(), this_generation),
+                    },
                     done_tx.clone(),
                 ));
             }
@@ -191,17 +285,40 @@ pub(crate) async fn run(ctx: Arc<Ctx>, stream: String) {
         }
         // A finished shard may free its children: list again at once.
         tokio::select! {
-            Some(id) = done_rx.recv() => {
-                finished.insert(id);
-                while let Ok(id) = done_rx.try_recv() {
+            Some((g, id)) = done_rx.recv() => {
+                let now = generation.load(std::sync::atomic::Ordering::SeqCst);
+                // A reader of a former identity of the stream frees nothing.
+                if g == now {
                     finished.insert(id);
                 }
+                while let Ok((g, id)) = done_rx.try_recv() {
+                    if g == now {
+                        finished.insert(id);
+                    }
+                }
             }
-            _ = pause(RELIST_EVERY, &wake) => {}
+            _ = pause(relist, &wake) => {}
         }
         if ctx.events.is_closed() {
             return;
         }
+    }
+}
+
+/// What a shard reader reads, and under which identity of its stream.
+struct Reader {
+    shard: String,
+    /// The stream identity's key ([`StreamIdentity::key`]): its checkpoints are stored there.
+    checkpoint_key: String,
+    start: StreamStart,
+    /// The supervisor's generation counter and the generation this reader belongs to: the
+    /// reader ends once they differ (the stream was created again).
+    generation: (Arc<std::sync::atomic::AtomicU64>, u64),
+}
+
+impl Reader {
+    fn outdated(&self) -> bool {
+        self.generation.0.load(std::sync::atomic::Ordering::SeqCst) != self.generation.1
     }
 }
 
@@ -232,26 +349,31 @@ fn new_stats(shard: &Shard) -> ShardStats {
 async fn read_shard(
     ctx: Arc<Ctx>,
     shared: Arc<StreamShared>,
-    shard: String,
-    start: StreamStart,
-    done: mpsc::UnboundedSender<String>,
+    reader: Reader,
+    done: mpsc::UnboundedSender<(u64, String)>,
 ) {
     let stream = shared.stream.clone();
+    let shard = reader.shard.clone();
+    let key = reader.checkpoint_key.clone();
+    let start = reader.start;
     let mut rate: VecDeque<(Instant, usize)> = VecDeque::new();
     let mut last_call: Option<Instant> = None;
     let mut iterator: Option<String> = None;
     // When the shard was first opened at LATEST: re-opening before the first checkpoint must
     // go back to that moment, not to a new LATEST that would skip what arrived meanwhile.
     let mut latest_at: Option<crate::cloud::Time> = None;
+    // Consecutive batches the sink could not finish (the back-off grows with them).
+    let mut sink_failures: u32 = 0;
     loop {
-        if ctx.events.is_closed() {
+        if ctx.events.is_closed() || reader.outdated() {
             return;
         }
         let it = match iterator.take() {
             Some(it) => it,
-            None => match open(&ctx, &stream, &shard, start, &mut latest_at).await {
+            None => match open(&ctx, &stream, &key, &shard, start, &mut latest_at).await {
                 Ok(Some(it)) => it,
-                // The shard is gone (trimmed away): nothing left to read.
+                // The shard is gone (trimmed away, or the stream deleted): nothing left to
+                // read; the supervisor looks at the stream again at once.
                 Ok(None) => break,
                 Err(_) => {
                     tokio::time::sleep(ctx.config.intervals.shard_idle).await;
@@ -282,24 +404,32 @@ async fn read_shard(
         let mut n = batch.records.len();
         let mut complete = true;
         if let Some(sink) = &ctx.stream_sink {
-            let outcome = sink.handle(&stream, &shard, &batch.records).await;
-            let handled = outcome.handled.min(n);
-            complete = handled == n;
-            n = handled;
-            count_batch(&shared, &shard, n, outcome.rejected);
+            // Slice by slice, each checkpointed before the next is handed over.
+            n = 0;
+            for slice in batch.records.chunks(SINK_SLICE) {
+                let _held = match sink.in_flight() {
+                    Some(lock) => Some(lock.read_owned().await),
+                    None => None,
+                };
+                let outcome = sink.handle(&stream, &shard, slice).await;
+                let handled = outcome.handled.min(slice.len());
+                count_batch(&shared, &shard, handled, outcome.rejected);
+                if handled > 0 {
+                    checkpoint(&ctx, &key, &shard, &slice[handled - 1].sequence_number).await;
+                }
+                n += handled;
+                if handled < slice.len() {
+                    complete = false;
+                    break;
+                }
+            }
+            sink_failures = if complete { 0 } else { sink_failures + 1 };
         } else if !handle_batch(&ctx, &shared, &shard, &batch.records).await {
             return;
+        } else if let Some(last) = batch.records.last() {
+            checkpoint(&ctx, &key, &shard, &last.sequence_number).await;
         }
         let records = &batch.records[..n];
-        if let Some(last) = records.last()
-            && let Err(e) = ctx
-                .checkpoints
-                .set(&ctx, &stream, &shard, &last.sequence_number)
-        {
-            let err = CloudError::new(ErrorKind::Other, "store", "SetCheckpoint", e)
-                .with_resource(format!("{stream}/{shard}"));
-            ctx.health.error(Source::Streams, &err).await;
-        }
         let now = Instant::now();
         rate.push_back((now, n));
         while rate.front().is_some_and(|(t, _)| now - *t > RATE_WINDOW) {
@@ -307,19 +437,26 @@ async fn read_shard(
         }
         let per_sec =
             rate.iter().map(|(_, n)| *n).sum::<usize>() as f64 / RATE_WINDOW.as_secs_f64();
-        let checkpoint = records.last().map(|r| r.sequence_number.clone());
+        let newest = records.last().map(|r| r.sequence_number.clone());
         let read_at = ctx.cloud.now();
         shared.update(&shard, |s| {
             s.read_at = Some(read_at);
             s.records_per_sec = per_sec;
             s.millis_behind = batch.millis_behind_latest;
-            if checkpoint.is_some() {
-                s.checkpoint = checkpoint;
+            if newest.is_some() {
+                s.checkpoint = newest;
             }
         });
         if !complete {
-            // The rest of the batch is read again from the checkpoint once the sink recovers.
-            tokio::time::sleep(ctx.config.intervals.shard_idle).await;
+            // The rest of the batch is read again from the checkpoint once the sink recovers,
+            // after a back-off that doubles up to SINK_BACKOFF_MAX (the sink said why).
+            let wait = ctx
+                .config
+                .intervals
+                .shard_idle
+                .saturating_mul(1 << sink_failures.min(6))
+                .min(SINK_BACKOFF_MAX);
+            tokio::time::sleep(wait).await;
             continue;
         }
         match batch.next_iterator {
@@ -342,20 +479,37 @@ async fn read_shard(
         s.records_per_sec = 0.0;
         s.millis_behind = 0;
     });
+    if reader.outdated() {
+        return;
+    }
     let _ = ctx.emit(Event::Stream(shared.snapshot())).await;
-    let _ = done.send(shard);
+    let _ = done.send((reader.generation.1, shard));
 }
 
-/// A fresh iterator after the checkpoint, or at the configured start. `Ok(None)` when the
-/// shard no longer exists.
+/// Moves the shard's checkpoint (`key`: the stream's identity); a store that fails is
+/// reported (the records are then read again after a restart, which the processor's gate
+/// makes harmless).
+async fn checkpoint(ctx: &Ctx, key: &str, shard: &str, seq: &str) {
+    if let Err(e) = ctx.checkpoints.set(ctx, key, shard, seq) {
+        let err = CloudError::new(ErrorKind::Other, "store", "SetCheckpoint", e)
+            .with_resource(format!("{key}/{shard}"));
+        ctx.health.error(Source::Streams, &err).await;
+    }
+}
+
+/// A fresh iterator after the checkpoint (stored under `key`, the stream's identity), or at
+/// the configured start. `Ok(None)` when the shard no longer exists. A checkpoint the shard
+/// refuses (malformed, or beyond the shard's end) is reported and the shard read from
+/// TRIM_HORIZON: skipping to LATEST could lose records, and retrying it would never end.
 async fn open(
     ctx: &Ctx,
     stream: &str,
+    key: &str,
     shard: &str,
     start: StreamStart,
     latest_at: &mut Option<crate::cloud::Time>,
 ) -> Result<Option<String>, ()> {
-    let position = match ctx.checkpoints.get(ctx, stream, shard) {
+    let position = match ctx.checkpoints.get(ctx, key, shard) {
         Ok(Some(seq)) => ShardPosition::AfterSequence(seq),
         Ok(None) => match (start, *latest_at) {
             (StreamStart::TrimHorizon, _) => ShardPosition::TrimHorizon,
@@ -375,15 +529,43 @@ async fn open(
             return Err(());
         }
     };
-    match ctx
+    let opened = ctx
         .call(Source::Streams, || {
             ctx.cloud
                 .get_shard_iterator(stream, shard, position.clone())
         })
-        .await
-    {
+        .await;
+    match opened {
         Ok(it) => Ok(Some(it)),
         Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+        Err(e) if e.kind == ErrorKind::InvalidRequest => {
+            let ShardPosition::AfterSequence(seq) = &position else {
+                return Err(());
+            };
+            let err = CloudError::new(
+                ErrorKind::InvalidRequest,
+                "kinesis",
+                "GetShardIterator",
+                format!(
+                    "the checkpoint {} is not a position of this shard (malformed, or beyond its end): reading the shard from TRIM_HORIZON ({})",
+                    crate::sanitize::clean(seq),
+                    e.message
+                ),
+            )
+            .with_resource(format!("{stream}/{shard}"));
+            ctx.health.error(Source::Streams, &err).await;
+            match ctx
+                .call(Source::Streams, || {
+                    ctx.cloud
+                        .get_shard_iterator(stream, shard, ShardPosition::TrimHorizon)
+                })
+                .await
+            {
+                Ok(it) => Ok(Some(it)),
+                Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+                Err(_) => Err(()),
+            }
+        }
         Err(_) => Err(()),
     }
 }

@@ -53,7 +53,7 @@ pub enum Judged {
 /// nothing. [`Classified::anomaly`] makes the owned table row when there is one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Classified<'a> {
-    /// The decoded payload, already sanitised.
+    /// The decoded payload as sent (not sanitised: see [`ReadingRef`]).
     pub reading: ReadingRef<'a>,
     /// The reading's own timestamp when it parses, else the record's arrival.
     pub time: Time,
@@ -66,14 +66,29 @@ pub struct Classified<'a> {
 }
 
 impl Classified<'_> {
-    /// The `m03p02_anomaly_data` row of an anomalous reading.
+    /// The anomaly of an anomalous reading as people see it (its strings sanitised).
     pub fn anomaly(&self) -> Option<TemperatureAnomaly> {
         self.anomaly_type.map(|t| TemperatureAnomaly {
-            deviceid: self.reading.deviceid.to_string(),
-            anomaly_date: self.reading.date.to_string(),
-            timestamp: self.reading.timestamp.to_string(),
+            deviceid: clean(&self.reading.deviceid),
+            anomaly_date: clean(&self.reading.date),
+            timestamp: clean(&self.reading.timestamp),
             value: self.reading.value,
             anomaly_type: t.to_string(),
+        })
+    }
+
+    /// The `m03p02_anomaly_data` row of an anomalous reading, keyed by the device id and
+    /// timestamp exactly as sent: cleaning them would merge devices whose ids differ only by
+    /// a control character.
+    pub fn row(&self) -> Option<crate::cloud::Item> {
+        self.anomaly_type.map(|t| {
+            crate::interop::temperature_anomaly_row(
+                &self.reading.deviceid,
+                &self.reading.timestamp,
+                &self.reading.date,
+                self.reading.value,
+                t,
+            )
         })
     }
 
@@ -83,7 +98,7 @@ impl Classified<'_> {
             stream: String::new(),
             shard_id: String::new(),
             sequence_number: String::new(),
-            device: self.reading.deviceid.to_string(),
+            device: clean(&self.reading.deviceid),
             time: self.time,
             value: self.reading.value,
             lowest: self.reading.lowest_temp,
@@ -194,12 +209,18 @@ impl DeviceJudge {
 
 /// A record that did not decode, kept for inspection with its reason and printable bytes.
 pub fn rejected(shard_id: &str, record: &StreamRecord, error: &DecodeError) -> RejectedRecord {
+    refused(shard_id, record, &error.to_string())
+}
+
+/// A record set aside for `reason` (it did not decode, or its row can never be stored), kept
+/// for inspection with its shard, sequence number and printable bytes.
+pub fn refused(shard_id: &str, record: &StreamRecord, reason: &str) -> RejectedRecord {
     RejectedRecord {
-        shard_id: shard_id.to_string(),
+        shard_id: clean(shard_id),
         sequence_number: clean(&record.sequence_number),
         partition_key: clean(&record.partition_key),
         arrival: record.arrival,
-        error: clean(&error.to_string()),
+        error: clean(reason),
         raw: printable_bytes(&record.data),
     }
 }

@@ -115,12 +115,28 @@ impl<'a> BackupProcessor<'a> {
     }
 
     pub async fn handle(&self, event: &BackupJobEvent) -> CloudResult<BackupOutcome> {
+        // The event's own time orders the table; stamping an event without one "now" would
+        // let a stale or forged event pass the order check and move the table backwards.
         let at = event
             .time
             .as_deref()
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.with_timezone(&chrono::Utc))
-            .unwrap_or_else(|| self.cloud.now());
+            .ok_or_else(|| {
+                CloudError::new(
+                    ErrorKind::InvalidRequest,
+                    "watchband",
+                    "ProcessBackupEvent",
+                    format!(
+                        "the event for snapshot {} has no usable `time` ({}): refused, since it cannot be ordered",
+                        crate::sanitize::clean(&event.snapshot_id),
+                        match &event.time {
+                            Some(t) => format!("{:?} is not RFC 3339", crate::sanitize::clean(t)),
+                            None => "none given".to_string(),
+                        }
+                    ),
+                )
+            })?;
         let at_text = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let arn = &event.volume_arn;
         let current = &event.snapshot_id;

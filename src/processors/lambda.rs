@@ -74,8 +74,18 @@ pub async fn run() -> Result<(), Error> {
                     let report = processor
                         .lock()
                         .await
-                        .handle_batch(cloud.as_ref(), "kinesis", "lambda", &records)
+                        .handle_batch(
+                            cloud.as_ref(),
+                            "kinesis",
+                            "lambda",
+                            &records,
+                            &std::sync::atomic::AtomicBool::new(false),
+                        )
                         .await;
+                    // Poison records are not retried: their sequence numbers go to the log.
+                    for r in &report.rejected {
+                        eprintln!("rejected record {}: {}", r.sequence_number, r.error);
+                    }
                     eprintln!(
                         "{} records: {} anomalies, {} rejected, {} unreadable, {} failed",
                         report.records,

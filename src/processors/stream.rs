@@ -4,18 +4,46 @@
 //! record is counted and reported with its raw bytes, never fatal) and judged by the same
 //! per-device judge the TUI uses (the temperature pipeline's rule as intended plus a statistical detector).
 //! Every anomaly becomes an `m03p02_anomaly_data` item and the temperature pipeline's alert on
-//! `m03p02_anomaly_alerts`. When writing or publishing fails, processing stops at that record
-//! and its sequence number is reported, so Lambda (ReportBatchItemFailures) retries from there
-//! and nothing is lost or alerted twice.
+//! `m03p02_anomaly_alerts`.
+//!
+//! - **A record that can never be stored** (an empty or over-long key, a number outside
+//!   DynamoDB's range, any other request DynamoDB refuses as invalid) is rejected like a
+//!   malformed one, with its shard and sequence number, and the shard goes on.
+//! - **Errors that can heal** (throttling, network, 5xx — and anything that is not the
+//!   record's fault) stop the batch at that record; its sequence number is reported so the
+//!   consumer (or Lambda's ReportBatchItemFailures) retries from there with back-off.
+//! - **The row write is the gate of the alert.** The row is put only if it does not exist,
+//!   marked `alert = pending`; only the writer that created it publishes, then marks it
+//!   `sent`. A replay (after a crash, a retry, a restart from an older checkpoint) finds the
+//!   row and publishes nothing — unless it is still `pending`, i.e. its writer died between
+//!   the put and the publish: then the replay finishes the announcement (at once for its own
+//!   rows, after [`PENDING_GRACE`] for another worker's, which may still be publishing). The
+//!   one duplicate left is a crash after Publish returned and before the `sent` mark: that
+//!   record is announced again, once (see docs/pipeline.md, "Delivery guarantee").
 
-use crate::cloud::{Cloud, CloudError, StreamRecord};
+use crate::cloud::{AttrValue, Cloud, CloudError, Condition, ErrorKind, Item, StreamRecord};
 use crate::interop::{
     DecodeError, TEMPERATURE_TABLE, temperature_alert_message, temperature_alert_subject,
-    temperature_anomaly_row,
+    temperature_row_problem,
 };
 use crate::pipeline::events::{RejectedRecord, TemperatureAnomaly};
-use crate::pipeline::temperature::{Classified, DeviceJudge, rejected};
+use crate::pipeline::temperature::{Classified, DeviceJudge, refused, rejected};
 use serde::Serialize;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The row's announcement marker: `pending` from the put until the alert was published,
+/// `sent` after. A row without it was written before the gate existed and was announced.
+pub const ALERT: &str = "alert";
+/// Who wrote the `pending` marker (a worker id, one per process run).
+pub const ALERT_BY: &str = "alert_by";
+/// When the `pending` marker was written, in milliseconds since the epoch.
+pub const ALERT_AT: &str = "alert_at";
+const PENDING: &str = "pending";
+const SENT: &str = "sent";
+/// How long another worker's `pending` row is left to its writer before a replay finishes
+/// it: far longer than a Publish takes, so a live writer is never doubled.
+pub const PENDING_GRACE: chrono::Duration = chrono::Duration::seconds(10);
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamProcessorConfig {
@@ -38,13 +66,19 @@ impl StreamProcessorConfig {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct BatchReport {
     pub records: usize,
+    /// Records finished, counted from the first (the rest is read again).
+    pub handled: usize,
     pub readings: usize,
     #[serde(skip)]
     pub anomalies: Vec<TemperatureAnomaly>,
     pub anomaly_count: usize,
+    /// Anomalies whose row was already there and announced (a replay): not alerted again.
+    pub repeats: usize,
     #[serde(skip)]
     pub rejected: Vec<RejectedRecord>,
     pub rejected_count: usize,
+    /// Of the rejected, those whose row DynamoDB would never store.
+    pub refused: usize,
     /// Sequence numbers to hand back as batch item failures (at most the first failing one).
     pub failed: Vec<String>,
     /// Why the first failing record failed.
@@ -52,9 +86,22 @@ pub struct BatchReport {
     pub error: Option<CloudError>,
 }
 
+/// What the gate did with an anomaly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    /// This writer created the row (or finished a dead writer's) and published the alert.
+    Announced,
+    /// The row was there and announced already.
+    Repeat,
+}
+
 pub struct StreamProcessor {
     judge: DeviceJudge,
     config: StreamProcessorConfig,
+    /// This process run's name on the rows it marks `pending`.
+    worker: String,
+    /// Rows whose alert went out but whose `sent` mark failed: retried without publishing.
+    published_unmarked: HashSet<(String, String)>,
 }
 
 impl StreamProcessor {
@@ -62,6 +109,8 @@ impl StreamProcessor {
         StreamProcessor {
             judge: DeviceJudge::new(config.band_width),
             config,
+            worker: worker_id(),
+            published_unmarked: HashSet::new(),
         }
     }
 
@@ -76,65 +125,200 @@ impl StreamProcessor {
     }
 
     /// Handles records in order; stops at the first record whose anomaly could not be stored
-    /// or announced. (`_stream` is the caller's name for the source; records do not need it.)
+    /// or announced for a reason that may heal, and before the next record once `stop` is
+    /// set. (`_stream` is the caller's name for the source; records do not need it.)
     pub async fn handle_batch(
         &mut self,
         cloud: &dyn Cloud,
         _stream: &str,
         shard_id: &str,
         records: &[StreamRecord],
+        stop: &AtomicBool,
     ) -> BatchReport {
         let mut report = BatchReport {
             records: records.len(),
             ..BatchReport::default()
         };
         for record in records {
-            let anomaly = match self.classify(record) {
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
+            let c = match self.classify(record) {
                 Err(e) => {
                     report.rejected.push(rejected(shard_id, record, &e));
+                    report.handled += 1;
                     continue;
                 }
-                Ok(c) => c.anomaly(),
+                Ok(c) => c,
             };
-            report.readings += 1;
-            if let Some(a) = anomaly {
-                if let Err(e) = self.store_and_alert(cloud, &a).await {
+            let (Some(row), Some(anomaly)) = (c.row(), c.anomaly()) else {
+                report.readings += 1;
+                report.handled += 1;
+                continue;
+            };
+            // A poison record: set aside with its reason, and the shard goes on.
+            let poison = |report: &mut BatchReport, why: String| {
+                report.rejected.push(refused(shard_id, record, &why));
+                report.refused += 1;
+                report.handled += 1;
+            };
+            if let Some(problem) =
+                temperature_row_problem(&c.reading.deviceid, &c.reading.timestamp, c.reading.value)
+            {
+                poison(&mut report, format!("the row cannot be stored: {problem}"));
+                continue;
+            }
+            match self.store_and_alert(cloud, row, &anomaly).await {
+                Ok(Gate::Announced) => report.anomalies.push(anomaly),
+                Ok(Gate::Repeat) => report.repeats += 1,
+                // DynamoDB refused this row as invalid: no retry will store it.
+                Err(e) if e.kind == ErrorKind::InvalidRequest && e.operation == "PutItem" => {
+                    poison(&mut report, format!("the row was refused: {e}"));
+                    continue;
+                }
+                Err(e) => {
                     report.failed.push(record.sequence_number.clone());
                     report.error = Some(e);
                     break;
                 }
-                report.anomalies.push(a);
             }
+            report.readings += 1;
+            report.handled += 1;
         }
         report.anomaly_count = report.anomalies.len();
         report.rejected_count = report.rejected.len();
         report
     }
 
+    /// The gate: create the row or find it, and publish only for a row this writer created
+    /// (or a dead writer's `pending` one).
     async fn store_and_alert(
-        &self,
+        &mut self,
         cloud: &dyn Cloud,
+        row: Item,
         a: &TemperatureAnomaly,
-    ) -> Result<(), CloudError> {
-        // The item goes first: its key (device, timestamp) makes a retried write harmless,
-        // whereas an alert sent twice reaches a person twice.
-        let item = temperature_anomaly_row(
-            &a.deviceid,
-            &a.timestamp,
-            &a.anomaly_date,
-            a.value,
-            &a.anomaly_type,
-        );
-        cloud.put_item(&self.config.table, item, None).await?;
-        cloud
-            .publish(
-                &self.config.topic_arn,
-                Some(&temperature_alert_subject(&a.anomaly_type)),
-                &temperature_alert_message(a.value, &a.anomaly_type),
-            )
-            .await?;
-        Ok(())
+    ) -> Result<Gate, CloudError> {
+        let table = &self.config.table;
+        let key_of = |item: &Item| -> (String, String) {
+            let s = |k: &str| {
+                item.get(k)
+                    .and_then(AttrValue::as_s)
+                    .unwrap_or("")
+                    .to_string()
+            };
+            (s("deviceid"), s("timestamp"))
+        };
+        let key = key_of(&row);
+        if !self.published_unmarked.contains(&key) {
+            let pending = |by: &str| {
+                let mut item = row.clone();
+                item.insert(ALERT.into(), AttrValue::S(PENDING.into()));
+                item.insert(ALERT_BY.into(), AttrValue::S(by.into()));
+                item.insert(
+                    ALERT_AT.into(),
+                    AttrValue::N(cloud.now().timestamp_millis().to_string()),
+                );
+                item
+            };
+            let created = cloud
+                .put_item(
+                    table,
+                    pending(&self.worker),
+                    Some(Condition::AttributeNotExists("deviceid".into())),
+                )
+                .await;
+            match created {
+                Ok(()) => {}
+                Err(e) if e.kind == ErrorKind::ConditionFailed => {
+                    let mut k = Item::new();
+                    k.insert("deviceid".into(), AttrValue::S(key.0.clone()));
+                    k.insert("timestamp".into(), AttrValue::S(key.1.clone()));
+                    let Some(existing) = cloud.get_item(table, k).await? else {
+                        // Deleted between our put and our read: try again from the start.
+                        return Err(CloudError::new(
+                            ErrorKind::ServiceUnavailable,
+                            "dynamodb",
+                            "GetItem",
+                            "the row vanished between PutItem and GetItem",
+                        )
+                        .with_resource(table.clone()));
+                    };
+                    if existing.get(ALERT).and_then(AttrValue::as_s) != Some(PENDING) {
+                        return Ok(Gate::Repeat);
+                    }
+                    let by = existing
+                        .get(ALERT_BY)
+                        .and_then(AttrValue::as_s)
+                        .unwrap_or("")
+                        .to_string();
+                    let at = existing
+                        .get(ALERT_AT)
+                        .and_then(AttrValue::as_f64)
+                        .map(|n| n as i64)
+                        .unwrap_or(0);
+                    let age = cloud.now().timestamp_millis() - at;
+                    if by != self.worker && age < PENDING_GRACE.num_milliseconds() {
+                        // Another worker may be publishing it right now.
+                        return Err(CloudError::new(
+                            ErrorKind::ServiceUnavailable,
+                            "dynamodb",
+                            "PutItem",
+                            format!(
+                                "the row is being announced by {by} ({age} ms ago); taken over after {} s",
+                                PENDING_GRACE.num_seconds()
+                            ),
+                        )
+                        .with_resource(table.clone()));
+                    }
+                    // Take the pending row over; of two replays only one wins.
+                    let claim = Condition::And(
+                        Box::new(Condition::Equals(
+                            ALERT.into(),
+                            AttrValue::S(PENDING.into()),
+                        )),
+                        Box::new(Condition::Equals(ALERT_BY.into(), AttrValue::S(by))),
+                    );
+                    match cloud
+                        .put_item(table, pending(&self.worker), Some(claim))
+                        .await
+                    {
+                        Ok(()) => {}
+                        Err(e) if e.kind == ErrorKind::ConditionFailed => return Ok(Gate::Repeat),
+                        Err(e) => return Err(e),
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+            cloud
+                .publish(
+                    &self.config.topic_arn,
+                    Some(&temperature_alert_subject(&a.anomaly_type)),
+                    &temperature_alert_message(a.value, &a.anomaly_type),
+                )
+                .await?;
+            self.published_unmarked.insert(key.clone());
+        }
+        let mut sent = row;
+        sent.insert(ALERT.into(), AttrValue::S(SENT.into()));
+        cloud.put_item(table, sent, None).await?;
+        self.published_unmarked.remove(&key);
+        Ok(Gate::Announced)
     }
+}
+
+/// A name for this process run: host, process id and start time, so a restarted process is
+/// another worker (its predecessor's `pending` rows wait out [`PENDING_GRACE`]).
+fn worker_id() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_default();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{}{}{}-{nanos:x}",
+        crate::sanitize::clean(&host),
+        if host.is_empty() { "" } else { "-" },
+        std::process::id()
+    )
 }
 
 /// Running totals of a stream processor (what `process stream` reports when it stops).
@@ -142,10 +326,16 @@ impl StreamProcessor {
 pub struct StreamTotals {
     pub records: u64,
     pub readings: u64,
+    /// Anomalies stored and announced by this run.
     pub anomalies: u64,
+    /// Anomalies met again (a replay) whose row was already announced: not alerted twice.
+    pub repeats: u64,
+    /// Records set aside: malformed, or with a row DynamoDB would never store.
     pub rejected: u64,
-    /// Batches that stopped at a record whose anomaly could not be stored or announced (the
-    /// record and those after it were read again).
+    /// Of the rejected, those whose row DynamoDB would never store (poison records).
+    pub refused: u64,
+    /// Batches that stopped at a record whose anomaly could not be stored or announced yet
+    /// (the record and those after it were read again, after a back-off).
     pub interrupted: u64,
 }
 
@@ -157,6 +347,13 @@ pub struct ProcessorSink {
     totals: std::sync::Mutex<StreamTotals>,
     /// The newest failure to store or announce an anomaly (the records are read again).
     last_error: std::sync::Mutex<Option<String>>,
+    /// Poison records not yet reported (each is reported once, with shard and sequence).
+    refused: std::sync::Mutex<Vec<RejectedRecord>>,
+    /// Set by [`Self::stop`]: the batch in hand ends after its current record.
+    stopping: AtomicBool,
+    /// Held by the consumer from a batch's start to its checkpoint; [`Self::stop`] takes it
+    /// for writing, which waits for those in flight and lets no new one start.
+    in_flight: std::sync::Arc<tokio::sync::RwLock<()>>,
 }
 
 impl ProcessorSink {
@@ -166,6 +363,9 @@ impl ProcessorSink {
             processor: tokio::sync::Mutex::new(StreamProcessor::new(config)),
             totals: Default::default(),
             last_error: Default::default(),
+            refused: Default::default(),
+            stopping: AtomicBool::new(false),
+            in_flight: Default::default(),
         }
     }
 
@@ -177,11 +377,24 @@ impl ProcessorSink {
             .take()
     }
 
+    /// Poison records since the last call, taken: each is reported once.
+    pub fn take_refused(&self) -> Vec<RejectedRecord> {
+        std::mem::take(&mut *self.refused.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
     pub fn totals(&self) -> StreamTotals {
         self.totals
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// Finishes the record in hand, lets its batch be checkpointed and starts no other:
+    /// returns once every batch in flight is checkpointed. The guard keeps the consumer
+    /// stopped for as long as it is held.
+    pub async fn stop(&self) -> tokio::sync::OwnedRwLockWriteGuard<()> {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.in_flight.clone().write_owned().await
     }
 }
 
@@ -197,36 +410,52 @@ impl crate::pipeline::streams::StreamSink for ProcessorSink {
             .processor
             .lock()
             .await
-            .handle_batch(self.cloud.as_ref(), stream, shard, records)
+            .handle_batch(self.cloud.as_ref(), stream, shard, records, &self.stopping)
             .await;
-        let handled = match report.failed.first() {
-            Some(seq) => records
-                .iter()
-                .position(|r| &r.sequence_number == seq)
-                .unwrap_or(records.len()),
-            None => records.len(),
-        };
+        let handled = report.handled.min(records.len());
         if let Some(e) = &report.error {
             // Not printed here: under the TUI (the demo's deployed function) stderr is the
             // screen. `run_stream` prints it.
-            *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) =
-                Some(format!("{stream}/{shard}: {e}"));
+            *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!(
+                "{stream}/{shard}: record {}: {e}; retried with back-off",
+                crate::sanitize::clean(report.failed.first().map_or("", String::as_str))
+            ));
+        }
+        if report.refused > 0 {
+            self.refused
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(
+                    report
+                        .rejected
+                        .iter()
+                        .filter(|r| r.error.starts_with("the row "))
+                        .cloned(),
+                );
         }
         let mut t = self.totals.lock().unwrap_or_else(|e| e.into_inner());
         t.records += handled as u64;
-        t.readings += report.readings as u64 - report.failed.len().min(1) as u64;
+        t.readings += report.readings as u64;
         t.anomalies += report.anomaly_count as u64;
+        t.repeats += report.repeats as u64;
         t.rejected += report.rejected_count as u64;
-        t.interrupted += u64::from(handled < records.len());
+        t.refused += report.refused as u64;
+        t.interrupted += u64::from(report.error.is_some());
         crate::pipeline::streams::SinkOutcome {
             handled,
             rejected: report.rejected,
         }
     }
+
+    fn in_flight(&self) -> Option<std::sync::Arc<tokio::sync::RwLock<()>>> {
+        Some(self.in_flight.clone())
+    }
 }
 
-/// `watchband process stream`: the processor over a Kinesis stream until Ctrl-C, with
-/// checkpoints in the embedded store so a restart loses and repeats nothing.
+/// `watchband process stream`: the processor over a Kinesis stream until SIGINT or SIGTERM,
+/// with checkpoints in the embedded store so a restart loses nothing and re-announces
+/// nothing. On a signal it finishes the record in hand, checkpoints, prints its totals and
+/// exits 130 (SIGINT) or 143 (SIGTERM).
 pub async fn run_stream(
     cloud: std::sync::Arc<dyn Cloud>,
     config: &crate::config::Config,
@@ -256,13 +485,29 @@ pub async fn run_stream(
         ..PipelineConfig::default()
     };
     let mut events = crate::pipeline::spawn_stream_consumer(cloud, store, pipeline, sink.clone());
-    eprintln!("watchband: processing {stream} (Ctrl-C stops)");
+    let mut terminate = terminate_signal()?;
+    eprintln!("watchband: processing {stream} (Ctrl-C or SIGTERM stops)");
     // An outage repeats the same failure on every poll: once on stderr, then a count.
     let mut repeats = crate::logging::Repeats::default();
-    loop {
+    let report = |sink: &ProcessorSink, repeats: &mut crate::logging::Repeats| {
+        for r in sink.take_refused() {
+            eprintln!(
+                "\nwatchband: rejected {}/{} record {}: {}",
+                crate::sanitize::clean(stream),
+                r.shard_id,
+                r.sequence_number,
+                r.error
+            );
+        }
+        if let Some(line) = sink.last_error().and_then(|e| repeats.line(&e.to_string())) {
+            eprintln!("\nwatchband: {line}");
+        }
+    };
+    let code = loop {
         tokio::select! {
             biased;
-            _ = tokio::signal::ctrl_c() => break,
+            _ = tokio::signal::ctrl_c() => break 130u8,
+            _ = terminate.recv() => break 143u8,
             event = events.recv() => match event {
                 Some(Event::Health(h)) => {
                     if let Some(line) = h.last_error.as_deref().and_then(|e| repeats.line(e)) {
@@ -270,24 +515,123 @@ pub async fn run_stream(
                     }
                 }
                 Some(_) => {
-                    if let Some(line) = sink.last_error().and_then(|e| repeats.line(&e.to_string())) {
-                        eprintln!("\nwatchband: {line}");
-                    }
+                    report(&sink, &mut repeats);
                     let t = sink.totals();
                     eprint!(
-                        "\r{stream}: {} records, {} anomalies, {} rejected",
-                        t.records, t.anomalies, t.rejected
+                        "\r{}: {} records, {} anomalies, {} rejected",
+                        crate::sanitize::clean(stream), t.records, t.anomalies, t.rejected
                     );
                 }
-                None => break,
+                None => break 1u8,
             },
         }
-    }
+    };
+    // Finish the record in hand and checkpoint its batch before the summary.
+    let _stopped = sink.stop().await;
+    report(&sink, &mut repeats);
     let t = sink.totals();
     eprintln!();
     if let Some(count) = repeats.finish() {
         eprintln!("watchband: {count}");
     }
     println!("{}", serde_json::to_string(&t)?);
-    Ok(std::process::ExitCode::SUCCESS)
+    Ok(std::process::ExitCode::from(code))
+}
+
+/// SIGTERM (what `kill`, systemd and container runtimes send), handled like Ctrl-C.
+#[cfg(unix)]
+fn terminate_signal() -> anyhow::Result<tokio::signal::unix::Signal> {
+    Ok(tokio::signal::unix::signal(
+        tokio::signal::unix::SignalKind::terminate(),
+    )?)
+}
+
+#[cfg(not(unix))]
+fn terminate_signal() -> anyhow::Result<NeverSignal> {
+    Ok(NeverSignal)
+}
+
+#[cfg(not(unix))]
+struct NeverSignal;
+
+#[cfg(not(unix))]
+impl NeverSignal {
+    async fn recv(&mut self) -> Option<()> {
+        std::future::pending().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::sim::{SimCloud, SimOptions};
+    use crate::cloud::{Query, Time};
+
+    fn record(seq: u32, deviceid: &str, value: f64) -> StreamRecord {
+        let reading = crate::interop::TemperatureReading {
+            timestamp: "2026-05-01 10:00:00.000001".into(),
+            datatype: "Temperature".into(),
+            value,
+            deviceid: deviceid.into(),
+            date: "2026-05-01".into(),
+            lowest_temp: 96.0,
+            highest_temp: 101.0,
+        };
+        StreamRecord {
+            sequence_number: format!("{seq:020}"),
+            partition_key: "p".into(),
+            data: reading.to_json().into_bytes(),
+            arrival: Time::from_timestamp(1_780_000_000, 0).unwrap(),
+        }
+    }
+
+    async fn rows_of(cloud: &dyn Cloud, deviceid: &str) -> Vec<Item> {
+        cloud
+            .query(Query {
+                table: TEMPERATURE_TABLE.into(),
+                hash_key: "deviceid".into(),
+                hash_value: AttrValue::S(deviceid.into()),
+                limit: None,
+                newest_first: false,
+            })
+            .await
+            .unwrap()
+    }
+
+    /// Two device ids that differ only by a control character are two rows, each keyed by
+    /// the id as sent; the report (what people see) shows them cleaned.
+    #[tokio::test(start_paused = true)]
+    async fn the_row_keeps_the_original_device_id() {
+        let cloud = SimCloud::new(SimOptions {
+            paused: true,
+            ..SimOptions::default()
+        });
+        let topic = cloud.create_topic("alerts", None).await.unwrap();
+        let mut p = StreamProcessor::new(StreamProcessorConfig::new(&topic));
+        let records = [
+            record(1, "DHT\u{1b}7", 150.0),
+            record(2, "DHT\u{7f}7", 151.0),
+        ];
+        let report = p
+            .handle_batch(cloud.as_ref(), "s", "0", &records, &AtomicBool::new(false))
+            .await;
+        assert_eq!(report.anomaly_count, 2, "{report:?}");
+        for (id, value) in [("DHT\u{1b}7", "150"), ("DHT\u{7f}7", "151")] {
+            let rows = rows_of(cloud.as_ref(), id).await;
+            assert_eq!(rows.len(), 1, "{id:?}");
+            assert_eq!(rows[0]["value"], AttrValue::N(value.into()));
+            assert_eq!(rows[0][ALERT], AttrValue::S(SENT.into()));
+        }
+        assert!(
+            report
+                .anomalies
+                .iter()
+                .all(|a| !a.deviceid.chars().any(crate::sanitize::is_unsafe))
+        );
+        // A replay announces nothing.
+        let again = p
+            .handle_batch(cloud.as_ref(), "s", "0", &records, &AtomicBool::new(false))
+            .await;
+        assert_eq!((again.anomaly_count, again.repeats), (0, 2));
+    }
 }

@@ -66,6 +66,15 @@ pub enum StoreError {
         path: PathBuf,
         source: rusqlite::Error,
     },
+    /// SQLite would take a zero-length file for a new, empty database: the checkpoints and
+    /// caches would be silently gone, and a processor would re-read and re-announce
+    /// everything. A truncated store is therefore an error, never a fresh start.
+    #[error(
+        "the store {path} is empty (0 bytes): its checkpoints are gone, and starting from it \
+         would read every record again; to start afresh on purpose, delete the file \
+         (rm '{path}')"
+    )]
+    Empty { path: PathBuf },
     #[error("store query failed: {0}")]
     Sql(#[from] rusqlite::Error),
 }
@@ -113,6 +122,9 @@ impl Store {
                 path: dir.to_path_buf(),
                 source,
             })?;
+        }
+        if std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() == 0) {
+            return Err(StoreError::Empty { path });
         }
         let open = || -> rusqlite::Result<Connection> {
             let conn = Connection::open(&path)?;
@@ -401,6 +413,48 @@ mod tests {
         assert_eq!(s.change_count(None, "snap-1").unwrap().unwrap().blocks, 7);
         assert_eq!(s.change_count(Some("snap-2"), "snap-1").unwrap(), None);
         assert_eq!(c.changed_bytes(), 42 * 524288);
+    }
+
+    #[test]
+    fn an_empty_or_damaged_store_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("watchband.db");
+        std::fs::write(&path, b"").unwrap();
+        let Err(e) = Store::open(&path) else {
+            panic!("a zero-length store was opened")
+        };
+        let text = e.to_string();
+        assert!(text.contains(&path.display().to_string()), "{text}");
+        assert!(text.contains("delete the file"), "{text}");
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len(),
+            0,
+            "the file was left alone"
+        );
+        std::fs::write(
+            &path,
+            b"not a database, just bytes of something else entirely",
+        )
+        .unwrap();
+        let Err(e) = Store::open(&path) else {
+            panic!("garbage was opened")
+        };
+        let text = e.to_string();
+        assert!(text.contains(&path.display().to_string()), "{text}");
+        // A new store is still created where there is none.
+        let fresh = dir.path().join("new").join("watchband.db");
+        Store::open(&fresh)
+            .unwrap()
+            .set_checkpoint("s", "0", "1")
+            .unwrap();
+        assert_eq!(
+            Store::open(&fresh)
+                .unwrap()
+                .checkpoint("s", "0")
+                .unwrap()
+                .as_deref(),
+            Some("1")
+        );
     }
 
     #[test]

@@ -7,6 +7,8 @@ mod support;
 
 mod alarm_action;
 mod moto;
+mod process_backups;
+mod process_gate;
 mod processors;
 mod recovery;
 mod replay;

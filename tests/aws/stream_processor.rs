@@ -2,10 +2,7 @@
 //! malformed and known injected anomalies, read through the shared consumer; every anomaly
 //! lands in the table, every alert is published, the malformed records are counted.
 
-use crate::support::Moto;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
+use crate::support::{Moto, create_anomaly_table};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,34 +13,6 @@ use watchband::pipeline::{PipelineConfig, StreamStart};
 use watchband::processors::stream::{ProcessorSink, StreamProcessorConfig};
 
 const RECORDS: usize = 10_000;
-
-async fn create_anomaly_table(config: &aws_config::SdkConfig) {
-    let attr = |n: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(n)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
-    };
-    let key = |n: &str, t| {
-        KeySchemaElement::builder()
-            .attribute_name(n)
-            .key_type(t)
-            .build()
-            .unwrap()
-    };
-    aws_sdk_dynamodb::Client::new(config)
-        .create_table()
-        .table_name(interop::TEMPERATURE_TABLE)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr("deviceid"))
-        .attribute_definitions(attr("timestamp"))
-        .key_schema(key("deviceid", KeyType::Hash))
-        .key_schema(key("timestamp", KeyType::Range))
-        .send()
-        .await
-        .unwrap();
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_records_every_anomaly_stored_and_alerted_none_lost() {

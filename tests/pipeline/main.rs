@@ -10,4 +10,5 @@ mod faults;
 mod metrics;
 mod recovery;
 mod stream_findings;
+mod stream_identity;
 mod streams;

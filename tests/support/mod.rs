@@ -217,3 +217,36 @@ pub async fn read_shard(
     }
     out
 }
+
+/// The temperature pipeline's anomaly table (`deviceid` hash, `timestamp` range), as the
+/// deployment template creates it.
+pub async fn create_anomaly_table(config: &aws_config::SdkConfig) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let attr = |n: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    let key = |n: &str, t| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .unwrap()
+    };
+    aws_sdk_dynamodb::Client::new(config)
+        .create_table()
+        .table_name(watchband::interop::TEMPERATURE_TABLE)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("deviceid"))
+        .attribute_definitions(attr("timestamp"))
+        .key_schema(key("deviceid", KeyType::Hash))
+        .key_schema(key("timestamp", KeyType::Range))
+        .send()
+        .await
+        .unwrap();
+}

@@ -6,7 +6,7 @@ use super::convert::{clean, from_time, to_time};
 use super::errors::map_sdk_error;
 use crate::cloud::{
     CloudError, CloudResult, ErrorKind, PutRecord, PutRecordsOutcome, RecordBatch, Shard,
-    ShardPosition, StreamRecord,
+    ShardPosition, StreamIdentity, StreamRecord,
 };
 use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::primitives::Blob;
@@ -30,6 +30,29 @@ pub async fn list_streams(c: &Client) -> CloudResult<Vec<String>> {
             _ => return Ok(names),
         }
     }
+}
+
+pub async fn stream_identity(c: &Client, stream: &str) -> CloudResult<StreamIdentity> {
+    const OP: &str = "DescribeStreamSummary";
+    let out = c
+        .describe_stream_summary()
+        .stream_name(stream)
+        .send()
+        .await
+        .map_err(|e| map_sdk_error(SERVICE, OP, Some(stream), e))?;
+    let summary = out.stream_description_summary().ok_or_else(|| {
+        CloudError::new(
+            ErrorKind::Other,
+            SERVICE,
+            OP,
+            "no stream description in the answer",
+        )
+        .with_resource(stream)
+    })?;
+    Ok(StreamIdentity {
+        arn: crate::sanitize::clean(summary.stream_arn()),
+        created: to_time(summary.stream_creation_timestamp()),
+    })
 }
 
 pub async fn list_shards(c: &Client, stream: &str) -> CloudResult<Vec<Shard>> {

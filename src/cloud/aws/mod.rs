@@ -251,6 +251,9 @@ impl Cloud for AwsCloud {
     async fn list_shards(&self, stream: &str) -> CloudResult<Vec<Shard>> {
         kinesis::list_shards(&self.kinesis, stream).await
     }
+    async fn stream_identity(&self, stream: &str) -> CloudResult<StreamIdentity> {
+        kinesis::stream_identity(&self.kinesis, stream).await
+    }
     async fn get_shard_iterator(
         &self,
         stream: &str,

@@ -417,6 +417,9 @@ impl Cloud for SimCloud {
     async fn list_shards(&self, stream: &str) -> CloudResult<Vec<Shard>> {
         api::kinesis::list_shards(self, stream).await
     }
+    async fn stream_identity(&self, stream: &str) -> CloudResult<crate::cloud::StreamIdentity> {
+        api::kinesis::stream_identity(self, stream).await
+    }
     async fn get_shard_iterator(
         &self,
         stream: &str,

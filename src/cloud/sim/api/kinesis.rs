@@ -11,6 +11,29 @@ pub(crate) async fn list_streams(sim: &SimCloud) -> CloudResult<Vec<String>> {
     sim.with(|w, _, _| Ok(w.kinesis.names()))
 }
 
+pub(crate) async fn stream_identity(
+    sim: &SimCloud,
+    stream: &str,
+) -> CloudResult<crate::cloud::StreamIdentity> {
+    const OP: &str = "DescribeStreamSummary";
+    sim.gate("kinesis", OP, Some(stream)).await?;
+    sim.with(|w, _, _| {
+        let st = w
+            .kinesis
+            .stream(stream)
+            .map_err(|e| kin_err(e, OP, stream))?;
+        Ok(crate::cloud::StreamIdentity {
+            arn: format!(
+                "arn:aws:kinesis:{}:{}:stream/{}",
+                crate::cloud::sim::world::REGION,
+                crate::cloud::sim::world::ACCOUNT,
+                st.name
+            ),
+            created: crate::cloud::sim::clock::to_time(st.created),
+        })
+    })
+}
+
 pub(crate) async fn list_shards(sim: &SimCloud, stream: &str) -> CloudResult<Vec<Shard>> {
     const OP: &str = "ListShards";
     sim.gate("kinesis", OP, Some(stream)).await?;

@@ -1,0 +1,535 @@
+//! `watchband process stream` as a real child process against moto, under the faults an
+//! unattended processor meets: poison records that DynamoDB refuses, `kill -9` in the middle
+//! of a run, SIGINT and SIGTERM. What must hold: no anomaly lost; none alerted twice, except
+//! at most the one record a `kill -9` catches between SNS accepting its alert and its row
+//! being marked `sent`; the poison records reported with their shard and sequence number;
+//! the documented exit codes.
+//!
+//! Every anomaly injected here is a Hot reading with a value no other reading has
+//! (110.001, 110.002, ...), so the alert text (`Anomaly value = 110.002 is detected ...`)
+//! names its record and a duplicate is seen as a value alerted twice.
+
+use crate::support::{Moto, create_anomaly_table};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use watchband::cli::generate::ReadingSource;
+use watchband::cloud::{Cloud, PutRecord, Time};
+use watchband::interop;
+
+async fn create_stream(config: &aws_config::SdkConfig, shards: i32) {
+    aws_sdk_kinesis::Client::new(config)
+        .create_stream()
+        .stream_name(interop::TEMPERATURE_STREAM)
+        .shard_count(shards)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// `n` readings of 8 devices, 1 % of them Hot with a unique value; returns the records and
+/// the injected values. Readings of different seeds have different timestamps (the row key).
+fn readings(n: usize, seed: u64, first_value: usize) -> (Vec<PutRecord>, BTreeSet<String>) {
+    let start = Time::from_timestamp(1_780_000_000 + seed as i64 * 86_400, 0).unwrap();
+    let mut source = ReadingSource::new(seed, 8, 0.0);
+    let mut injected = BTreeSet::new();
+    let mut records = Vec::with_capacity(n);
+    for i in 0..n {
+        let (mut reading, _) = source.next(start + chrono::Duration::milliseconds(i as i64 * 100));
+        if i % 100 == 50 {
+            reading.value = 110.0 + (first_value + injected.len() + 1) as f64 / 1000.0;
+            injected.insert(interop::format_number(reading.value));
+        }
+        records.push(PutRecord {
+            partition_key: reading.deviceid.clone(),
+            data: reading.to_json().into_bytes(),
+        });
+    }
+    (records, injected)
+}
+
+async fn put_all(cloud: &dyn Cloud, records: Vec<PutRecord>) {
+    for chunk in records.chunks(500) {
+        let out = cloud
+            .put_records(interop::TEMPERATURE_STREAM, chunk.to_vec())
+            .await
+            .unwrap();
+        assert_eq!(out.failed(), 0);
+    }
+}
+
+/// The value of every alert published on the topic, with how often it was alerted.
+fn alerts(moto: &Moto) -> BTreeMap<String, usize> {
+    let data = moto.data();
+    let mut out = BTreeMap::new();
+    for topic in data["sns"]["Topic"].as_array().into_iter().flatten() {
+        for n in topic["sent_notifications"].as_array().into_iter().flatten() {
+            let message = n[1].as_str().unwrap_or_default();
+            let value = message
+                .strip_prefix("Anomaly value = ")
+                .and_then(|m| m.split_once(' '))
+                .map_or(message, |(v, _)| v);
+            *out.entry(value.to_string()).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
+/// Every row of the anomaly table: (value, alert marker).
+async fn rows(config: &aws_config::SdkConfig) -> Vec<(String, String)> {
+    let client = aws_sdk_dynamodb::Client::new(config);
+    let mut out = Vec::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(interop::TEMPERATURE_TABLE)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        for item in page.items() {
+            let n = |k: &str| match item.get(k) {
+                Some(aws_sdk_dynamodb::types::AttributeValue::N(v)) => v.clone(),
+                Some(aws_sdk_dynamodb::types::AttributeValue::S(v)) => v.clone(),
+                _ => String::new(),
+            };
+            out.push((n("value"), n("alert")));
+        }
+        match page.last_evaluated_key() {
+            Some(k) if !k.is_empty() => start = Some(k.clone()),
+            _ => return out,
+        }
+    }
+}
+
+/// `watchband process stream` against moto, with its own data directory (the store with the
+/// checkpoints) and no configuration of the developer's.
+struct Processor {
+    child: Child,
+    stderr: Arc<Mutex<String>>,
+}
+
+/// `watchband --endpoint-url MOTO ARGS...` with test credentials and `home` for every
+/// directory it could use.
+fn watchband(moto: &Moto, home: &std::path::Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_watchband"));
+    c.args(["--endpoint-url", &moto.endpoint()])
+        .args(args)
+        .env_remove("AWS_PROFILE")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", home.join("aws-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("aws-credentials"))
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"));
+    c
+}
+
+impl Processor {
+    fn start(moto: &Moto, home: &std::path::Path) -> Processor {
+        let mut child = watchband(moto, home, &["process", "stream"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start watchband process stream");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut pipe = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Processor { child, stderr }
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{name}");
+    }
+
+    /// Waits for the exit; its code and stdout.
+    fn wait(mut self) -> (Option<i32>, String) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let mut out = String::new();
+                self.child
+                    .stdout
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut out)
+                    .unwrap();
+                return (status.code(), out);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no exit 30 s after the signal; stderr: {}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Processor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits until every injected value has a row marked `sent`, then until nothing moves for
+/// two seconds (replays finished).
+async fn wait_until_done(
+    config: &aws_config::SdkConfig,
+    injected: &BTreeSet<String>,
+    p: &Processor,
+    within: Duration,
+) {
+    let deadline = Instant::now() + within;
+    let mut last = (0, Instant::now());
+    loop {
+        let rows = rows(config).await;
+        let sent: BTreeSet<&String> = rows
+            .iter()
+            .filter(|(_, a)| a == "sent")
+            .map(|(v, _)| v)
+            .collect();
+        let all = injected.iter().all(|v| sent.contains(v));
+        if rows.len() != last.0 {
+            last = (rows.len(), Instant::now());
+        }
+        if all && last.1.elapsed() > Duration::from_secs(2) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} injected anomalies stored and announced after {within:?}; stderr: {}",
+            injected.iter().filter(|v| sent.contains(v)).count(),
+            injected.len(),
+            p.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// 20,000 records on 2 shards; the processor is killed with SIGKILL three times while it
+/// writes rows and alerts, restarted each time, and stopped with SIGTERM at the end: every
+/// injected anomaly is stored and alerted exactly once, every row is marked sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_kill_nines_lose_nothing_and_page_once() {
+    let Some(moto) = Moto::start() else { return };
+    let config = moto.sdk_config().await;
+    let cloud = moto.cloud().await;
+    create_anomaly_table(&config).await;
+    create_stream(&config, 2).await;
+    let (records, injected) = readings(20_000, 21, 0);
+    assert_eq!(injected.len(), 200);
+    put_all(&cloud, records).await;
+    let home = tempfile::tempdir().unwrap();
+
+    // Each run is killed once it has stored 40 more rows than the run before it left.
+    let mut killed_at = Vec::new();
+    for _ in 0..3 {
+        let before = rows(&config).await.len();
+        let p = Processor::start(&moto, home.path());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let now = rows(&config).await.len();
+            if now >= before + 40 {
+                killed_at.push(now);
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no progress in 60 s; stderr: {}",
+                p.stderr()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        drop(p); // SIGKILL
+    }
+    assert!(
+        killed_at.last().is_some_and(|&n| n < injected.len()),
+        "every kill must land mid-run (rows at each kill: {killed_at:?})"
+    );
+
+    let p = Processor::start(&moto, home.path());
+    wait_until_done(&config, &injected, &p, Duration::from_secs(120)).await;
+    p.signal("TERM");
+    let (code, stdout) = p.wait();
+    assert_eq!(code, Some(143), "SIGTERM exits 143");
+    let totals: serde_json::Value = serde_json::from_str(stdout.trim()).expect("totals JSON");
+
+    let rows = rows(&config).await;
+    let alerted = alerts(&moto);
+    // The one window the gate cannot close: a kill after SNS took the alert and before the
+    // row was marked `sent`. That record is announced again, once; nothing else is.
+    let twice: Vec<_> = alerted.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        twice.len() <= killed_at.len() && twice.iter().all(|(_, n)| **n == 2),
+        "alerted more than once beyond one record per kill: {twice:?}"
+    );
+    eprintln!(
+        "{} of {} anomalies alerted twice after {} kills",
+        twice.len(),
+        injected.len(),
+        killed_at.len()
+    );
+    let lost: Vec<_> = injected
+        .iter()
+        .filter(|v| !alerted.contains_key(*v))
+        .collect();
+    assert!(lost.is_empty(), "never alerted: {lost:?}");
+    let unsent: Vec<_> = rows.iter().filter(|(_, a)| a != "sent").collect();
+    assert!(unsent.is_empty(), "rows not marked sent: {unsent:?}");
+    // Every row was announced (once, but for the kills' windows), and nothing was announced
+    // without a row.
+    assert_eq!(
+        alerted.values().sum::<usize>() - twice.len(),
+        rows.len(),
+        "alerts vs rows (final run: {totals})"
+    );
+}
+
+/// Poison records first on a one-shard stream (an empty device id, a 3,000-byte one, a
+/// value beyond DynamoDB's number range, an empty timestamp), then 3,000 good records: each
+/// poison record is reported with its shard and sequence number, every later anomaly is
+/// stored and alerted, and SIGINT exits 130 with the totals.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poison_records_are_rejected_and_the_shard_goes_on() {
+    let Some(moto) = Moto::start() else { return };
+    let config = moto.sdk_config().await;
+    let cloud = moto.cloud().await;
+    create_anomaly_table(&config).await;
+    create_stream(&config, 1).await;
+    let poison = |deviceid: &str, timestamp: &str, value: f64| {
+        let r = interop::TemperatureReading {
+            timestamp: timestamp.into(),
+            datatype: "Temperature".into(),
+            value,
+            deviceid: deviceid.into(),
+            date: "2026-05-28".into(),
+            lowest_temp: 96.0,
+            highest_temp: 101.0,
+        };
+        PutRecord {
+            partition_key: "poison".into(),
+            data: r.to_json().into_bytes(),
+        }
+    };
+    let long = "D".repeat(3000);
+    let poisons = vec![
+        poison("", "2026-05-28 10:00:00.000001", 150.0),
+        poison(&long, "2026-05-28 10:00:00.000002", 150.0),
+        poison("DHT_001", "2026-05-28 10:00:00.000003", 1e200),
+        poison("DHT_001", "", 150.0),
+    ];
+    let mut sequences = Vec::new();
+    for p in &poisons {
+        let out = cloud
+            .put_records(interop::TEMPERATURE_STREAM, vec![p.clone()])
+            .await
+            .unwrap();
+        sequences.push(out.results[0].clone().unwrap().0);
+    }
+    let (records, injected) = readings(3_000, 5, 0);
+    put_all(&cloud, records).await;
+
+    let home = tempfile::tempdir().unwrap();
+    let p = Processor::start(&moto, home.path());
+    wait_until_done(&config, &injected, &p, Duration::from_secs(90)).await;
+    p.signal("INT");
+    let stderr = p.stderr();
+    let (code, stdout) = p.wait();
+    assert_eq!(code, Some(130), "SIGINT exits 130; stderr: {stderr}");
+    let totals: serde_json::Value = serde_json::from_str(stdout.trim()).expect("totals JSON");
+    assert_eq!(totals["refused"], 4, "{totals}");
+    assert_eq!(totals["records"], 3_004, "{totals}");
+    for seq in &sequences {
+        assert!(
+            stderr.contains(&format!(
+                "rejected {}/shardId-000000000000 record {seq}",
+                interop::TEMPERATURE_STREAM
+            )),
+            "poison record {seq} not reported: {stderr}"
+        );
+    }
+    let alerted = alerts(&moto);
+    let lost: Vec<_> = injected
+        .iter()
+        .filter(|v| alerted.get(*v) != Some(&1))
+        .collect();
+    assert!(lost.is_empty(), "not alerted exactly once: {lost:?}");
+}
+
+/// The stream is deleted and created again under its name while the processor runs: the
+/// disappearance is reported and watched for, and every anomaly of the new stream is stored
+/// and alerted (the old stream's checkpoint is not used on the new one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recreated_stream_is_read_again_from_its_start() {
+    let Some(moto) = Moto::start() else { return };
+    let config = moto.sdk_config().await;
+    let cloud = moto.cloud().await;
+    create_anomaly_table(&config).await;
+    create_stream(&config, 1).await;
+    let (records, first) = readings(1_000, 3, 0);
+    put_all(&cloud, records).await;
+    let home = tempfile::tempdir().unwrap();
+    let p = Processor::start(&moto, home.path());
+    wait_until_done(&config, &first, &p, Duration::from_secs(60)).await;
+
+    let kinesis = aws_sdk_kinesis::Client::new(&config);
+    kinesis
+        .delete_stream()
+        .stream_name(interop::TEMPERATURE_STREAM)
+        .send()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !p.stderr().contains("the stream is gone") {
+        assert!(
+            Instant::now() < deadline,
+            "the deletion was not reported: {}",
+            p.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    create_stream(&config, 1).await;
+    // Other values than the first stream's, so its anomalies are told apart.
+    let (records, second) = readings(2_000, 4, first.len());
+    assert!(second.is_disjoint(&first));
+    put_all(&cloud, records).await;
+    wait_until_done(&config, &second, &p, Duration::from_secs(60)).await;
+    assert!(
+        p.stderr().contains("the stream was created again"),
+        "{}",
+        p.stderr()
+    );
+    p.signal("INT");
+    let (code, _) = p.wait();
+    assert_eq!(code, Some(130));
+    let alerted = alerts(&moto);
+    let wrong: Vec<_> = first
+        .iter()
+        .chain(&second)
+        .filter(|v| alerted.get(*v) != Some(&1))
+        .collect();
+    assert!(wrong.is_empty(), "not alerted exactly once: {wrong:?}");
+}
+
+/// Two processors on one stream (each with its own store, as on two machines), one killed
+/// with SIGKILL mid-run: the survivor finishes, no anomaly is lost, and none is alerted twice
+/// but for at most the one record the kill caught between its Publish and its `sent` mark.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_on_one_stream_page_once_and_the_survivor_finishes() {
+    let Some(moto) = Moto::start() else { return };
+    let config = moto.sdk_config().await;
+    let cloud = moto.cloud().await;
+    create_anomaly_table(&config).await;
+    create_stream(&config, 2).await;
+    let (records, injected) = readings(6_000, 8, 0);
+    put_all(&cloud, records).await;
+    let (home_a, home_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Processor::start(&moto, home_a.path());
+    let b = Processor::start(&moto, home_b.path());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while rows(&config).await.len() < 20 {
+        assert!(Instant::now() < deadline, "no progress: {}", a.stderr());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(a); // SIGKILL
+    wait_until_done(&config, &injected, &b, Duration::from_secs(120)).await;
+    b.signal("INT");
+    let (code, _) = b.wait();
+    assert_eq!(code, Some(130));
+    let alerted = alerts(&moto);
+    let lost: Vec<_> = injected
+        .iter()
+        .filter(|v| !alerted.contains_key(*v))
+        .collect();
+    assert!(lost.is_empty(), "never alerted: {lost:?}");
+    let twice: Vec<_> = alerted.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        twice.len() <= 1 && twice.iter().all(|(_, n)| **n == 2),
+        "alerted twice: {twice:?}"
+    );
+    let rows = rows(&config).await;
+    assert!(rows.iter().all(|(_, a)| a == "sent"), "{rows:?}");
+}
+
+/// Under `--read-only` the commands that exist to write (`process stream`, `process
+/// backups`, `process metric`, `generate`) are refused with exit 64 and touch nothing: moto's
+/// resources are the same before and after, and no store file is created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writing_commands_are_refused_under_read_only_and_change_nothing() {
+    let Some(moto) = Moto::start() else { return };
+    let config = moto.sdk_config().await;
+    let cloud = moto.cloud().await;
+    create_anomaly_table(&config).await;
+    create_stream(&config, 1).await;
+    let (records, _) = readings(300, 9, 0);
+    put_all(&cloud, records).await;
+    let queue = cloud.create_queue("backup-events").await.unwrap();
+    let before = moto.data();
+    let home = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["--read-only", "process", "stream"],
+        vec!["--read-only", "process", "backups", "--queue", &queue],
+        vec![
+            "--read-only",
+            "process",
+            "metric",
+            "--namespace",
+            "AWS/EC2",
+            "--metric",
+            "CPUUtilization",
+        ],
+        vec!["--read-only", "generate", "--count", "10", "--rate", "100"],
+    ] {
+        let out = watchband(&moto, home.path(), &args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(64), "{args:?}: {stderr}");
+        assert!(stderr.contains("--read-only"), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?} printed a result");
+    }
+    assert_eq!(moto.data(), before, "moto's resources changed");
+    assert!(!home.path().join("data").exists(), "a store was created");
+    // The refusal is documented where the operator looks for it.
+    for args in [
+        vec!["process", "stream", "--help"],
+        vec!["process", "backups", "--help"],
+        vec!["generate", "--help"],
+    ] {
+        let out = watchband(&moto, home.path(), &args).output().unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            help.contains("Refused under --read-only (exit 64)"),
+            "{args:?}: {help}"
+        );
+    }
+}
