@@ -342,7 +342,7 @@ fn invalid_configurations_say_what_is_wrong() {
 }
 
 #[test]
-fn seed_004_threshold_through_any_detector() {
+fn static_alarm_threshold_through_any_detector() {
     let mut det = detector(Algo::Rule);
     assert!(!det.observe(0, 79.0).unwrap().anomalous);
     assert!(det.observe(60, 81.0).unwrap().anomalous);

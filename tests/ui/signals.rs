@@ -36,7 +36,10 @@ fn signal_restores_the_terminal(signal: &str, code: i32) {
         .status()
         .unwrap();
     assert!(sent.success());
-    let screen = t.wait("the exit", 20, |s| s.contains("EXITED:"));
+    // The modes line comes after the exit line: wait for both, or the check races the shell.
+    let screen = t.wait("the exit and the pty's modes", 20, |s| {
+        s.contains("EXITED:") && s.contains("icanon")
+    });
     assert!(
         screen.contains(&format!("EXITED:{code}")),
         "exit code 128 + SIG{signal}:\n{screen}"
