@@ -108,7 +108,7 @@ pub fn judge_count(
 }
 
 /// The detector for a volume's daily change counts: weekly seasonality, never negative.
-pub(crate) fn volume_detector(width: f64) -> AnyDetector {
+fn volume_detector(width: f64) -> AnyDetector {
     let config = DetectorConfig {
         algo: Algo::Band,
         band: BandConfig {

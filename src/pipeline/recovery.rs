@@ -15,7 +15,6 @@ use crate::cloud::{
     Cloud, CloudResult, CreateLegalHold, ErrorKind, GetMetricData, MetricQuery, RecoveryPoint,
     RestoreJob, RestoreJobState, StartRestoreJob, Time, collect_pages,
 };
-use crate::detect::Detector;
 use crate::sanitize::clean;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -278,16 +277,17 @@ pub async fn last_clean_for_alert(
         .filter(|(t, v)| *t < at.timestamp() && v.is_finite())
         .collect();
     history.sort_by_key(|(t, _)| *t);
-    let mut detector = super::backups::volume_detector(band_width);
-    let mut counts: Vec<(i64, bool)> = history
-        .into_iter()
-        .map(|(t, v)| {
-            let burst = detector
-                .observe(t, v)
-                .is_ok_and(|d| d.anomalous && d.band.is_some_and(|b| v > b.upper));
-            (t, burst)
-        })
-        .collect();
+    // Judged as the processor and the TUI judge a count: by the interval it covers.
+    let mut judge = super::backups::ChangeJudge::new(band_width);
+    let mut since = None;
+    let mut counts: Vec<(i64, bool)> = Vec::with_capacity(history.len() + 1);
+    for (t, v) in history {
+        let burst = judge
+            .observe(since, t, v)
+            .is_ok_and(|d| d.anomalous && d.band.is_some_and(|b| v > b.upper));
+        since = Some(t);
+        counts.push((t, burst));
+    }
     counts.push((at.timestamp(), true));
     let mut points: Vec<RecoveryPoint> =
         collect_pages(|t| cloud.list_recovery_points_by_resource(volume_arn, t))
