@@ -2,6 +2,8 @@
 //! runtime's event loop over the terminal, the pipeline and the clock ([`runtime`]). What it
 //! runs on (account, store, terminal) is wired by [`crate::session`].
 
+pub mod alarm_form;
+pub mod command;
 pub mod feed;
 pub mod fixture;
 pub mod keymap;

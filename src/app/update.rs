@@ -1,14 +1,18 @@
-//! `update(&mut state, input) -> Vec<Effect>`: the only code that changes [`AppState`].
+//! `update(&mut state, input) -> Vec<Effect>`: the only code that changes [`AppState`] (with its
+//! helpers [`super::alarm_form`], the `a` form, and [`super::command`], the `:` line).
 //!
 //! Pure: no I/O, no clock, no terminal. What needs the outside world (start a backup, write an
 //! alarm, copy to the clipboard, read a theme file) is returned as an [`Effect`] value that the
 //! runtime executes, and its outcome comes back later as an [`Input`].
 
+pub use super::alarm_form::score;
+use super::alarm_form::{open_alarm_form, refresh_preview, submit_alarm_form, validate};
+use super::command::run_command;
+pub use super::command::{COMMANDS, RANGES, complete, range_label};
 use super::feed;
 use super::keymap::{Action, action_for};
 use super::state::*;
-use crate::cloud::{AnomalyDetector, MetricId, Time};
-use crate::detect::{Algo, AnyDetector, BandConfig, Detector, DetectorConfig};
+use crate::cloud::Time;
 use crate::pipeline::{Command, Event, MetricDetector};
 use crate::theme::{Theme, next_builtin};
 use crossterm::event::{
@@ -432,24 +436,6 @@ fn recovery_target(state: &AppState, what: &str) -> Result<RecoveryTarget, Strin
     })
 }
 
-/// The chart time ranges `[` and `]` step through, shortest first, and their `:range` names.
-pub const RANGES: [(&str, Option<i64>); 6] = [
-    ("1d", Some(86_400)),
-    ("7d", Some(7 * 86_400)),
-    ("30d", Some(30 * 86_400)),
-    ("90d", Some(90 * 86_400)),
-    ("1y", Some(365 * 86_400)),
-    ("all", None),
-];
-
-pub fn range_label(r: Option<i64>) -> String {
-    match RANGES.iter().find(|(_, x)| *x == r) {
-        Some((name, None)) => format!("{name} history"),
-        Some((name, _)) => format!("last {name}"),
-        None => "custom range".into(),
-    }
-}
-
 /// Enter on the Overview: a problem jumps to its thing; an event shows its full text below.
 fn open_overview_row(state: &mut AppState, effects: &mut Vec<Effect>) {
     use crate::app::problems::{Target, view_of_source};
@@ -525,7 +511,7 @@ fn on_mouse(state: &mut AppState, m: MouseEvent, effects: &mut Vec<Effect>) {
     }
 }
 
-fn switch_view(state: &mut AppState, i: usize) {
+pub(super) fn switch_view(state: &mut AppState, i: usize) {
     state.view = View::ALL[i % View::ALL.len()];
     state.pane_scroll = 0;
     state.detail = false;
@@ -576,218 +562,6 @@ fn selected_arn(state: &AppState) -> Option<String> {
         }
         _ => None,
     }
-}
-
-/// The series `a` would put an alarm on, with its data for the preview.
-/// Metric, statistic, period and the data the band preview is computed on.
-type AlarmTarget = (MetricId, String, i32, Vec<(i64, f64)>);
-
-fn alarm_target(state: &AppState) -> Option<AlarmTarget> {
-    match state.view {
-        View::Backups => {
-            let v = state.selected_volume()?;
-            let data = v.changes.points.iter().map(|p| (p.t, p.value)).collect();
-            Some((
-                crate::interop::backup_metric(&v.arn),
-                "Maximum".into(),
-                60,
-                data,
-            ))
-        }
-        View::Metrics => {
-            let m = state.selected_metric()?;
-            let data = m.scored.points.iter().map(|p| (p.t, p.value)).collect();
-            Some((m.id.clone(), m.stat.clone(), m.period, data))
-        }
-        _ => None,
-    }
-}
-
-fn open_alarm_form(state: &mut AppState) {
-    let Some((metric, stat, period, data)) = alarm_target(state) else {
-        state.refuse(
-            "a creates an alarm on a series: select a volume (Backups) or a metric (Metrics)",
-        );
-        return;
-    };
-    let topic = proposed_topic(state, &metric).unwrap_or_default();
-    let name = alarm_name_for(&metric);
-    let existing = state
-        .alarms
-        .iter()
-        .any(|a| a.name == name)
-        .then(|| state.name_things(&name));
-    let stat = AlarmForm::STATISTICS
-        .iter()
-        .find(|s| s.eq_ignore_ascii_case(&stat))
-        .map(|s| s.to_string())
-        .unwrap_or(stat);
-    let mut form = AlarmForm {
-        target: state.metric_name(&metric),
-        metric,
-        fields: [stat, period.to_string(), "2".into(), "1".into(), topic],
-        focus: 2,
-        data,
-        preview: Series::default(),
-        error: None,
-        existing,
-        overwrite_confirmed: false,
-    };
-    refresh_preview(&mut form);
-    form.error = validate(&form).err();
-    state.modal = Some(Modal::AlarmForm(Box::new(form)));
-}
-
-/// The alarm name the form writes for a metric: the changed-block pipeline's name for a
-/// volume's metric, else one named for the metric.
-fn alarm_name_for(metric: &MetricId) -> String {
-    match backup_volume_of(metric) {
-        Some(arn) => crate::interop::backup_alarm_name(&arn),
-        None => format!("watchband/{}", metric.display()),
-    }
-}
-
-fn backup_volume_of(metric: &MetricId) -> Option<String> {
-    metric
-        .dimensions
-        .iter()
-        .find(|(k, _)| k == crate::interop::BACKUP_DIMENSION)
-        .map(|(_, v)| v.clone())
-}
-
-/// A topic that fits the metric: the backup topic for a volume's changed blocks; for any other
-/// metric the topic an existing alarm on the same metric, else the same namespace, notifies.
-/// None when nothing fits: the form then asks for one rather than sending a CPU alarm to the
-/// backup topic.
-fn proposed_topic(state: &AppState, metric: &MetricId) -> Option<String> {
-    if backup_volume_of(metric).is_some() {
-        return state.topic_arn();
-    }
-    let backup_topic = format!(
-        ":{}",
-        state.actions.topic.rsplit(':').next().unwrap_or_default()
-    );
-    let action_of = |pred: &dyn Fn(&MetricId) -> bool| {
-        state.alarms.iter().find_map(|a| {
-            let watched = match &a.definition.metric {
-                crate::cloud::AlarmMetric::Single { metric, .. } => Some(metric),
-                crate::cloud::AlarmMetric::Queries(qs) => qs.iter().find_map(|q| match &q.kind {
-                    crate::cloud::MetricQueryKind::Stat { metric, .. } => Some(metric),
-                    _ => None,
-                }),
-            }?;
-            if !pred(watched) {
-                return None;
-            }
-            // The backup topic is for backup alarms, whatever an alarm on this metric uses.
-            a.definition
-                .alarm_actions
-                .iter()
-                .find(|t| t.starts_with("arn:aws:sns:") && !t.ends_with(&backup_topic))
-                .cloned()
-        })
-    };
-    action_of(&|m| m == metric).or_else(|| action_of(&|m| m.namespace == metric.namespace))
-}
-
-/// Recomputes the band preview with the width typed in the form (the previous preview stays
-/// while the width does not parse; `validate` says why).
-fn refresh_preview(form: &mut AlarmForm) {
-    if let Ok(w) = form.fields[2].trim().parse::<f64>()
-        && w.is_finite()
-        && w > 0.0
-    {
-        form.preview = score(&form.data, Algo::Band, w);
-    }
-}
-
-/// Scores a series with the local detector (the Metrics view's band, the form's preview).
-pub fn score(data: &[(i64, f64)], algo: Algo, width: f64) -> Series {
-    let config = DetectorConfig {
-        algo,
-        band: BandConfig {
-            width,
-            ..BandConfig::default()
-        },
-        ..DetectorConfig::default()
-    };
-    let mut series = Series::default();
-    let Ok(mut det) = AnyDetector::new(&config) else {
-        return series;
-    };
-    for &(t, v) in data {
-        if let Ok(verdict) = det.observe(t, v) {
-            series.push(Point {
-                t,
-                value: v,
-                band: verdict.band.map(|b| (b.lower, b.upper)),
-                anomalous: verdict.anomalous,
-            });
-        }
-    }
-    series
-}
-
-/// Checks every field as typed; the first problem, if any.
-fn validate(form: &AlarmForm) -> Result<(), String> {
-    submit_alarm_form(form).map(|_| ())
-}
-
-/// Validates the form and builds the detector and alarm it writes.
-fn submit_alarm_form(form: &AlarmForm) -> Result<Effect, String> {
-    let stat = form.fields[0].trim();
-    if !AlarmForm::STATISTICS.contains(&stat) {
-        return Err(format!(
-            "statistic: pick one with ← → ({})",
-            AlarmForm::STATISTICS.join(" ")
-        ));
-    }
-    let period: i32 = form.fields[1]
-        .trim()
-        .parse()
-        .ok()
-        .filter(|p: &i32| *p == 10 || *p == 30 || (*p > 0 && p % 60 == 0))
-        .ok_or("period must be 10, 30 or a multiple of 60 seconds")?;
-    let width: f64 = form.fields[2]
-        .trim()
-        .parse()
-        .ok()
-        .filter(|w: &f64| w.is_finite() && *w > 0.0)
-        .ok_or("band width must be a positive number")?;
-    let evals: i32 = form.fields[3]
-        .trim()
-        .parse()
-        .ok()
-        .filter(|e| *e >= 1)
-        .ok_or("evaluation periods must be a whole number ≥ 1")?;
-    let topic = form.fields[4].trim();
-    if !topic.starts_with("arn:aws:sns:") || topic.split(':').count() != 6 {
-        return Err(format!(
-            "SNS topic: the ARN of the topic {} alarms notify (arn:aws:sns:REGION:ACCOUNT:NAME)",
-            form.metric.namespace
-        ));
-    }
-    let name = alarm_name_for(&form.metric);
-    let alarm = crate::interop::anomaly_alarm_definition(
-        &name,
-        form.metric.clone(),
-        stat,
-        period,
-        width,
-        evals,
-        topic,
-    );
-    Ok(Effect::Pipeline(Command::CreateAlarm {
-        detector: AnomalyDetector {
-            metric: form.metric.clone(),
-            stat: stat.to_string(),
-            excluded: Vec::new(),
-            metric_timezone: None,
-            periodic_spikes: false,
-            state: None,
-        },
-        definition: Box::new(alarm),
-    }))
 }
 
 fn edit_text(buf: &mut String, key: KeyEvent) -> bool {
@@ -1097,119 +871,5 @@ fn on_modal_key(state: &mut AppState, key: KeyEvent, effects: &mut Vec<Effect>) 
     }
     if keep {
         state.modal = Some(modal);
-    }
-}
-
-/// The `:` commands, for Tab completion (views are also reachable by any unique prefix).
-pub const COMMANDS: [&str; 13] = [
-    "alarms",
-    "backups",
-    "filter",
-    "help",
-    "metric",
-    "metrics",
-    "notifications",
-    "overview",
-    "quit",
-    "range",
-    "refresh",
-    "streams",
-    "theme",
-];
-
-/// Completes a command line: the command, or the argument of `:range` and `:theme`. Returns
-/// the completed line and the candidates (one when the completion is unique).
-pub fn complete(input: &str) -> (String, Vec<String>) {
-    let (head, word, options): (String, &str, Vec<&str>) = match input.split_once(' ') {
-        Some(("range", arg)) => (
-            "range ".into(),
-            arg,
-            RANGES.iter().map(|(n, _)| *n).collect(),
-        ),
-        Some(("theme", arg)) => (
-            "theme ".into(),
-            arg,
-            crate::theme::BUILTIN.iter().map(|(n, _)| *n).collect(),
-        ),
-        Some(_) => return (input.to_string(), Vec::new()),
-        None => (String::new(), input, COMMANDS.to_vec()),
-    };
-    let matches: Vec<String> = options
-        .into_iter()
-        .filter(|o| o.starts_with(word))
-        .map(String::from)
-        .collect();
-    let done = match matches.as_slice() {
-        [] => input.to_string(),
-        [one] if head.is_empty() && (one == "range" || one == "theme") => format!("{one} "),
-        [one] => format!("{head}{one}"),
-        many => {
-            let mut prefix = many[0].clone();
-            for m in &many[1..] {
-                let n = prefix
-                    .chars()
-                    .zip(m.chars())
-                    .take_while(|(a, b)| a == b)
-                    .count();
-                prefix = prefix.chars().take(n).collect();
-            }
-            format!("{head}{prefix}")
-        }
-    };
-    (done, matches)
-}
-
-/// Runs a `:` command line.
-fn run_command(state: &mut AppState, line: &str, effects: &mut Vec<Effect>) {
-    let (cmd, arg) = match line.split_once(char::is_whitespace) {
-        Some((c, a)) => (c, a.trim()),
-        None => (line, ""),
-    };
-    match cmd {
-        "" => {}
-        "q" | "quit" => {
-            state.quit = true;
-            effects.push(Effect::Quit);
-        }
-        "theme" if arg.is_empty() => state.refuse(format!(
-            "usage: :theme NAME|PATH (built-in: {})",
-            crate::theme::BUILTIN.map(|(n, _)| n).join(", ")
-        )),
-        "theme" => effects.push(Effect::LoadTheme(arg.to_string())),
-        "metric" | "metrics" if cmd == "metric" || !arg.is_empty() => {
-            effects.push(Effect::Pipeline(Command::ListMetrics { namespace: None }));
-            state.modal = Some(Modal::MetricBrowser {
-                query: arg.to_string(),
-                selected: 0,
-            });
-        }
-        "refresh" => {
-            effects.push(Effect::Pipeline(Command::Refresh));
-            state.say("refreshing…");
-        }
-        "help" => {
-            state.modal = Some(Modal::Help {
-                query: arg.to_string(),
-                scroll: 0,
-            })
-        }
-        "filter" => state.filter = arg.to_string(),
-        "range" => match RANGES.iter().find(|(n, _)| *n == arg) {
-            Some((_, r)) => {
-                state.range = *r;
-                state.say(format!("charts: {}", range_label(*r)));
-            }
-            None => state.refuse(format!(
-                "usage: :range {}",
-                RANGES.map(|(n, _)| n).join("|")
-            )),
-        },
-        other => match View::from_command(other) {
-            Some(v) => switch_view(state, v.index()),
-            None => state.refuse(format!(
-                "unknown command :{other} (try :backups :streams :alarms :metrics :metric \
-                 :notifications :overview :theme NAME :refresh :quit)"
-            )),
-        },
     }
 }
