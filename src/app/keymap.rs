@@ -83,7 +83,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding { keys: "P", what: "protect the last clean recovery point (or the selected snapshot) with a legal hold", action: Action::Protect },
     Binding { keys: "R", what: "restore the last clean recovery point (or the selected snapshot) to a new volume", action: Action::Restore },
     Binding { keys: "a", what: "create an anomaly alarm on the selected series (form with band preview)", action: Action::CreateAlarm },
-    Binding { keys: "x", what: "acknowledge the selected alarm, with an optional note", action: Action::Acknowledge },
+    Binding { keys: "x", what: "acknowledge the selected alarm (note, snooze); again: withdraw", action: Action::Acknowledge },
     Binding { keys: "/", what: "filter the rows of the view (every column)", action: Action::Filter },
     Binding { keys: "o O", what: "sort by the next column / reverse (default: worst first)", action: Action::SortNext },
     Binding { keys: "!", what: "show only the rows that are a problem", action: Action::ProblemsOnly },
