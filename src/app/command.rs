@@ -121,6 +121,7 @@ pub(super) fn run_command(state: &mut AppState, line: &str, effects: &mut Vec<Ef
         "range" => match RANGES.iter().find(|(n, _)| *n == arg) {
             Some((_, r)) => {
                 state.range = *r;
+                state.zoom = Default::default();
                 state.say(format!("charts: {}", range_label(*r)));
             }
             None => state.refuse(format!(

@@ -14,6 +14,7 @@ pub mod state;
 pub mod table;
 pub mod text;
 pub mod update;
+pub mod zoom;
 
 pub use state::AppState;
 pub use update::{Effect, Input, update};

@@ -575,6 +575,8 @@ pub struct AppState {
     pub command_history: Vec<String>,
     /// How far back the charts reach (`[` `]`, `:range`); `None` is all.
     pub range: Option<i64>,
+    /// The slice of that range the charts show (`+` `-` `<` `>`).
+    pub zoom: crate::app::zoom::Zoom,
     /// The terminal's size as last drawn or reported (keys wait while it is too small; the
     /// mouse maps clicks through it).
     pub size: (u16, u16),
@@ -654,6 +656,7 @@ impl AppState {
             problems_only: false,
             command_history: Vec::new(),
             range: None,
+            zoom: Default::default(),
             size: (0, 0),
             pane_scroll: 0,
             message: None,

@@ -377,7 +377,31 @@ pub fn on_action(state: &mut AppState, action: Action, effects: &mut Vec<Effect>
                 (i + 1).min(RANGES.len() - 1)
             };
             state.range = RANGES[j].1;
+            // A zoom is a slice of one range; on another range it would show another place.
+            state.zoom = Default::default();
             state.say(format!("charts: {}", range_label(state.range)));
+        }
+        Action::ZoomIn | Action::ZoomOut => {
+            state.zoom = if action == Action::ZoomIn {
+                state.zoom.zoom_in()
+            } else {
+                state.zoom.zoom_out()
+            };
+            state.say(match state.zoom.level {
+                0 => format!("charts: {}, whole range", range_label(state.range)),
+                _ => format!(
+                    "charts: {}, zoom ×{} (< > pan, - zooms out)",
+                    range_label(state.range),
+                    state.zoom.factor()
+                ),
+            });
+        }
+        Action::PanOlder | Action::PanNewer => {
+            if state.zoom.level == 0 {
+                state.refuse("the chart shows its whole range: + zooms in, then < > pan");
+            } else {
+                state.zoom = state.zoom.pan(action == Action::PanOlder);
+            }
         }
         Action::PaneDown => state.pane_scroll += 1,
         Action::PaneUp => state.pane_scroll = state.pane_scroll.saturating_sub(1),

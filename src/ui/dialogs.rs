@@ -382,6 +382,7 @@ fn render_alarm_form(f: &mut Frame, area: Rect, state: &AppState, form: &AlarmFo
             thresholds: vec![],
             unit: "",
             window: None,
+            zoom: Default::default(),
         },
         theme,
     );

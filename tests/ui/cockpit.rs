@@ -350,6 +350,7 @@ fn the_time_range_steps_and_a_single_point_is_not_a_chart() {
             thresholds: vec![],
             unit: "",
             window: Some(86_400),
+            zoom: Default::default(),
         };
         render(f, f.area(), &chart, &s.theme)
     })
@@ -363,6 +364,57 @@ fn the_time_range_steps_and_a_single_point_is_not_a_chart() {
         .collect();
     assert!(text.contains("not enough points"), "{text}");
     assert!(!text.contains("1198"), "{text}");
+}
+
+#[test]
+fn charts_zoom_and_pan_inside_the_range_and_the_title_shows_the_window() {
+    use watchband::ui::widgets::band_chart::{BandChart, bounds};
+    let mut s = fixture::state();
+    keys(&mut s, "2");
+    key(&mut s, KeyCode::Enter);
+    let v = s.selected_volume().unwrap().clone();
+    let x_of = |s: &AppState| {
+        bounds(&BandChart {
+            series: &v.changes,
+            thresholds: vec![],
+            unit: "blocks",
+            window: s.range,
+            zoom: s.zoom,
+        })
+        .unwrap()
+        .0
+    };
+    let whole = x_of(&s);
+    assert!(!screen(&s, 160, 48).contains("zoom ×"));
+    keys(&mut s, "++");
+    let zoomed = x_of(&s);
+    let span = |x: [f64; 2]| x[1] - x[0];
+    assert!(
+        (span(zoomed) - span(whole) / 4.0).abs() <= 1.0,
+        "{whole:?} {zoomed:?}"
+    );
+    assert_eq!(zoomed[1], whole[1], "zooming keeps the newest edge");
+    let text = screen(&s, 160, 48);
+    assert!(text.contains("zoom ×4: "), "{text}");
+    // `<` goes back half a window, `>` returns; neither passes the range's ends.
+    keys(&mut s, "<");
+    let older = x_of(&s);
+    assert!((older[1] - (zoomed[1] - span(zoomed) / 2.0)).abs() <= 1.0);
+    keys(&mut s, "<<<<<<<<<<");
+    assert_eq!(x_of(&s)[0], whole[0], "panning stops at the range's start");
+    keys(&mut s, ">>>>>>>>>>>>");
+    assert_eq!(x_of(&s), zoomed);
+    // `-` zooms back out; a new range shows that range whole.
+    keys(&mut s, "-");
+    assert_eq!(s.zoom.factor(), 2);
+    keys(&mut s, "[");
+    assert_eq!(s.zoom, Default::default());
+    // Panning a chart that is not zoomed says how to zoom.
+    keys(&mut s, "<");
+    assert!(s.message.as_ref().unwrap().text.contains("+ zooms in"));
+    // Both keys are in the help.
+    let help = watchband::app::keymap::BINDINGS;
+    assert!(help.iter().any(|b| b.keys == "+ -") && help.iter().any(|b| b.keys == "< >"));
 }
 
 #[test]
@@ -389,6 +441,7 @@ fn an_outlier_is_marked_at_the_edge_of_a_clipped_axis() {
         thresholds: vec![],
         unit: "blocks",
         window: None,
+        zoom: Default::default(),
     };
     let (x, y) = bounds(&chart).unwrap();
     assert!(y[0] >= 0.0, "counts never below 0: {y:?}");

@@ -67,13 +67,21 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
         );
         return;
     };
+    let chart_of = BandChart {
+        series: &m.scored,
+        thresholds: vec![],
+        unit: "",
+        window: state.range,
+        zoom: state.zoom,
+    };
     let outer = block(
         format!(
-            "{} {} / {} s — local {algo} (s switches) — {}",
+            "{} {} / {} s — local {algo} (s switches) — {}{}",
             state.metric_label(m),
             m.stat,
             m.period,
-            crate::app::update::range_label(state.range)
+            crate::app::update::range_label(state.range),
+            band_chart::window_label(&chart_of)
         ),
         state,
         false,
@@ -118,17 +126,7 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
         )),
         legend,
     );
-    band_chart::render(
-        f,
-        plot,
-        &BandChart {
-            series: &m.scored,
-            thresholds: vec![],
-            unit: "",
-            window: state.range,
-        },
-        theme,
-    );
+    band_chart::render(f, plot, &chart_of, theme);
     render_indicator_marks(f, plot, state, m);
 }
 
@@ -147,6 +145,7 @@ fn render_indicator_marks(
         thresholds: vec![],
         unit: "",
         window: state.range,
+        zoom: state.zoom,
     }) else {
         return;
     };

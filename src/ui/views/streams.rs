@@ -161,6 +161,8 @@ fn render_chart(f: &mut Frame, area: Rect, state: &AppState) {
             // The temperature pipeline's sensors and thresholds (96 and 101) are Fahrenheit.
             unit: "°F",
             window: Some(WINDOW),
+            // The live chart always shows its last ten minutes: zoom is for history.
+            zoom: Default::default(),
         },
         theme,
     );

@@ -30,11 +30,19 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
         let [c, l] = Layout::vertical([Constraint::Min(8), Constraint::Length(list_h)]).areas(area);
         (c, l)
     };
+    let band = BandChart {
+        series: &v.changes,
+        thresholds: vec![],
+        unit: "blocks",
+        window: state.range,
+        zoom: state.zoom,
+    };
     let title = format!(
-        "{} {} — changed blocks per backup — {}",
+        "{} {} — changed blocks per backup — {}{}",
         v.name,
         v.id,
-        crate::app::update::range_label(state.range)
+        crate::app::update::range_label(state.range),
+        band_chart::window_label(&band)
     );
     let outer = block(title, state, true);
     let inner = outer.inner(chart_area);
@@ -81,12 +89,6 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
         legend_line.spans.push(Span::raw(" last clean"));
     }
     f.render_widget(Paragraph::new(legend_line), legend);
-    let band = BandChart {
-        series: &v.changes,
-        thresholds: vec![],
-        unit: "blocks",
-        window: state.range,
-    };
     band_chart::render(f, chart, &band, theme);
     // The count that ends at the last clean point is where it sits on the chart.
     if let Some(s) = clean

@@ -8,6 +8,7 @@
 //! points plus one over the columns, whatever the terminal size.
 
 use crate::app::state::Series;
+use crate::app::zoom::Zoom;
 use crate::theme::{Role, Theme};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -243,19 +244,55 @@ pub struct BandChart<'a> {
     pub unit: &'a str,
     /// Show at most this many seconds back from the newest point (None: all).
     pub window: Option<i64>,
+    /// The slice of that window on screen (`+` `-` `<` `>`).
+    pub zoom: Zoom,
 }
 
-/// The x and y ranges that fit the series, its band and the thresholds.
-pub fn bounds(chart: &BandChart) -> Option<([f64; 2], [f64; 2])> {
+/// The time range `[first, last]` the chart shows: the window back from the newest point,
+/// then the zoom's slice of it.
+fn time_window(chart: &BandChart) -> Option<(i64, i64)> {
     let last = chart.series.points.back()?.t;
     let first = chart.series.points.front()?.t;
     let x0 = match chart.window {
         Some(w) => (last - w).max(first),
         None => first,
     };
+    Some(chart.zoom.window(x0, last))
+}
+
+/// What the title adds about the visible window when the chart is zoomed
+/// (`zoom ×4: 03-02 → 03-09`); empty when it shows its whole range.
+pub fn window_label(chart: &BandChart) -> String {
+    let Some((x0, x1)) = time_window(chart).filter(|_| chart.zoom.level > 0) else {
+        return String::new();
+    };
+    let fmt = |t: i64| {
+        chrono::DateTime::from_timestamp(t, 0)
+            .map(|d| {
+                // Days are enough over a week; within it the hour tells slices apart.
+                if x1 - x0 > 7 * 86_400 {
+                    d.format("%m-%d").to_string()
+                } else {
+                    d.format("%m-%d %H:%M").to_string()
+                }
+            })
+            .unwrap_or_default()
+    };
+    format!(
+        " — zoom ×{}: {} → {}",
+        chart.zoom.factor(),
+        fmt(x0),
+        fmt(x1)
+    )
+}
+
+/// The x and y ranges that fit the series, its band and the thresholds.
+pub fn bounds(chart: &BandChart) -> Option<([f64; 2], [f64; 2])> {
+    let (x0, last) = time_window(chart)?;
     let start = chart.series.points.partition_point(|p| p.t < x0);
+    let end = chart.series.points.partition_point(|p| p.t <= last);
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for p in chart.series.points.range(start..) {
+    for p in chart.series.points.range(start..end) {
         lo = lo.min(p.value);
         hi = hi.max(p.value);
         if let Some((l, h)) = p.band {
@@ -264,7 +301,7 @@ pub fn bounds(chart: &BandChart) -> Option<([f64; 2], [f64; 2])> {
         }
     }
     for &(t, l, h) in &chart.series.cloudwatch_band {
-        if t >= x0 {
+        if t >= x0 && t <= last {
             lo = lo.min(l);
             hi = hi.max(h);
         }
@@ -278,7 +315,7 @@ pub fn bounds(chart: &BandChart) -> Option<([f64; 2], [f64; 2])> {
     }
     // Counts never go below zero: a band whose lower edge is negative must not drag the axis
     // to -22.4k.
-    let values = || chart.series.points.range(start..).map(|p| p.value);
+    let values = || chart.series.points.range(start..end).map(|p| p.value);
     if values().all(|v| v >= 0.0) {
         lo = lo.max(0.0);
     }
@@ -287,7 +324,7 @@ pub fn bounds(chart: &BandChart) -> Option<([f64; 2], [f64; 2])> {
     // at its edge ([`outliers`]).
     // The thresholds belong to the ordinary range: a reading just past the hot line is not
     // an outlier to clip.
-    let core = core_range(chart.series, start).map(|(l, h)| {
+    let core = core_range(chart.series, start..end).map(|(l, h)| {
         chart
             .thresholds
             .iter()
@@ -314,11 +351,11 @@ pub fn bounds(chart: &BandChart) -> Option<([f64; 2], [f64; 2])> {
 /// The axis is clipped when the full range is this many times the ordinary points' range.
 const CLIP_FACTOR: f64 = 4.0;
 
-/// The range of the points that are not anomalous, with their band, from `start`; None when
+/// The range of the points that are not anomalous, with their band, among `points`; None when
 /// there are too few of them or they are flat.
-fn core_range(series: &Series, start: usize) -> Option<(f64, f64)> {
+fn core_range(series: &Series, points: std::ops::Range<usize>) -> Option<(f64, f64)> {
     let (mut lo, mut hi, mut n) = (f64::INFINITY, f64::NEG_INFINITY, 0);
-    for p in series.points.range(start..).filter(|p| !p.anomalous) {
+    for p in series.points.range(points).filter(|p| !p.anomalous) {
         lo = lo.min(p.value);
         hi = hi.max(p.value);
         if let Some((l, h)) = p.band {
@@ -411,12 +448,14 @@ pub fn render(f: &mut Frame, area: Rect, chart: &BandChart, theme: &Theme) {
         .series
         .points
         .iter()
-        .filter(|p| (p.t as f64) >= x[0])
+        .filter(|p| (p.t as f64) >= x[0] && (p.t as f64) <= x[1])
         .count();
     if shown < MIN_POINTS {
         let text = format!(
             "not enough points for a chart: {shown} in this range{}",
-            if chart.window.is_some() {
+            if chart.zoom.level > 0 {
+                " (- zooms out)"
+            } else if chart.window.is_some() {
                 " (] widens it)"
             } else {
                 ""
