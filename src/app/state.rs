@@ -569,6 +569,8 @@ pub struct AppState {
     pub filter_editing: bool,
     /// Per view: the column its table is sorted by.
     pub sort: [crate::app::table::Sort; View::COUNT],
+    /// The open volume's snapshot list's sort (`o` `O` in the detail).
+    pub snapshot_sort: crate::app::table::Sort,
     /// Tables show only the rows that are a problem (`!`).
     pub problems_only: bool,
     /// `:` lines run, oldest first (Up/Down in the command line).
@@ -653,6 +655,7 @@ impl AppState {
             filter: String::new(),
             filter_editing: false,
             sort: [crate::app::table::Sort::default(); View::COUNT],
+            snapshot_sort: Default::default(),
             problems_only: false,
             command_history: Vec::new(),
             range: None,

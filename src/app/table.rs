@@ -18,12 +18,29 @@ pub fn sort_columns(view: View) -> &'static [&'static str] {
     match view {
         View::Overview => &[],
         View::Backups => &["worst", "name", "volume", "size", "age", "blocks", "%"],
-        View::Streams => &["worst", "device", "value"],
+        // Two tables share the view: `o` cycles the devices' columns, then the shards'; each
+        // table keeps worst first while the other is sorted.
+        View::Streams => &[
+            "worst",
+            "device",
+            "value",
+            "shard",
+            "rec/s",
+            "iter. age",
+            "rejected",
+        ],
         View::Alarms => &["worst", "name", "state", "for"],
         View::Metrics => &["worst", "name"],
         View::Notifications => &["newest", "topic", "subject", "count"],
     }
 }
+
+/// The columns of the open volume's snapshot list (`o` `O` while the detail is open).
+pub const SNAPSHOT_COLUMNS: &[&str] = &["worst", "created", "snapshot", "changed"];
+
+/// The Streams columns (indices into [`sort_columns`]) that sort the devices; the rest after
+/// `worst` sort the shards.
+const DEVICE_COLUMNS: std::ops::RangeInclusive<usize> = 1..=2;
 
 /// The filter, lowercased once per listing rather than once per cell.
 struct Needle(String);
@@ -211,6 +228,12 @@ impl AppState {
             })
             .collect();
         let Sort { column, reverse } = self.sort_of(View::Streams);
+        // A shard column leaves the devices worst first.
+        let (column, reverse) = if column == 0 || DEVICE_COLUMNS.contains(&column) {
+            (column, reverse)
+        } else {
+            (0, false)
+        };
         let ds = &self.devices;
         let value = |i: usize| ds[i].series.last().map(|p| p.value).unwrap_or(f64::MIN);
         rows.sort_by(|&a, &b| {
@@ -224,6 +247,74 @@ impl AppState {
             directed(o, reverse).then_with(|| ds[a].id.cmp(&ds[b].id))
         });
         rows
+    }
+
+    /// The Streams view's shards in display order. Worst first: records rejected or an
+    /// iterator near the retention, then stale, then the oldest iterator.
+    pub fn visible_shards(&self) -> Vec<usize> {
+        let sh = &self.shards;
+        let near = crate::app::state::DEFAULT_RETENTION_MS * 8 / 10;
+        let rank = |i: usize| {
+            let s = &sh[i];
+            if s.rejected > 0 || s.iterator_age_ms >= near {
+                0
+            } else if self.shard_staleness(s).is_some() {
+                1
+            } else {
+                2
+            }
+        };
+        let Sort { column, reverse } = self.sort_of(View::Streams);
+        let (column, reverse) = if DEVICE_COLUMNS.contains(&column) {
+            (0, false)
+        } else {
+            (column, reverse)
+        };
+        let name = |i: usize| (sh[i].stream.as_str(), sh[i].shard.as_str());
+        let mut rows: Vec<usize> = (0..sh.len()).collect();
+        rows.sort_by(|&a, &b| {
+            let o = match column {
+                3 => name(a).cmp(&name(b)),
+                4 => sh[b].records_per_sec.total_cmp(&sh[a].records_per_sec),
+                5 => sh[b].iterator_age_ms.cmp(&sh[a].iterator_age_ms),
+                6 => sh[b].rejected.cmp(&sh[a].rejected),
+                _ => rank(a)
+                    .cmp(&rank(b))
+                    .then(sh[b].iterator_age_ms.cmp(&sh[a].iterator_age_ms)),
+            };
+            directed(o, reverse).then_with(|| name(a).cmp(&name(b)))
+        });
+        rows
+    }
+
+    /// The open volume's snapshots in display order (indices into its `snapshots`). Worst
+    /// first: anomalous counts, then newest first.
+    pub fn visible_snapshots(&self) -> Vec<usize> {
+        let Some(v) = self.selected_volume() else {
+            return Vec::new();
+        };
+        let ss = &v.snapshots;
+        let Sort { column, reverse } = self.snapshot_sort;
+        let mut rows: Vec<usize> = (0..ss.len()).collect();
+        rows.sort_by(|&a, &b| {
+            let o = match column {
+                // Newest first; the oldest, whose own time is unknown, last.
+                1 => b.cmp(&a),
+                2 => ss[a].id.cmp(&ss[b].id),
+                3 => ss[b].changed_blocks.cmp(&ss[a].changed_blocks),
+                _ => ss[b].anomalous.cmp(&ss[a].anomalous).then(b.cmp(&a)),
+            };
+            // The list is in time order already: ties keep the newest first.
+            directed(o, reverse).then(b.cmp(&a))
+        });
+        rows
+    }
+
+    /// The snapshot selected in the open volume detail (an index into its `snapshots`).
+    pub fn selected_snapshot(&self) -> Option<usize> {
+        let rows = self.visible_snapshots();
+        rows.get(self.detail_row.min(rows.len().saturating_sub(1)))
+            .copied()
     }
 
     pub fn visible_metrics(&self) -> Vec<usize> {
@@ -303,15 +394,32 @@ impl AppState {
 
     /// The sort label for a table's title: `by name ↑`; empty for the default order.
     pub fn sort_label(&self, view: View) -> String {
-        let s = self.sort_of(view);
-        let cols = sort_columns(view);
-        if cols.is_empty() || (s.column == 0 && !s.reverse) {
+        sort_label(sort_columns(view), self.sort_of(view))
+    }
+
+    /// The sort label of the Streams view's devices or shards: only the table the column
+    /// belongs to says it (both when worst first is reversed).
+    pub fn streams_sort_label(&self, shards: bool) -> String {
+        let s = self.sort_of(View::Streams);
+        if s.column != 0 && DEVICE_COLUMNS.contains(&s.column) == shards {
             return String::new();
         }
-        format!(
-            " · by {}{}",
-            cols[s.column.min(cols.len() - 1)],
-            if s.reverse { " ↑" } else { "" }
-        )
+        self.sort_label(View::Streams)
     }
+
+    /// The sort label of the open volume's snapshot list.
+    pub fn snapshot_sort_label(&self) -> String {
+        sort_label(SNAPSHOT_COLUMNS, self.snapshot_sort)
+    }
+}
+
+fn sort_label(cols: &[&str], s: Sort) -> String {
+    if cols.is_empty() || (s.column == 0 && !s.reverse) {
+        return String::new();
+    }
+    format!(
+        " · by {}{}",
+        cols[s.column.min(cols.len() - 1)],
+        if s.reverse { " ↑" } else { "" }
+    )
 }

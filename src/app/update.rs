@@ -335,14 +335,29 @@ pub fn on_action(state: &mut AppState, action: Action, effects: &mut Vec<Effect>
             effects.push(Effect::DemoPause(paused));
         }
         Action::SortNext | Action::SortReverse => {
-            let cols = crate::app::table::sort_columns(state.view);
+            // In the volume detail the keys sort its snapshots, not the volumes behind it
+            // (which would change the volume the detail shows).
+            let snapshots = state.detail && state.view == View::Backups;
+            let cols = if snapshots {
+                crate::app::table::SNAPSHOT_COLUMNS
+            } else {
+                crate::app::table::sort_columns(state.view)
+            };
+            if state.detail && !snapshots {
+                state.refuse("the history is in time order; Esc returns to the sortable table");
+                return;
+            }
             if cols.is_empty() {
                 state.refuse(
                     "this view is already in order: problems worst first, events newest first",
                 );
                 return;
             }
-            let sort = &mut state.sort[state.view.index()];
+            let sort = if snapshots {
+                &mut state.snapshot_sort
+            } else {
+                &mut state.sort[state.view.index()]
+            };
             if action == Action::SortNext {
                 sort.column = (sort.column + 1) % cols.len();
                 sort.reverse = false;
@@ -355,7 +370,11 @@ pub fn on_action(state: &mut AppState, action: Action, effects: &mut Vec<Effect>
                 if sort.reverse { ", reversed" } else { "" }
             );
             state.say(text);
-            state.selected[state.view.index()] = 0;
+            if snapshots {
+                state.detail_row = 0;
+            } else {
+                state.selected[state.view.index()] = 0;
+            }
         }
         Action::ProblemsOnly => {
             state.problems_only = !state.problems_only;
@@ -431,7 +450,7 @@ fn recovery_target(state: &AppState, what: &str) -> Result<RecoveryTarget, Strin
     };
     let clean = v.last_clean();
     let index = if state.detail {
-        state.detail_row.min(v.snapshots.len().saturating_sub(1))
+        state.selected_snapshot().unwrap_or(0)
     } else {
         clean.ok_or_else(|| {
             format!(
@@ -545,7 +564,16 @@ pub(super) fn switch_view(state: &mut AppState, i: usize) {
 
 fn open_detail(state: &mut AppState, effects: &mut Vec<Effect>) {
     state.detail = true;
-    state.detail_row = state.row_count().saturating_sub(1);
+    // The newest snapshot is selected, wherever the sort puts it: `R` and `P` then act on the
+    // latest state, as they did before the list could be sorted.
+    let newest = state
+        .selected_volume()
+        .map(|v| v.snapshots.len().saturating_sub(1));
+    state.detail_row = state
+        .visible_snapshots()
+        .iter()
+        .position(|&i| Some(i) == newest)
+        .unwrap_or(0);
     if state.view == View::Alarms {
         state.detail_row = 0;
         if let Some(a) = state.selected_alarm() {
@@ -562,7 +590,7 @@ fn selected_arn(state: &AppState) -> Option<String> {
         View::Backups => {
             let v = state.selected_volume()?;
             if state.detail
-                && let Some(s) = v.snapshots.get(state.detail_row)
+                && let Some(s) = state.selected_snapshot().and_then(|i| v.snapshots.get(i))
             {
                 // The snapshot a restore came from: what the operator needs next is the new
                 // volume's id (to attach it), not the snapshot's ARN.

@@ -223,6 +223,68 @@ fn tables_sort_by_any_column_reverse_and_default_worst_first() {
 }
 
 #[test]
+fn the_shards_and_the_snapshots_sort_like_the_other_tables() {
+    let mut s = fixture::state();
+    // Shards: worst first (rejected records or an old iterator), then any column.
+    keys(&mut s, "3");
+    let shards = |s: &AppState| -> Vec<watchband::app::state::ShardStat> {
+        s.visible_shards()
+            .iter()
+            .map(|&i| s.shards[i].clone())
+            .collect()
+    };
+    let worst = shards(&s);
+    assert!(worst.len() >= 2, "{worst:?}");
+    assert!(
+        worst.windows(2).all(|w| (w[0].rejected > 0) >= (w[1].rejected > 0)),
+        "{worst:?}"
+    );
+    let devices = s.visible_devices();
+    keys(&mut s, "oooo"); // device, value, shard, rec/s
+    let rate: Vec<f64> = shards(&s).iter().map(|x| x.records_per_sec).collect();
+    assert!(rate.windows(2).all(|w| w[0] >= w[1]), "{rate:?}");
+    assert_eq!(s.visible_devices(), devices, "a shard column leaves the devices alone");
+    keys(&mut s, "O");
+    let rate: Vec<f64> = shards(&s).iter().map(|x| x.records_per_sec).collect();
+    assert!(rate.windows(2).all(|w| w[0] <= w[1]), "{rate:?}");
+    let text = screen(&s, 160, 48);
+    assert!(text.contains("Shards · by rec/s ↑"), "{text}");
+    assert!(!text.contains("Devices · by"), "{text}");
+    keys(&mut s, "oo"); // iter. age, rejected
+    let rejected: Vec<u64> = shards(&s).iter().map(|x| x.rejected).collect();
+    assert!(rejected.windows(2).all(|w| w[0] >= w[1]), "{rejected:?}");
+
+    // Snapshots, in the open volume: worst (anomalous) first, the newest selected on opening,
+    // and `o` sorts the snapshots, not the volumes behind the detail.
+    keys(&mut s, "2");
+    key(&mut s, KeyCode::Enter);
+    let v = s.selected_volume().unwrap().clone();
+    let order = s.visible_snapshots();
+    assert_eq!(order.len(), v.snapshots.len());
+    let flags: Vec<bool> = order.iter().map(|&i| v.snapshots[i].anomalous).collect();
+    assert!(flags.contains(&true), "the fixture's first volume has an anomaly");
+    assert!(flags.windows(2).all(|w| w[0] >= w[1]), "{flags:?}");
+    assert_eq!(s.selected_snapshot(), Some(v.snapshots.len() - 1));
+    keys(&mut s, "ooo"); // created, snapshot, changed
+    assert_eq!(s.selected_volume().unwrap().arn, v.arn);
+    let changed: Vec<Option<u64>> = s
+        .visible_snapshots()
+        .iter()
+        .map(|&i| v.snapshots[i].changed_blocks)
+        .collect();
+    assert!(changed.windows(2).all(|w| w[0] >= w[1]), "{changed:?}");
+    keys(&mut s, "O");
+    let text = screen(&s, 160, 48);
+    assert!(text.contains("· by changed ↑"), "{text}");
+    // The row selected is the snapshot `y` copies.
+    let first = v.snapshots[s.visible_snapshots()[0]].id.clone();
+    match keys(&mut s, "gy").as_slice() {
+        [Effect::CopyToClipboard(arn)] => assert!(arn.ends_with(&first), "{arn} {first}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn problems_only_and_a_filter_over_every_column() {
     let mut s = fixture::state();
     keys(&mut s, "2!");

@@ -36,7 +36,8 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
 
 fn render_shards(f: &mut Frame, area: Rect, state: &AppState) {
     let theme = &state.theme;
-    let rows = state.shards.iter().map(|s| {
+    let rows = state.visible_shards().into_iter().map(|i| {
+        let s = &state.shards[i];
         let rejected = if s.rejected > 0 {
             Span::styled(s.rejected.to_string(), theme.style(Role::Error))
         } else {
@@ -89,7 +90,11 @@ fn render_shards(f: &mut Frame, area: Rect, state: &AppState) {
         Row::new(["Stream", "Shard", "rec/s", "Iter. age", "Rejected"])
             .style(theme.style(Role::Header)),
     )
-    .block(block("Shards", state, false));
+    .block(block(
+        format!("Shards{}", state.streams_sort_label(true)),
+        state,
+        false,
+    ));
     f.render_widget(table, area);
 }
 
@@ -125,7 +130,11 @@ fn render_devices(f: &mut Frame, area: Rect, state: &AppState) {
         })
         .collect();
     f.render_widget(
-        Paragraph::new(lines).block(block("Devices", state, true)),
+        Paragraph::new(lines).block(block(
+            format!("Devices{}", state.streams_sort_label(false)),
+            state,
+            true,
+        )),
         area,
     );
 }

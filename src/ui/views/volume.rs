@@ -168,16 +168,17 @@ fn render_snapshots(f: &mut Frame, area: Rect, state: &AppState) {
     };
     let theme = &state.theme;
     let height = area.height.saturating_sub(3) as usize;
-    let selected = state.detail_row.min(v.snapshots.len().saturating_sub(1));
+    let order = state.visible_snapshots();
+    let selected = state.detail_row.min(order.len().saturating_sub(1));
     let clean = v.last_clean();
     let offset = scroll_offset(selected, height);
-    let rows = v
-        .snapshots
+    let rows = order
         .iter()
         .enumerate()
         .skip(offset)
         .take(height)
-        .map(|(i, s)| {
+        .map(|(row, &i)| {
+            let s = &v.snapshots[i];
             let change = match s.changed_blocks {
                 Some(b) => Span::styled(
                     format!("{b:>9}"),
@@ -189,7 +190,7 @@ fn render_snapshots(f: &mut Frame, area: Rect, state: &AppState) {
                 ),
                 None => Span::styled(format!("{:>9}", "first"), theme.style(Role::Dim)),
             };
-            let row = Row::new(vec![
+            let line = Row::new(vec![
                 Line::raw(
                     s.created
                         .map(|t| when(&t, &state.now))
@@ -205,10 +206,10 @@ fn render_snapshots(f: &mut Frame, area: Rect, state: &AppState) {
                 },
                 Line::from(change),
             ]);
-            if i == selected {
-                row.style(theme.style(Role::Selection))
+            if row == selected {
+                line.style(theme.style(Role::Selection))
             } else {
-                row
+                line
             }
         });
     let table = Table::new(
@@ -221,7 +222,11 @@ fn render_snapshots(f: &mut Frame, area: Rect, state: &AppState) {
     )
     .header(Row::new(["Created", "Snapshot", "Changed"]).style(theme.style(Role::Header)))
     .block(block(
-        format!("Snapshots ({})", v.snapshots.len()),
+        format!(
+            "Snapshots ({}){}",
+            v.snapshots.len(),
+            state.snapshot_sort_label()
+        ),
         state,
         false,
     ));
