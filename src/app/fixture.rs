@@ -307,14 +307,17 @@ pub fn state_with(size: FixtureSize, theme: &str) -> AppState {
     let mut anomalies = Vec::new();
     for d in 0..size.devices {
         let device = format!("DHT_{:03}", d + 1);
-        let base = 21.0 + d as f64 * 1.5;
+        // Fahrenheit, between the temperature pipeline's thresholds (96 and 101) as its
+        // sensors read: each device a little warmer than the last, four apart at most.
+        let base = 97.5 + (d % 4) as f64 * 0.6;
         for k in 0..size.points_per_device {
             let t = now - Duration::seconds((size.points_per_device - k) as i64);
             let mut value = base + (k as f64 / 60.0).sin() * 0.8 + (rng.next_f64() - 0.5) * 0.6;
             if d == 0 && k == size.points_per_device.saturating_sub(40) {
-                value = 38.5;
+                // The one hot excursion: 2.5 °F over the hot threshold.
+                value = 103.5;
             }
-            let class = crate::detect::rules::temperature_class(value, 10.0, 35.0);
+            let class = crate::detect::rules::temperature_class(value, 96.0, 101.0);
             let v = verdict(t.timestamp(), value, base, 1.6, k > 30);
             if v.anomalous || class.is_some() {
                 anomalies.push(TemperatureAnomaly {
@@ -332,8 +335,8 @@ pub fn state_with(size: FixtureSize, theme: &str) -> AppState {
                 device: device.clone(),
                 time: t,
                 value,
-                lowest: 10.0,
-                highest: 35.0,
+                lowest: 96.0,
+                highest: 101.0,
                 class,
                 verdict: v,
             });
@@ -388,7 +391,7 @@ pub fn state_with(size: FixtureSize, theme: &str) -> AppState {
             "ALARM: \"Backup-Anomaly-Alarm/prod-db-02\" in EU (Ireland)",
             "You are receiving this email because your Amazon CloudWatch Alarm entered the ALARM state.",
         ),
-        ("Temperature Alert: DHT_001", "Hot: 38.5 above 35.0 at DHT_001"),
+        ("Temperature Alert: DHT_001", "Hot: 103.5 above 101.0 at DHT_001"),
     ]
     .iter()
     .enumerate()

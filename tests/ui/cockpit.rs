@@ -519,6 +519,22 @@ fn temperatures_are_fahrenheit_and_words_agree_with_numbers() {
     keys(&mut s, "3");
     let text = screen(&s, 160, 48);
     assert!(text.contains("°F") && !text.contains("°C"), "{text}");
+    // The readings are Fahrenheit like the thresholds they are judged by (96 and 101): inside
+    // them but for the fixture's one hot excursion, which the rule calls Hot exactly once.
+    let readings: Vec<f64> = s
+        .devices
+        .iter()
+        .flat_map(|d| d.series.points.iter().map(|p| p.value))
+        .collect();
+    assert_eq!(readings.iter().filter(|&&v| v > 101.0).count(), 1);
+    assert!(readings.iter().all(|&v| v >= 96.0), "{readings:?}");
+    assert!(s.devices.iter().all(|d| d.hot == 101.0 && d.cold == 96.0));
+    let hot: Vec<_> = s
+        .stream_anomalies
+        .iter()
+        .filter(|a| a.anomaly_type == "Hot")
+        .collect();
+    assert_eq!(hot.len(), 1, "{hot:?}");
     let overview = screen(&fixture::state(), 160, 48);
     assert!(!overview.contains("1 alarms") && !overview.contains("1 anomalies"));
     let now = s.now;
