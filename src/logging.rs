@@ -45,7 +45,12 @@ impl Repeats {
     /// The pending count of repeats, if any (at the end of the command).
     pub fn finish(&mut self) -> Option<String> {
         let n = std::mem::take(&mut self.repeated);
-        (n > 0).then(|| format!("(the message above repeated {n} more time(s))"))
+        (n > 0).then(|| {
+            format!(
+                "(the message above repeated {n} more {})",
+                crate::words::agree(n, "time", "times")
+            )
+        })
     }
 }
 
@@ -259,7 +264,7 @@ mod tests {
             printed,
             vec![
                 "kinesis GetRecords: network error".to_string(),
-                "(the message above repeated 29 more time(s))\nrecovered".to_string(),
+                "(the message above repeated 29 more times)\nrecovered".to_string(),
             ]
         );
     }

@@ -3,14 +3,7 @@
 
 use super::state::AppState;
 
-/// `1 block`, `2 blocks`, `0 blocks`.
-pub fn count(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
-}
+pub use crate::words::count;
 
 impl AppState {
     /// The volume with this ARN.

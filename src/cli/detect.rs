@@ -55,7 +55,11 @@ pub fn run(args: &DetectArgs) -> Result<std::process::ExitCode> {
                 bail!("--nab needs --output DIR for the results tree");
             };
             let n = run_nab(dir, out, &config, 2)?;
-            eprintln!("watchband: scored {n} files into {}", out.display());
+            eprintln!(
+                "watchband: scored {} into {}",
+                crate::words::count(n, "file", "files"),
+                out.display()
+            );
         }
         _ => bail!("give either --input FILE.csv or --nab DIR (see `watchband detect --help`)"),
     }
@@ -253,7 +257,11 @@ pub fn run_nab(dir: &Path, out: &Path, config: &DetectorConfig, threads: usize) 
     });
     let errors = errors.into_inner().expect("threads joined");
     if !errors.is_empty() {
-        bail!("{} file(s) failed:\n{}", errors.len(), errors.join("\n"));
+        bail!(
+            "{} failed:\n{}",
+            crate::words::count(errors.len(), "file", "files"),
+            errors.join("\n")
+        );
     }
     Ok(files.len())
 }

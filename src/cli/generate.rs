@@ -139,8 +139,11 @@ pub async fn publish(
         }
         let _ = write!(
             progress,
-            "\r{}: sent {} records ({} anomalies injected), {} failed",
-            args.stream, summary.sent, summary.anomalies, summary.failed
+            "\r{}: sent {} ({} injected), {} failed",
+            args.stream,
+            crate::words::count(summary.sent, "record", "records"),
+            crate::words::count(summary.anomalies, "anomaly", "anomalies"),
+            summary.failed
         );
         let _ = progress.flush();
     }
@@ -182,8 +185,11 @@ pub fn run_cli(
     })?;
     rt.shutdown_timeout(Duration::from_millis(200));
     println!(
-        "sent {} records to {} ({} anomalies injected, {} failed)",
-        summary.sent, args.stream, summary.anomalies, summary.failed
+        "sent {} to {} ({} injected, {} failed)",
+        crate::words::count(summary.sent, "record", "records"),
+        args.stream,
+        crate::words::count(summary.anomalies, "anomaly", "anomalies"),
+        summary.failed
     );
     Ok(if summary.failed > 0 {
         std::process::ExitCode::from(1)

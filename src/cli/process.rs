@@ -129,7 +129,10 @@ async fn backups(cloud: Arc<dyn Cloud>, config: &Config, queue: &str) -> anyhow:
     if let Some(count) = repeats.finish() {
         eprintln!("watchband: {count}");
     }
-    eprintln!("watchband: stopped after {handled} events");
+    eprintln!(
+        "watchband: stopped after {}",
+        crate::words::count(handled, "event", "events")
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -263,7 +263,10 @@ impl Pass {
                     .filter(|v| v.last_snapshot.is_some() && !self.series.contains_key(&v.arn))
                     .count();
                 if n > 0 {
-                    parts.push(format!("the changes of {n} volume(s)"));
+                    parts.push(format!(
+                        "the changes of {}",
+                        crate::words::count(n, "volume", "volumes")
+                    ));
                 }
             }
         }
@@ -479,7 +482,11 @@ pub fn table(r: &ScanReport) -> String {
         + r.streams.iter().filter(|s| s.anomalous).count();
     out.push('\n');
     out.push_str(&if r.anomalous {
-        format!("ANOMALOUS: {n} source(s) need attention (exit 2)\n")
+        format!(
+            "ANOMALOUS: {} {} attention (exit 2)\n",
+            crate::words::count(n, "source", "sources"),
+            crate::words::agree(n, "needs", "need")
+        )
     } else {
         "ok: nothing anomalous (exit 0)\n".to_string()
     });

@@ -403,8 +403,9 @@ pub(crate) async fn acknowledge(
             ctx.done(
                 WHAT,
                 format!(
-                    "{alarm_name} acknowledged by {}; announced on {n} topic(s)",
-                    ack.who
+                    "{alarm_name} acknowledged by {}; announced on {}",
+                    ack.who,
+                    crate::words::count(n, "topic", "topics")
                 ),
             )
             .await

@@ -87,9 +87,9 @@ pub async fn run() -> Result<(), Error> {
                         eprintln!("rejected record {}: {}", r.sequence_number, r.error);
                     }
                     eprintln!(
-                        "{} records: {} anomalies, {} rejected, {} unreadable, {} failed",
-                        report.records,
-                        report.anomaly_count,
+                        "{}: {}, {} rejected, {} unreadable, {} failed",
+                        crate::words::count(report.records, "record", "records"),
+                        crate::words::count(report.anomaly_count, "anomaly", "anomalies"),
                         report.rejected_count,
                         unreadable,
                         report.failed.len()

@@ -518,8 +518,11 @@ pub async fn run_stream(
                     report(&sink, &mut repeats);
                     let t = sink.totals();
                     eprint!(
-                        "\r{}: {} records, {} anomalies, {} rejected",
-                        crate::sanitize::clean(stream), t.records, t.anomalies, t.rejected
+                        "\r{}: {}, {}, {} rejected",
+                        crate::sanitize::clean(stream),
+                        crate::words::count(t.records, "record", "records"),
+                        crate::words::count(t.anomalies, "anomaly", "anomalies"),
+                        t.rejected
                     );
                 }
                 None => break 1u8,

@@ -362,9 +362,9 @@ fn render_alarm_form(f: &mut Frame, area: Rect, state: &AppState, form: &AlarmFo
         ))),
         None => lines.push(Line::from(Span::styled(
             format!(
-                "writes the anomaly detector and the alarm; band preview: {} of {} points outside",
+                "writes the anomaly detector and the alarm; band preview: {} of {} outside",
                 form.preview.anomalies(),
-                form.preview.points.len()
+                crate::words::count(form.preview.points.len(), "point", "points")
             ),
             theme.style(Role::Dim),
         ))),

@@ -236,14 +236,20 @@ fn the_shards_and_the_snapshots_sort_like_the_other_tables() {
     let worst = shards(&s);
     assert!(worst.len() >= 2, "{worst:?}");
     assert!(
-        worst.windows(2).all(|w| (w[0].rejected > 0) >= (w[1].rejected > 0)),
+        worst
+            .windows(2)
+            .all(|w| (w[0].rejected > 0) >= (w[1].rejected > 0)),
         "{worst:?}"
     );
     let devices = s.visible_devices();
     keys(&mut s, "oooo"); // device, value, shard, rec/s
     let rate: Vec<f64> = shards(&s).iter().map(|x| x.records_per_sec).collect();
     assert!(rate.windows(2).all(|w| w[0] >= w[1]), "{rate:?}");
-    assert_eq!(s.visible_devices(), devices, "a shard column leaves the devices alone");
+    assert_eq!(
+        s.visible_devices(),
+        devices,
+        "a shard column leaves the devices alone"
+    );
     keys(&mut s, "O");
     let rate: Vec<f64> = shards(&s).iter().map(|x| x.records_per_sec).collect();
     assert!(rate.windows(2).all(|w| w[0] <= w[1]), "{rate:?}");
@@ -262,7 +268,10 @@ fn the_shards_and_the_snapshots_sort_like_the_other_tables() {
     let order = s.visible_snapshots();
     assert_eq!(order.len(), v.snapshots.len());
     let flags: Vec<bool> = order.iter().map(|&i| v.snapshots[i].anomalous).collect();
-    assert!(flags.contains(&true), "the fixture's first volume has an anomaly");
+    assert!(
+        flags.contains(&true),
+        "the fixture's first volume has an anomaly"
+    );
     assert!(flags.windows(2).all(|w| w[0] >= w[1]), "{flags:?}");
     assert_eq!(s.selected_snapshot(), Some(v.snapshots.len() - 1));
     keys(&mut s, "ooo"); // created, snapshot, changed
@@ -544,6 +553,95 @@ fn temperatures_are_fahrenheit_and_words_agree_with_numbers() {
             .starts_with(&(now.format("%Y").to_string().parse::<i32>().unwrap() - 1).to_string())
     );
     assert_eq!(watchband::ui::age(3 * 365 * 86_400), "3y");
+}
+
+#[test]
+fn a_count_agrees_with_its_noun_in_the_tui_and_the_cli() {
+    use watchband::words::{agree, count};
+    assert_eq!(count(1usize, "alarm", "alarms"), "1 alarm");
+    assert_eq!(count(0u64, "anomaly", "anomalies"), "0 anomalies");
+    assert_eq!(count(2u32, "topic", "topics"), "2 topics");
+    assert_eq!(agree(1usize, "needs", "need"), "needs");
+    // The fixture's alarm evaluates one period.
+    let mut s = fixture::state();
+    keys(&mut s, "4");
+    key(&mut s, KeyCode::Enter);
+    let text = screen(&s, 160, 48);
+    assert!(
+        text.contains("1 period,") && !text.contains("(s)"),
+        "{text}"
+    );
+    // The CLI's repeat counter.
+    let mut r = watchband::logging::Repeats::default();
+    r.line("throttled");
+    r.line("throttled");
+    assert_eq!(
+        r.finish().as_deref(),
+        Some("(the message above repeated 1 more time)")
+    );
+    // No message anywhere says `noun(s)`: every count goes through `words::count`.
+    let mut offenders = Vec::new();
+    let mut dirs = vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src"
+    ))];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for (n, line) in text.lines().enumerate() {
+                    let code = line.trim_start();
+                    if code.starts_with("//") {
+                        continue;
+                    }
+                    for literal in string_literals(line) {
+                        let bad = literal.match_indices("(s)").any(|(at, _)| {
+                            at > 0
+                                && literal.as_bytes()[at - 1].is_ascii_alphabetic()
+                                && !literal[..at].ends_with("http")
+                        });
+                        if bad {
+                            offenders.push(format!("{}:{}: {line}", path.display(), n + 1));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "{offenders:#?}");
+}
+
+/// The contents of the string literals on one line of Rust (escapes kept as written).
+fn string_literals(line: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = None;
+    let mut escaped = false;
+    let bytes = line.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match start {
+            Some(s) => {
+                if escaped {
+                    escaped = false;
+                } else if b == b'\\' {
+                    escaped = true;
+                } else if b == b'"' {
+                    out.push(&line[s..i]);
+                    start = None;
+                }
+            }
+            // A `'"'` char literal opens no string.
+            None if b == b'"'
+                && !(i > 0 && bytes[i - 1] == b'\'' && bytes.get(i + 1) == Some(&b'\'')) =>
+            {
+                start = Some(i + 1)
+            }
+            None => {}
+        }
+    }
+    out
 }
 
 // ---------------------------------------------------------------- 6. alarm form

@@ -196,8 +196,8 @@ pub fn render_detail(f: &mut Frame, area: Rect, state: &AppState) {
     lines.push(Line::from(vec![
         key("evaluation"),
         Span::raw(format!(
-            "{} period(s){}, missing data: {}",
-            d.evaluation_periods,
+            "{}{}, missing data: {}",
+            crate::words::count(d.evaluation_periods, "period", "periods"),
             d.datapoints_to_alarm
                 .map(|n| format!(", {n} to alarm"))
                 .unwrap_or_default(),

@@ -99,8 +99,8 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
         Paragraph::new(Line::from(vec![
             Span::raw(truncate(&m.id.display(), inner.width as usize / 2)),
             Span::raw(format!(
-                "  {} points, {anomalies} anomalous",
-                m.scored.points.len()
+                "  {}, {anomalies} anomalous",
+                crate::words::count(m.scored.points.len(), "point", "points")
             )),
             Span::raw(if m.indicator.is_empty() {
                 String::new()

@@ -81,8 +81,8 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
             let n = &state.notifications[i];
             let times = if n.count > 1 {
                 format!(
-                    " — sent {} times, the last at {}",
-                    n.count,
+                    " — sent {}, the last at {}",
+                    crate::words::count(n.count, "time", "times"),
                     when(&n.at, &state.now)
                 )
             } else {

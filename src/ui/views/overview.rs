@@ -79,7 +79,11 @@ fn render_summary(f: &mut Frame, area: Rect, state: &AppState) {
         ),
         sep,
         Span::raw(count(
-            state.notifications.iter().map(|n| n.count as usize).sum(),
+            state
+                .notifications
+                .iter()
+                .map(|n| n.count as usize)
+                .sum::<usize>(),
             "notification",
             "notifications",
         )),
