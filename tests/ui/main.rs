@@ -5,6 +5,7 @@
 mod support;
 
 mod cockpit;
+mod mouse;
 mod recovery;
 mod screens;
 mod signals;
