@@ -53,6 +53,35 @@ impl AppState {
             rest = after;
         }
         out.push_str(rest);
+        self.name_volume_ids(out)
+    }
+
+    /// The text with every bare id of a known volume (`vol-0ea7…`, as the backup processor's
+    /// alert subject gives it) replaced by the volume's name. An id in parentheses stays: it
+    /// already follows the name (`web-01 backup alarm (vol-…)`).
+    fn name_volume_ids(&self, text: String) -> String {
+        if !text.contains("vol-") {
+            return text;
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("vol-") {
+            let (before, from) = rest.split_at(at);
+            out.push_str(before);
+            let len = 4 + from[4..]
+                .find(|c: char| !c.is_ascii_hexdigit())
+                .unwrap_or(from.len() - 4);
+            let id = &from[..len];
+            let prev = out.chars().last();
+            let word = !prev.is_some_and(|c| c.is_alphanumeric() || "-_/:(".contains(c))
+                && !from[len..].starts_with(|c: char| c.is_alphanumeric() || c == '-');
+            match self.volumes.iter().find(|v| word && len > 4 && v.id == id) {
+                Some(v) => out.push_str(&v.name),
+                None => out.push_str(id),
+            }
+            rest = &from[len..];
+        }
+        out.push_str(rest);
         out
     }
 }
@@ -75,6 +104,17 @@ mod tests {
             format!("refused for \"{}\".", v.name)
         );
         assert_eq!(s.name_things("arn:aws:sns:x:1:t"), "arn:aws:sns:x:1:t");
+        // The backup processor's subject names the volume by id: the name comes first.
+        assert_eq!(
+            s.name_things(&format!("Backup anomaly: {} changed 9 blocks", v.id)),
+            format!("Backup anomaly: {} changed 9 blocks", v.name)
+        );
+        let kept = format!("{} backup alarm ({})", v.name, v.id);
+        assert_eq!(s.name_things(&kept), kept);
+        assert_eq!(
+            s.name_things("restored to vol-0123"),
+            "restored to vol-0123"
+        );
         // A stale index still finds the volume.
         s.volume_index.clear();
         assert_eq!(s.name_things(&v.arn), v.name);

@@ -104,7 +104,9 @@ fn mouse_clicks_tabs_and_the_wheel_scrolls_in_a_real_terminal() {
     );
     // A notch up comes back one row.
     t.keys(&["Escape"]);
-    t.wait("the list again", 20, |s| !s.contains("changed blocks per backup"));
+    t.wait("the list again", 20, |s| {
+        !s.contains("changed blocks per backup")
+    });
     t.text(&report(64, 30, 8, true));
     t.keys(&["Enter"]);
     let detail = t.wait("the volume detail again", 20, |s| {
