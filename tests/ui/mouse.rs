@@ -86,13 +86,11 @@ fn mouse_clicks_tabs_and_the_wheel_scrolls_in_a_real_terminal() {
         t.text(&report(65, 30, 8, true));
     }
     t.keys(&["Enter"]);
-    let detail = t.wait("the volume detail", 20, |s| {
-        s.contains("changed blocks per backup")
-    });
+    let detail = t.wait("the volume detail", 20, |s| s.contains("changed blocks —"));
     let title_of = |screen: &str| {
         screen
             .lines()
-            .find(|l| l.contains("changed blocks per backup"))
+            .find(|l| l.contains("changed blocks —"))
             .map(|l| l.trim_start_matches('┌').trim_start().to_string())
             .unwrap_or_default()
     };
@@ -104,13 +102,11 @@ fn mouse_clicks_tabs_and_the_wheel_scrolls_in_a_real_terminal() {
     );
     // A notch up comes back one row.
     t.keys(&["Escape"]);
-    t.wait("the list again", 20, |s| {
-        !s.contains("changed blocks per backup")
-    });
+    t.wait("the list again", 20, |s| !s.contains("changed blocks —"));
     t.text(&report(64, 30, 8, true));
     t.keys(&["Enter"]);
     let detail = t.wait("the volume detail again", 20, |s| {
-        s.contains("changed blocks per backup")
+        s.contains("changed blocks —")
     });
     let title = title_of(&detail);
     assert!(

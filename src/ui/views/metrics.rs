@@ -75,13 +75,14 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
         zoom: state.zoom,
     };
     let outer = block(
+        // The range and the zoom window before the statistic, which a narrow chart cuts.
         format!(
-            "{} {} / {} s — local {algo} (s switches) — {}{}",
+            "{} — {}{} — {} / {} s, local {algo} (s switches)",
             state.metric_label(m),
+            crate::app::update::range_label(state.range),
+            band_chart::window_label(&chart_of),
             m.stat,
             m.period,
-            crate::app::update::range_label(state.range),
-            band_chart::window_label(&chart_of)
         ),
         state,
         false,

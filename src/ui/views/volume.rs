@@ -37,12 +37,13 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
         window: state.range,
         zoom: state.zoom,
     };
+    // What the operator steers (range, zoom window) before the id, which a narrow chart cuts.
     let title = format!(
-        "{} {} — changed blocks per backup — {}{}",
+        "{} changed blocks — {}{} — {}",
         v.name,
-        v.id,
         crate::app::update::range_label(state.range),
-        band_chart::window_label(&band)
+        band_chart::window_label(&band),
+        v.id,
     );
     let outer = block(title, state, true);
     let inner = outer.inner(chart_area);
