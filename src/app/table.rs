@@ -17,7 +17,10 @@ pub struct Sort {
 pub fn sort_columns(view: View) -> &'static [&'static str] {
     match view {
         View::Overview => &[],
-        View::Backups => &["worst", "name", "volume", "size", "age", "blocks", "%"],
+        View::Backups => &[
+            "worst", "name", "volume", "size", "age", "blocks", "%", "snapshot", "GiB", "verdict",
+            "alarm",
+        ],
         // Two tables share the view: `o` cycles the devices' columns, then the shards'; each
         // table keeps worst first while the other is sorted.
         View::Streams => &[
@@ -29,7 +32,7 @@ pub fn sort_columns(view: View) -> &'static [&'static str] {
             "iter. age",
             "rejected",
         ],
-        View::Alarms => &["worst", "name", "state", "for"],
+        View::Alarms => &["worst", "name", "state", "for", "ack", "reason"],
         View::Metrics => &["worst", "name"],
         View::Notifications => &["newest", "topic", "subject", "count"],
     }
@@ -131,6 +134,9 @@ impl AppState {
         let blocks = |i: usize| vols[i].last_change().map(|c| c.0);
         let pct = |i: usize| vols[i].last_change().map(|c| c.2).unwrap_or(-1.0);
         let last = |i: usize| vols[i].last_backup.map(|t| t.timestamp());
+        let gib = |i: usize| vols[i].last_change().map(|c| c.1).unwrap_or(-1.0);
+        // No alarm sorts after every state.
+        let alarm = |i: usize| vols[i].alarm.map(|s| s.as_aws()).unwrap_or("~");
         rows.sort_by(|&a, &b| {
             let o = match column {
                 1 => by_name(a, b),
@@ -140,6 +146,10 @@ impl AppState {
                 4 => last(a).cmp(&last(b)),
                 5 => blocks(b).cmp(&blocks(a)),
                 6 => pct(b).total_cmp(&pct(a)),
+                7 => vols[a].last_snapshot.cmp(&vols[b].last_snapshot),
+                8 => gib(b).total_cmp(&gib(a)),
+                9 => vols[a].verdict().label().cmp(vols[b].verdict().label()),
+                10 => alarm(a).cmp(alarm(b)),
                 _ => volume_rank(&vols[a]).cmp(&volume_rank(&vols[b])),
             };
             directed(o, reverse).then_with(|| by_name(a, b))
@@ -184,6 +194,12 @@ impl AppState {
                 1 => al[a].name.cmp(&al[b].name),
                 2 => al[a].state.as_aws().cmp(al[b].state.as_aws()),
                 3 => al[a].since.cmp(&al[b].since),
+                // Acknowledged by whom; the unacknowledged last.
+                4 => match (&al[a].ack, &al[b].ack) {
+                    (Some(x), Some(y)) => x.by.cmp(&y.by),
+                    (x, y) => y.is_some().cmp(&x.is_some()),
+                },
+                5 => al[a].reason.cmp(&al[b].reason),
                 _ => alarm_rank(&al[a])
                     .cmp(&alarm_rank(&al[b]))
                     .then(al[a].since.cmp(&al[b].since)),
@@ -290,9 +306,14 @@ impl AppState {
     /// The open volume's snapshots in display order (indices into its `snapshots`). Worst
     /// first: anomalous counts, then newest first.
     pub fn visible_snapshots(&self) -> Vec<usize> {
-        let Some(v) = self.selected_volume() else {
-            return Vec::new();
-        };
+        self.selected_volume()
+            .map(|v| self.snapshot_order(v))
+            .unwrap_or_default()
+    }
+
+    /// [`Self::visible_snapshots`] of a volume already in hand: finding the selected volume
+    /// sorts the whole fleet, which a frame should pay once.
+    pub fn snapshot_order(&self, v: &super::state::Volume) -> Vec<usize> {
         let ss = &v.snapshots;
         let Sort { column, reverse } = self.snapshot_sort;
         let mut rows: Vec<usize> = (0..ss.len()).collect();

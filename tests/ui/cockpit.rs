@@ -223,6 +223,61 @@ fn tables_sort_by_any_column_reverse_and_default_worst_first() {
 }
 
 #[test]
+fn every_column_of_backups_and_alarms_sorts() {
+    let mut s = fixture::state();
+    keys(&mut s, "2");
+    keys(&mut s, "ooooooo"); // name … % , then snapshot
+    assert!(screen(&s, 160, 48).contains("by snapshot"));
+    let snaps: Vec<Option<String>> = s
+        .visible_volumes()
+        .iter()
+        .map(|&i| s.volumes[i].last_snapshot.clone())
+        .collect();
+    assert!(snaps.windows(2).all(|w| w[0] <= w[1]), "{snaps:?}");
+    keys(&mut s, "o"); // GiB, biggest first
+    let gib: Vec<f64> = s
+        .visible_volumes()
+        .iter()
+        .map(|&i| s.volumes[i].last_change().map(|c| c.1).unwrap_or(-1.0))
+        .collect();
+    assert!(gib.windows(2).all(|w| w[0] >= w[1]), "{gib:?}");
+    keys(&mut s, "o"); // verdict
+    let verdicts: Vec<&str> = s
+        .visible_volumes()
+        .iter()
+        .map(|&i| s.volumes[i].verdict().label())
+        .collect();
+    assert!(verdicts.windows(2).all(|w| w[0] <= w[1]), "{verdicts:?}");
+    keys(&mut s, "o"); // alarm state
+    assert!(screen(&s, 160, 48).contains("by alarm"));
+    let alarms: Vec<&str> = s
+        .visible_volumes()
+        .iter()
+        .map(|&i| s.volumes[i].alarm.map(|a| a.as_aws()).unwrap_or("~"))
+        .collect();
+    assert!(alarms.windows(2).all(|w| w[0] <= w[1]), "{alarms:?}");
+    keys(&mut s, "o");
+    assert_eq!(s.sort_label(View::Backups), "", "the cycle comes back to worst first");
+
+    keys(&mut s, "4oooo"); // name, state, for, then ack
+    let acked: Vec<bool> = s
+        .visible_alarms()
+        .iter()
+        .map(|&i| s.alarms[i].ack.is_some())
+        .collect();
+    assert!(acked.contains(&true) && acked.contains(&false), "{acked:?}");
+    assert!(acked.windows(2).all(|w| w[0] >= w[1]), "acknowledged first: {acked:?}");
+    keys(&mut s, "o"); // reason
+    let reasons: Vec<String> = s
+        .visible_alarms()
+        .iter()
+        .map(|&i| s.alarms[i].reason.clone())
+        .collect();
+    assert!(reasons.windows(2).all(|w| w[0] <= w[1]), "{reasons:?}");
+    assert!(screen(&s, 160, 48).contains("by reason"));
+}
+
+#[test]
 fn the_shards_and_the_snapshots_sort_like_the_other_tables() {
     let mut s = fixture::state();
     // Shards: worst first (rejected records or an old iterator), then any column.

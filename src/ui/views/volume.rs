@@ -169,7 +169,7 @@ fn render_snapshots(f: &mut Frame, area: Rect, state: &AppState) {
     };
     let theme = &state.theme;
     let height = area.height.saturating_sub(3) as usize;
-    let order = state.visible_snapshots();
+    let order = state.snapshot_order(v);
     let selected = state.detail_row.min(order.len().saturating_sub(1));
     let clean = v.last_clean();
     let offset = scroll_offset(selected, height);
