@@ -92,7 +92,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding { keys: "o O", what: "sort by the next column / reverse (default: worst first)", action: Action::SortNext },
     Binding { keys: "!", what: "show only the rows that are a problem", action: Action::ProblemsOnly },
     Binding { keys: "[ ]", what: "charts: shorter / longer time range (1d 7d 30d 90d 1y all)", action: Action::RangeShorter },
-    Binding { keys: "+ -", what: "charts: zoom in / out inside the range (the title shows the window)", action: Action::ZoomIn },
+    Binding { keys: "+ -", what: "charts: zoom in / out inside the time range", action: Action::ZoomIn },
     Binding { keys: "< >", what: "charts: pan the zoomed window older / newer", action: Action::PanOlder },
     Binding { keys: "J K", what: "Streams: scroll the anomaly and rejected panes", action: Action::PaneDown },
     Binding { keys: ":", what: "command (Tab completes, ↑↓ history): :backups :metric :range 30d :theme NAME ...", action: Action::Command },
