@@ -257,7 +257,11 @@ fn every_column_of_backups_and_alarms_sorts() {
         .collect();
     assert!(alarms.windows(2).all(|w| w[0] <= w[1]), "{alarms:?}");
     keys(&mut s, "o");
-    assert_eq!(s.sort_label(View::Backups), "", "the cycle comes back to worst first");
+    assert_eq!(
+        s.sort_label(View::Backups),
+        "",
+        "the cycle comes back to worst first"
+    );
 
     keys(&mut s, "4oooo"); // name, state, for, then ack
     let acked: Vec<bool> = s
@@ -266,7 +270,10 @@ fn every_column_of_backups_and_alarms_sorts() {
         .map(|&i| s.alarms[i].ack.is_some())
         .collect();
     assert!(acked.contains(&true) && acked.contains(&false), "{acked:?}");
-    assert!(acked.windows(2).all(|w| w[0] >= w[1]), "acknowledged first: {acked:?}");
+    assert!(
+        acked.windows(2).all(|w| w[0] >= w[1]),
+        "acknowledged first: {acked:?}"
+    );
     keys(&mut s, "o"); // reason
     let reasons: Vec<String> = s
         .visible_alarms()
@@ -524,7 +531,7 @@ fn charts_zoom_and_pan_inside_the_range_and_the_title_shows_the_window() {
     let text = screen(&s, 120, 40);
     assert!(text.contains("zoom ×4: "), "{text}");
     keys(&mut s, "5");
-    let metrics = screen(&s, 120, 40);
+    let metrics = screen(&s, 80, 24);
     assert!(metrics.contains("zoom ×4: "), "{metrics}");
     keys(&mut s, "2");
     key(&mut s, KeyCode::Enter);

@@ -75,12 +75,13 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
         zoom: state.zoom,
     };
     let outer = block(
-        // The range and the zoom window before the statistic, which a narrow chart cuts.
+        // The range and the zoom window first: a metric's label (namespace, name, dimensions)
+        // can fill a narrow chart's title alone, and the line below names the metric again.
         format!(
-            "{} — {}{} — {} / {} s, local {algo} (s switches)",
-            state.metric_label(m),
+            "{}{} — {} {} / {} s, local {algo} (s switches)",
             crate::app::update::range_label(state.range),
             band_chart::window_label(&chart_of),
+            state.metric_label(m),
             m.stat,
             m.period,
         ),
