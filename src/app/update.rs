@@ -270,6 +270,11 @@ pub fn on_action(state: &mut AppState, action: Action, effects: &mut Vec<Effect>
             )),
             _ => state.refuse("x acknowledges an alarm: select one on the Alarms view"),
         },
+        // The filter and `!` choose the rows of the list behind an open detail: changing them
+        // there would swap the volume or alarm the detail shows.
+        Action::Filter | Action::ProblemsOnly if state.detail => {
+            state.refuse("the filter and ! choose the list's rows: Esc returns to the list");
+        }
         Action::Filter => {
             state.filter_editing = true;
         }

@@ -347,6 +347,11 @@ fn the_shards_and_the_snapshots_sort_like_the_other_tables() {
     keys(&mut s, "O");
     let text = screen(&s, 160, 48);
     assert!(text.contains("· by changed ↑"), "{text}");
+    // Neither the filter nor `!` re-chooses the volumes behind the open detail.
+    keys(&mut s, "!/");
+    assert!(!s.problems_only && !s.filter_editing);
+    assert_eq!(s.selected_volume().unwrap().arn, v.arn);
+    assert!(s.message.as_ref().unwrap().error);
     // The row selected is the snapshot `y` copies.
     let first = v.snapshots[s.visible_snapshots()[0]].id.clone();
     match keys(&mut s, "gy").as_slice() {
