@@ -42,6 +42,28 @@ pub fn overview_problem_rows(problems: usize, body_h: u16) -> u16 {
     (problems.max(1) as u16).min((body_h / 2).saturating_sub(2).max(1))
 }
 
+/// The Streams view's heights in a body `body_h` rows high: (shards pane, anomaly and rejected
+/// panes); the devices and the chart take the rest.
+pub fn streams_heights(shards: usize, body_h: u16) -> (u16, u16) {
+    let shards_h = (shards as u16 + 3).clamp(4, 7);
+    let bottom_h = if body_h >= 30 { 10 } else { 6 };
+    (shards_h, bottom_h)
+}
+
+/// Width of the Streams view's device list.
+pub const DEVICES_W: u16 = 20;
+
+/// Width of the snapshot list beside the chart in a volume's detail, when the screen is wide
+/// enough ([`SNAPSHOTS_BESIDE_FROM`] columns); below that it goes under the chart.
+pub const SNAPSHOTS_W: u16 = 52;
+pub const SNAPSHOTS_BESIDE_FROM: u16 = 120;
+
+/// Rows of the snapshot list under the chart in a narrow volume detail whose panels share
+/// `panels_h` rows.
+pub fn snapshots_below_h(panels_h: u16) -> u16 {
+    (panels_h / 3).max(5)
+}
+
 /// The first row to show so that `selected` is visible in `height` rows.
 pub fn scroll_offset(selected: usize, height: usize) -> usize {
     if height == 0 {
@@ -62,8 +84,9 @@ impl AppState {
         self.size.1.saturating_sub(3)
     }
 
-    /// The table row drawn at screen row `y` of the current view, if a table row is there.
-    pub fn row_at(&self, y: u16) -> Option<usize> {
+    /// The table row drawn at screen cell (`x`, `y`) of the current view, if a table row of
+    /// the selectable list is there.
+    pub fn row_at(&self, x: u16, y: u16) -> Option<usize> {
         let body = self.body_height();
         // (first screen row of the list, rows it shows, rows before it in the row numbering)
         let (top, height, base) = match self.view {
@@ -87,6 +110,29 @@ impl AppState {
                 0,
             ),
             View::Alarms if !self.detail => (3, body.saturating_sub(3) as usize, 0),
+            // The recovery line, then the snapshot list (border and header above its rows)
+            // beside the chart or under it.
+            View::Backups => {
+                let panels = body.saturating_sub(1);
+                if self.size.0 >= SNAPSHOTS_BESIDE_FROM {
+                    if x < self.size.0.saturating_sub(SNAPSHOTS_W) {
+                        return None;
+                    }
+                    (4, panels.saturating_sub(3) as usize, 0)
+                } else {
+                    let list_h = snapshots_below_h(panels);
+                    let top = 2 + panels.saturating_sub(list_h);
+                    (top + 2, list_h.saturating_sub(3) as usize, 0)
+                }
+            }
+            View::Streams => {
+                if x >= DEVICES_W {
+                    return None;
+                }
+                let (shards_h, bottom_h) = streams_heights(self.shards.len(), body);
+                let middle = body.saturating_sub(shards_h + bottom_h);
+                (2 + shards_h, middle.saturating_sub(2) as usize, 0)
+            }
             View::Metrics => (2, body.saturating_sub(2) as usize, 0),
             View::Notifications => (3, (body * 6 / 10).saturating_sub(3) as usize, 0),
             _ => return None,

@@ -544,7 +544,7 @@ fn on_mouse(state: &mut AppState, m: MouseEvent, effects: &mut Vec<Effect>) {
                 }
                 return;
             }
-            if let Some(r) = state.row_at(m.row) {
+            if let Some(r) = state.row_at(m.column, m.row) {
                 let rows = state.row_count();
                 if r < rows {
                     if state.detail {

@@ -907,6 +907,52 @@ fn clicks_select_tabs_and_rows_and_the_wheel_scrolls() {
 }
 
 #[test]
+fn clicks_select_streams_devices_and_a_volumes_snapshots() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut s = fixture::state();
+        update(&mut s, Input::Resize(w, h));
+        // Streams: the device list left of the chart.
+        keys(&mut s, "3");
+        let before = screen(&s, w, h);
+        let (y, line) = before
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.starts_with("│DHT_"))
+            .nth(2)
+            .expect("a third device row");
+        let device = line[3..].split_whitespace().next().unwrap().to_string();
+        click(&mut s, 3, y as u16);
+        assert_eq!(s.selected_device().unwrap().id, device, "{w}x{h}");
+        // A click on the chart beside it selects nothing.
+        click(&mut s, 40, y as u16 - 1);
+        assert_eq!(s.selected_device().unwrap().id, device, "{w}x{h}");
+
+        // A volume's snapshots, under the chart at 80 columns, beside it at 160.
+        keys(&mut s, "2");
+        key(&mut s, KeyCode::Enter);
+        let before = screen(&s, w, h);
+        let v = s.selected_volume().unwrap().clone();
+        let (y, x, id) = before
+            .lines()
+            .enumerate()
+            // Below the recovery line (row 1), which names the last clean snapshot too.
+            .skip(2)
+            .find_map(|(y, l)| {
+                let at = l.find("snap-")?;
+                let id: String = l[at..].split_whitespace().next()?.to_string();
+                let x = l[..at].chars().count() as u16;
+                (s.selected_snapshot().map(|i| v.snapshots[i].id.clone()) != Some(id.clone()))
+                    .then_some((y, x, id))
+            })
+            .expect("a snapshot row that is not selected");
+        click(&mut s, x, y as u16);
+        let chosen = s.selected_snapshot().map(|i| v.snapshots[i].id.clone());
+        assert_eq!(chosen, Some(id), "{w}x{h} at {x},{y}:\n{before}");
+        assert_eq!(s.selected_volume().unwrap().arn, v.arn);
+    }
+}
+
+#[test]
 fn the_metric_list_names_the_volume() {
     let mut s = fixture::state();
     // Twelve volumes' metrics share namespace and name: only the volume tells them apart.

@@ -15,8 +15,7 @@ use ratatui::widgets::{Paragraph, Row, Table};
 const WINDOW: i64 = 600;
 
 pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
-    let shards_h = (state.shards.len() as u16 + 3).clamp(4, 7);
-    let bottom_h = if area.height >= 30 { 10 } else { 6 };
+    let (shards_h, bottom_h) = crate::app::layout::streams_heights(state.shards.len(), area.height);
     let [shards, middle, bottom] = Layout::vertical([
         Constraint::Length(shards_h),
         Constraint::Min(6),
@@ -24,8 +23,11 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
     ])
     .areas(area);
     render_shards(f, shards, state);
-    let [devices, chart] =
-        Layout::horizontal([Constraint::Length(20), Constraint::Min(20)]).areas(middle);
+    let [devices, chart] = Layout::horizontal([
+        Constraint::Length(crate::app::layout::DEVICES_W),
+        Constraint::Min(20),
+    ])
+    .areas(middle);
     render_devices(f, devices, state);
     render_chart(f, chart, state);
     let [anoms, rejected] =

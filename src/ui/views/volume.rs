@@ -3,6 +3,7 @@
 //! The last clean recovery point is marked `◆` on both, with its legal hold and the restore
 //! started from it on the recovery line.
 
+use crate::app::layout;
 use crate::app::state::{AppState, Volume};
 use crate::theme::Role;
 use crate::ui::widgets::band_chart::{self, BandChart};
@@ -21,12 +22,14 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
     let [recovery, area] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(4)]).areas(area);
     f.render_widget(Paragraph::new(recovery_line(state, v)), recovery);
-    let wide = area.width >= 120;
+    let wide = area.width >= layout::SNAPSHOTS_BESIDE_FROM;
     let (chart_area, list_area) = if wide {
-        let [c, l] = Layout::horizontal([Constraint::Min(40), Constraint::Length(52)]).areas(area);
+        let [c, l] =
+            Layout::horizontal([Constraint::Min(40), Constraint::Length(layout::SNAPSHOTS_W)])
+                .areas(area);
         (c, l)
     } else {
-        let list_h = (area.height / 3).max(5);
+        let list_h = layout::snapshots_below_h(area.height);
         let [c, l] = Layout::vertical([Constraint::Min(8), Constraint::Length(list_h)]).areas(area);
         (c, l)
     };
