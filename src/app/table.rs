@@ -21,8 +21,9 @@ pub fn sort_columns(view: View) -> &'static [&'static str] {
             "worst", "name", "volume", "size", "age", "blocks", "%", "snapshot", "GiB", "verdict",
             "alarm",
         ],
-        // Two tables share the view: `o` cycles the devices' columns, then the shards'; each
-        // table keeps worst first while the other is sorted.
+        // Three tables share the view: `o` cycles the devices' columns, then the shards', then
+        // the anomaly pane's (named as its header names them); each table keeps its default
+        // order while another is sorted.
         View::Streams => &[
             "worst",
             "device",
@@ -31,6 +32,10 @@ pub fn sort_columns(view: View) -> &'static [&'static str] {
             "rec/s",
             "iter. age",
             "rejected",
+            "deviceid",
+            "timestamp",
+            "°F",
+            "anomalyType",
         ],
         View::Alarms => &["worst", "name", "state", "for", "ack", "reason"],
         View::Metrics => &["worst", "name"],
@@ -41,9 +46,24 @@ pub fn sort_columns(view: View) -> &'static [&'static str] {
 /// The columns of the open volume's snapshot list (`o` `O` while the detail is open).
 pub const SNAPSHOT_COLUMNS: &[&str] = &["worst", "created", "snapshot", "changed"];
 
-/// The Streams columns (indices into [`sort_columns`]) that sort the devices; the rest after
-/// `worst` sort the shards.
-const DEVICE_COLUMNS: std::ops::RangeInclusive<usize> = 1..=2;
+/// The tables of the Streams view, which share its sort: each owns a range of its columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamsTable {
+    Devices,
+    Shards,
+    Anomalies,
+}
+
+impl StreamsTable {
+    /// The Streams columns (indices into [`sort_columns`]) that sort this table.
+    fn columns(self) -> std::ops::RangeInclusive<usize> {
+        match self {
+            StreamsTable::Devices => 1..=2,
+            StreamsTable::Shards => 3..=6,
+            StreamsTable::Anomalies => 7..=10,
+        }
+    }
+}
 
 /// The filter, lowercased once per listing rather than once per cell.
 struct Needle(String);
@@ -243,13 +263,8 @@ impl AppState {
                 needle.any([d.id.as_str(), value.as_str()])
             })
             .collect();
-        let Sort { column, reverse } = self.sort_of(View::Streams);
-        // A shard column leaves the devices worst first.
-        let (column, reverse) = if column == 0 || DEVICE_COLUMNS.contains(&column) {
-            (column, reverse)
-        } else {
-            (0, false)
-        };
+        // Another table's column leaves the devices worst first.
+        let Sort { column, reverse } = self.streams_sort(StreamsTable::Devices);
         let ds = &self.devices;
         let value = |i: usize| ds[i].series.last().map(|p| p.value).unwrap_or(f64::MIN);
         rows.sort_by(|&a, &b| {
@@ -280,12 +295,7 @@ impl AppState {
                 2
             }
         };
-        let Sort { column, reverse } = self.sort_of(View::Streams);
-        let (column, reverse) = if DEVICE_COLUMNS.contains(&column) {
-            (0, false)
-        } else {
-            (column, reverse)
-        };
+        let Sort { column, reverse } = self.streams_sort(StreamsTable::Shards);
         let name = |i: usize| (sh[i].stream.as_str(), sh[i].shard.as_str());
         let mut rows: Vec<usize> = (0..sh.len()).collect();
         rows.sort_by(|&a, &b| {
@@ -299,6 +309,51 @@ impl AppState {
                     .then(sh[b].iterator_age_ms.cmp(&sh[a].iterator_age_ms)),
             };
             directed(o, reverse).then_with(|| name(a).cmp(&name(b)))
+        });
+        rows
+    }
+
+    /// The Streams view's sort as it applies to `table`: its own column, or its default order
+    /// (column 0, reversed with the others) when another table's column is chosen.
+    fn streams_sort(&self, table: StreamsTable) -> Sort {
+        let s = self.sort_of(View::Streams);
+        if s.column == 0 || table.columns().contains(&s.column) {
+            s
+        } else {
+            Sort::default()
+        }
+    }
+
+    /// The detected stream anomalies the filter lets through (device, time, value, type), in
+    /// display order (indices into `stream_anomalies`): newest first by default, or by a column
+    /// of the pane.
+    pub fn visible_stream_anomalies(&self) -> Vec<usize> {
+        let needle = Needle::new(&self.filter);
+        let an = &self.stream_anomalies;
+        let mut rows: Vec<usize> = (0..an.len())
+            .rev()
+            .filter(|&i| {
+                let a = &an[i];
+                let value = format!("{:.1}", a.value);
+                needle.any([
+                    a.deviceid.as_str(),
+                    &a.timestamp,
+                    value.as_str(),
+                    &a.anomaly_type,
+                ])
+            })
+            .collect();
+        let Sort { column, reverse } = self.streams_sort(StreamsTable::Anomalies);
+        rows.sort_by(|&a, &b| {
+            let o = match column {
+                7 => an[a].deviceid.cmp(&an[b].deviceid),
+                8 => an[b].timestamp.cmp(&an[a].timestamp),
+                9 => an[b].value.total_cmp(&an[a].value),
+                10 => an[a].anomaly_type.cmp(&an[b].anomaly_type),
+                // Newest first: the order they were stored in, reversed.
+                _ => b.cmp(&a),
+            };
+            directed(o, reverse).then(b.cmp(&a))
         });
         rows
     }
@@ -418,12 +473,20 @@ impl AppState {
         sort_label(sort_columns(view), self.sort_of(view))
     }
 
-    /// The sort label of the Streams view's devices or shards: only the table the column
-    /// belongs to says it (both when worst first is reversed).
-    pub fn streams_sort_label(&self, shards: bool) -> String {
+    /// The sort label of one of the Streams view's tables: only the table the column belongs
+    /// to says it (each when the default order is reversed).
+    pub fn streams_sort_label(&self, table: StreamsTable) -> String {
         let s = self.sort_of(View::Streams);
-        if s.column != 0 && DEVICE_COLUMNS.contains(&s.column) == shards {
+        if s.column != 0 && !table.columns().contains(&s.column) {
             return String::new();
+        }
+        if s.column == 0 && table == StreamsTable::Anomalies {
+            // The pane's default order is newest first, not worst first.
+            return if s.reverse {
+                " · oldest first".into()
+            } else {
+                String::new()
+            };
         }
         self.sort_label(View::Streams)
     }

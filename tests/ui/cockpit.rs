@@ -322,6 +322,36 @@ fn the_shards_and_the_snapshots_sort_like_the_other_tables() {
     let rejected: Vec<u64> = shards(&s).iter().map(|x| x.rejected).collect();
     assert!(rejected.windows(2).all(|w| w[0] >= w[1]), "{rejected:?}");
 
+    // The anomaly pane: newest first by default, then by its own columns.
+    let rows = (0..6)
+        .map(|i| watchband::pipeline::TemperatureAnomaly {
+            deviceid: format!("DHT_00{}", 3 - i % 3),
+            anomaly_date: "2026-11-21".into(),
+            timestamp: format!("2026-11-21 14:{i:02}:00"),
+            value: 101.5 + ((i * 7) % 5) as f64,
+            anomaly_type: if i % 2 == 0 { "Hot" } else { "Unusual" }.into(),
+        })
+        .collect();
+    update(&mut s, Input::Event(Event::TemperatureAnomalies(rows)));
+    let pane = |s: &AppState| -> Vec<watchband::app::state::StreamAnomaly> {
+        s.visible_stream_anomalies()
+            .iter()
+            .map(|&i| s.stream_anomalies[i].clone())
+            .collect()
+    };
+    keys(&mut s, "o"); // deviceid
+    let ids: Vec<String> = pane(&s).iter().map(|a| a.deviceid.clone()).collect();
+    assert!(ids.windows(2).all(|w| w[0] <= w[1]), "{ids:?}");
+    assert_eq!(shards(&s), worst, "a pane column leaves the shards worst first");
+    keys(&mut s, "oo"); // timestamp, °F
+    let values: Vec<f64> = pane(&s).iter().map(|a| a.value).collect();
+    assert!(values.windows(2).all(|w| w[0] >= w[1]), "{values:?}");
+    let text = screen(&s, 160, 48);
+    assert!(text.contains("· by °F"), "{text}");
+    keys(&mut s, "oo"); // anomalyType, then worst first again
+    let arrived: Vec<usize> = (0..s.stream_anomalies.len()).rev().collect();
+    assert_eq!(s.visible_stream_anomalies(), arrived, "newest arrived first");
+
     // Snapshots, in the open volume: worst (anomalous) first, the newest selected on opening,
     // and `o` sorts the snapshots, not the volumes behind the detail.
     keys(&mut s, "2");
@@ -449,7 +479,7 @@ fn the_stream_panes_scroll_and_filter() {
     assert_eq!(s.pane_scroll, 2);
     let scrolled = screen(&s, 160, 48);
     assert_ne!(top, scrolled);
-    assert!(scrolled.contains("newer above"), "{scrolled}");
+    assert!(scrolled.contains("2 above, K"), "{scrolled}");
     // `/` filters the panes too.
     keys(&mut s, "/DHT_002");
     let filtered = screen(&s, 160, 48);

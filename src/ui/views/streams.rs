@@ -3,6 +3,7 @@
 //! anomaly markers; the detected anomalies shaped like `m03p02_anomaly_data`.
 
 use crate::app::state::{AppState, DEFAULT_RETENTION_MS, Staleness, View};
+use crate::app::table::StreamsTable;
 use crate::theme::Role;
 use crate::ui::widgets::band_chart::{self, BandChart};
 use crate::ui::{block, duration_ms, scroll_offset, truncate};
@@ -93,7 +94,7 @@ fn render_shards(f: &mut Frame, area: Rect, state: &AppState) {
             .style(theme.style(Role::Header)),
     )
     .block(block(
-        format!("Shards{}", state.streams_sort_label(true)),
+        format!("Shards{}", state.streams_sort_label(StreamsTable::Shards)),
         state,
         false,
     ));
@@ -133,7 +134,7 @@ fn render_devices(f: &mut Frame, area: Rect, state: &AppState) {
         .collect();
     f.render_widget(
         Paragraph::new(lines).block(block(
-            format!("Devices{}", state.streams_sort_label(false)),
+            format!("Devices{}", state.streams_sort_label(StreamsTable::Devices)),
             state,
             true,
         )),
@@ -179,28 +180,13 @@ fn render_chart(f: &mut Frame, area: Rect, state: &AppState) {
     );
 }
 
-/// The anomalies the filter lets through, newest first.
-fn visible_anomalies(state: &AppState) -> Vec<&crate::app::state::StreamAnomaly> {
-    let needle = state.filter.to_lowercase();
-    state
-        .stream_anomalies
-        .iter()
-        .rev()
-        .filter(|a| {
-            needle.is_empty()
-                || [&a.deviceid, &a.anomaly_type, &a.timestamp]
-                    .iter()
-                    .any(|c| c.to_lowercase().contains(&needle))
-        })
-        .collect()
-}
-
 fn render_anomalies(f: &mut Frame, area: Rect, state: &AppState) {
     let theme = &state.theme;
     let height = area.height.saturating_sub(3) as usize;
-    let shown = visible_anomalies(state);
+    let shown = state.visible_stream_anomalies();
     let skip = state.pane_scroll.min(shown.len().saturating_sub(height));
-    let rows = shown.iter().skip(skip).take(height).map(|a| {
+    let rows = shown.iter().skip(skip).take(height).map(|&i| {
+        let a = &state.stream_anomalies[i];
         Row::new(vec![
             Line::raw(a.deviceid.clone()),
             Line::raw(a.timestamp.chars().take(19).collect::<String>()),
@@ -225,7 +211,7 @@ fn render_anomalies(f: &mut Frame, area: Rect, state: &AppState) {
     )
     .block(block(
         format!(
-            "m03p02_anomaly_data ({}{}){}",
+            "m03p02_anomaly_data ({}{}){}{}",
             shown.len(),
             if shown.len() == state.stream_anomalies.len() {
                 String::new()
@@ -233,10 +219,11 @@ fn render_anomalies(f: &mut Frame, area: Rect, state: &AppState) {
                 format!(" of {}", state.stream_anomalies.len())
             },
             if skip > 0 {
-                format!(" — {skip} newer above, K")
+                format!(" — {skip} above, K")
             } else {
                 String::new()
-            }
+            },
+            state.streams_sort_label(StreamsTable::Anomalies)
         ),
         state,
         false,
