@@ -342,7 +342,11 @@ fn the_shards_and_the_snapshots_sort_like_the_other_tables() {
     keys(&mut s, "o"); // deviceid
     let ids: Vec<String> = pane(&s).iter().map(|a| a.deviceid.clone()).collect();
     assert!(ids.windows(2).all(|w| w[0] <= w[1]), "{ids:?}");
-    assert_eq!(shards(&s), worst, "a pane column leaves the shards worst first");
+    assert_eq!(
+        shards(&s),
+        worst,
+        "a pane column leaves the shards worst first"
+    );
     keys(&mut s, "oo"); // timestamp, °F
     let values: Vec<f64> = pane(&s).iter().map(|a| a.value).collect();
     assert!(values.windows(2).all(|w| w[0] >= w[1]), "{values:?}");
@@ -350,7 +354,11 @@ fn the_shards_and_the_snapshots_sort_like_the_other_tables() {
     assert!(text.contains("· by °F"), "{text}");
     keys(&mut s, "oo"); // anomalyType, then worst first again
     let arrived: Vec<usize> = (0..s.stream_anomalies.len()).rev().collect();
-    assert_eq!(s.visible_stream_anomalies(), arrived, "newest arrived first");
+    assert_eq!(
+        s.visible_stream_anomalies(),
+        arrived,
+        "newest arrived first"
+    );
 
     // Snapshots, in the open volume: worst (anomalous) first, the newest selected on opening,
     // and `o` sorts the snapshots, not the volumes behind the detail.
