@@ -594,6 +594,36 @@ fn charts_zoom_and_pan_inside_the_range_and_the_title_shows_the_window() {
     // Panning a chart that is not zoomed says how to zoom.
     keys(&mut s, "<");
     assert!(s.message.as_ref().unwrap().text.contains("+ zooms in"));
+    // A window that starts in an earlier year than the newest point says which year.
+    use watchband::app::state::{Point, Series};
+    use watchband::ui::widgets::band_chart::window_label;
+    let mut years = Series::default();
+    let start = chrono::NaiveDate::from_ymd_opt(2025, 3, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp();
+    for d in 0..366 {
+        years.push(Point {
+            t: start + d * 86_400,
+            value: 10.0,
+            band: None,
+            anomalous: false,
+        });
+    }
+    let label = |zoom| {
+        window_label(&BandChart {
+            series: &years,
+            thresholds: vec![],
+            unit: "",
+            window: None,
+            zoom,
+        })
+    };
+    let half = watchband::app::zoom::Zoom { level: 1, pan: 0 };
+    assert_eq!(label(half), " — zoom ×2: 2025-08-30 → 03-01");
+    assert_eq!(label(Default::default()), "");
     // Both keys are in the help.
     let help = watchband::app::keymap::BINDINGS;
     assert!(help.iter().any(|b| b.keys == "+ -") && help.iter().any(|b| b.keys == "< >"));

@@ -266,14 +266,24 @@ pub fn window_label(chart: &BandChart) -> String {
     let Some((x0, x1)) = time_window(chart).filter(|_| chart.zoom.level > 0) else {
         return String::new();
     };
+    use chrono::Datelike;
+    let year = |t: i64| chrono::DateTime::from_timestamp(t, 0).map(|d| d.year());
+    // The newest point's year is "this year" of the chart: a window that starts in another
+    // year says which.
+    let newest = chart.series.points.back().and_then(|p| year(p.t));
     let fmt = |t: i64| {
         chrono::DateTime::from_timestamp(t, 0)
             .map(|d| {
+                let day = if Some(d.year()) == newest {
+                    d.format("%m-%d")
+                } else {
+                    d.format("%Y-%m-%d")
+                };
                 // Days are enough over a week; within it the hour tells slices apart.
                 if x1 - x0 > 7 * 86_400 {
-                    d.format("%m-%d").to_string()
+                    day.to_string()
                 } else {
-                    d.format("%m-%d %H:%M").to_string()
+                    format!("{day} {}", d.format("%H:%M"))
                 }
             })
             .unwrap_or_default()
