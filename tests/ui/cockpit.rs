@@ -694,6 +694,19 @@ fn temperatures_are_fahrenheit_and_words_agree_with_numbers() {
             .starts_with(&(now.format("%Y").to_string().parse::<i32>().unwrap() - 1).to_string())
     );
     assert_eq!(watchband::ui::age(3 * 365 * 86_400), "3y");
+    // A snooze that ends on another day says which day.
+    let mut s = fixture::state();
+    let i = s
+        .alarms
+        .iter()
+        .position(|a| a.ack.is_none())
+        .expect("an unacknowledged alarm");
+    let until = s.now + chrono::Duration::days(2);
+    s.alarms[i].snoozed_until = Some(until);
+    keys(&mut s, "4");
+    let text = screen(&s, 160, 48);
+    let shown = format!("snoozed {}", until.format("%m-%d %H:%M"));
+    assert!(text.contains(&shown), "{shown}\n{text}");
 }
 
 #[test]

@@ -47,7 +47,12 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState) {
                     theme.style(Role::Acknowledged),
                 ),
                 (None, Some(until)) => Span::styled(
-                    format!("snoozed {}", until.format("%H:%M")),
+                    // The hour alone is enough today; another day needs its date.
+                    if until.date_naive() == state.now.date_naive() {
+                        format!("snoozed {}", until.format("%H:%M"))
+                    } else {
+                        format!("snoozed {}", crate::ui::when(&until, &state.now))
+                    },
                     theme.style(Role::Dim),
                 ),
                 (None, None) if a.state == crate::cloud::AlarmState::Alarm => {
