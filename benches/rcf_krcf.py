@@ -3,8 +3,8 @@
 behind Python bindings) on the points given, for `cargo bench --bench detect` to compare with.
 
 Reads one value per line from the file named by argv[1]; scores each point then learns it
-(50 trees, 100 samples per tree, shingle 1, as the RCF metric scorer uses); writes the scores,
-one per line, to argv[2]; prints `{"points": N, "seconds": S}` on stdout. Only the
+(50 trees, 100 samples per tree, shingle 1, as the RCF metric scorer uses; random seed argv[3],
+2 when not given); writes the scores, one per line, to argv[2]; prints `{"points": N, "seconds": S}` on stdout. Only the
 score + update loop is timed: reading and writing the files are not.
 """
 import json
@@ -16,6 +16,7 @@ import krcf
 
 def main():
     src, dst = sys.argv[1], sys.argv[2]
+    seed = int(sys.argv[3]) if len(sys.argv) > 3 else 2
     with open(src) as f:
         values = [float(line) for line in f if line.strip()]
     forest = krcf.RandomCutForest({
@@ -24,7 +25,7 @@ def main():
         "num_trees": 50,
         "sample_size": 100,
         "output_after": 1,
-        "random_seed": 2,
+        "random_seed": seed,
         # one thread, as watchband's forest runs
         "parallel_execution_enabled": False,
     })

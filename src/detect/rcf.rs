@@ -114,6 +114,17 @@ const NONE: u32 = u32::MAX;
 const LANES: usize = 8;
 const LEAF: u32 = 1 << 31;
 
+/// `1 / (k + 1)` for the depths a tree usually has: the score of a point cut off at depth `k`.
+const INVERSE: [f64; 64] = {
+    let mut a = [0.0; 64];
+    let mut k = 0;
+    while k < 64 {
+        a[k] = 1.0 / (k as f64 + 1.0);
+        k += 1;
+    }
+    a
+};
+
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct Node {
     left: u32,
@@ -210,33 +221,21 @@ impl Tree {
         }
     }
 
-    /// Box of any node as (lows, highs) into a scratch buffer.
-    fn box_of(&self, r: u32, out: &mut [f64]) {
-        let d = self.dim;
-        if r & LEAF != 0 {
-            let p = self.leaf_pt(r & !LEAF);
-            out[..d].copy_from_slice(p);
-            out[d..2 * d].copy_from_slice(p);
-        } else {
-            let i = r as usize * 2 * d;
-            out.copy_from_slice(&self.bbox[i..i + 2 * d]);
-        }
-    }
-
     /// Inserts a point; returns its leaf (an existing one when the point is a duplicate).
-    fn insert(&mut self, point: &[f64], rng: &mut Rng, scratch: &mut Vec<f64>) -> u32 {
+    ///
+    /// The boxes are read where they are cached (a leaf's box is its point): nothing is copied
+    /// per level.
+    fn insert(&mut self, point: &[f64], rng: &mut Rng) -> u32 {
         let d = self.dim;
         if self.root == NONE {
             let l = self.new_leaf(point, NONE);
             self.root = l | LEAF;
             return l;
         }
-        scratch.resize(2 * d, 0.0);
         let mut node = self.root;
         loop {
-            self.box_of(node, scratch);
-            let (lo, hi) = scratch.split_at(d);
-            if node & LEAF != 0 && lo == point {
+            let is_leaf = node & LEAF != 0;
+            if is_leaf && self.leaf_pt(node & !LEAF) == point {
                 // duplicate: bump masses up to the root
                 let l = node & !LEAF;
                 self.leaf_mass[l as usize] += 1;
@@ -247,7 +246,9 @@ impl Tree {
                 }
                 return l;
             }
-            // the random cut over the box extended by the point
+            // the random cut over the box extended by the point (the box read where it is
+            // cached; a leaf's box is its point)
+            let (lo, hi) = self.box_slices(node);
             let mut total = 0.0;
             for i in 0..d {
                 total += hi[i].max(point[i]) - lo[i].min(point[i]);
@@ -265,10 +266,9 @@ impl Tree {
                 }
                 r -= w;
             }
-            let separates = (point[cd] < lo[cd] && cv >= point[cd] && cv < lo[cd])
+            let mut separates = (point[cd] < lo[cd] && cv >= point[cd] && cv < lo[cd])
                 || (point[cd] > hi[cd] && cv >= hi[cd] && cv < point[cd]);
-            let (mut separates, mut cd, mut cv) = (separates, cd, cv);
-            if !separates && node & LEAF != 0 {
+            if !separates && is_leaf {
                 // a distinct leaf must be split; rounding can leave the cut on its edge
                 if let Some(i) = (0..d).find(|&i| point[i] != lo[i]) {
                     (separates, cd, cv) = (true, i, point[i].min(lo[i]));
@@ -276,7 +276,7 @@ impl Tree {
             }
             if separates || total == 0.0 {
                 // a new internal node takes `node`'s place, with the new leaf beside it
-                let parent = if node & LEAF != 0 {
+                let parent = if is_leaf {
                     self.leaf_parent[(node & !LEAF) as usize]
                 } else {
                     self.nodes[node as usize].parent
@@ -285,22 +285,26 @@ impl Tree {
                 let leaf = self.new_leaf(point, n) | LEAF;
                 let point_left = point[cd] <= cv;
                 let ni = n as usize;
-                self.nodes[ni].cut_dim = cd as u32;
-                self.nodes[ni].cut = cv;
-                self.nodes[ni].parent = parent;
-                self.nodes[ni].mass = self.node_mass(node) + 1;
-                if point_left {
-                    self.nodes[ni].left = leaf;
-                    self.nodes[ni].right = node;
-                } else {
-                    self.nodes[ni].left = node;
-                    self.nodes[ni].right = leaf;
-                }
                 let bi = ni * 2 * d;
                 for i in 0..d {
-                    self.bbox[bi + i] = lo[i].min(point[i]);
-                    self.bbox[bi + d + i] = hi[i].max(point[i]);
+                    let (lo, hi) = self.extent(node, i);
+                    self.bbox[bi + i] = lo.min(point[i]);
+                    self.bbox[bi + d + i] = hi.max(point[i]);
                 }
+                let mass = self.node_mass(node) + 1;
+                let (left, right) = if point_left {
+                    (leaf, node)
+                } else {
+                    (node, leaf)
+                };
+                self.nodes[ni] = Node {
+                    left,
+                    right,
+                    parent,
+                    cut_dim: cd as u32,
+                    mass,
+                    cut: cv,
+                };
                 self.set_parent(node, n);
                 if parent == NONE {
                     self.root = n;
@@ -325,11 +329,7 @@ impl Tree {
                     self.bbox[bi + d + i] = v;
                 }
             }
-            node = if point[self.nodes[ni].cut_dim as usize] <= self.nodes[ni].cut {
-                self.nodes[ni].left
-            } else {
-                self.nodes[ni].right
-            };
+            node = self.child(node, point);
         }
     }
 
@@ -397,6 +397,19 @@ impl Tree {
         }
     }
 
+    /// A node's box as (lows, highs), read in place: a leaf's box is its point.
+    #[inline]
+    fn box_slices(&self, r: u32) -> (&[f64], &[f64]) {
+        let d = self.dim;
+        if r & LEAF != 0 {
+            let p = self.leaf_pt(r & !LEAF);
+            (p, p)
+        } else {
+            let bi = r as usize * 2 * d;
+            self.bbox[bi..bi + 2 * d].split_at(d)
+        }
+    }
+
     /// A node's (low, high) along dimension `i`: its cached box, or a leaf's point.
     fn extent(&self, r: u32, i: usize) -> (f64, f64) {
         let d = self.dim;
@@ -413,23 +426,26 @@ impl Tree {
     #[inline]
     fn child(&self, node: u32, point: &[f64]) -> u32 {
         let n = &self.nodes[node as usize];
-        if point[n.cut_dim as usize] <= n.cut {
-            n.left
+        let v = if point.len() == 1 {
+            point[0]
         } else {
-            n.right
-        }
+            point[n.cut_dim as usize]
+        };
+        if v <= n.cut { n.left } else { n.right }
     }
 
     /// AWS's scalar anomaly score of a point not inserted (expected inverse isolation depth),
-    /// from the leaf `node` its descent reached after `depth` internal nodes.
-    fn score_from(&self, point: &[f64], node: u32, depth: usize) -> f64 {
+    /// from the leaf `node` its descent reached after `depth` internal nodes, the last of them
+    /// `parent`.
+    fn score_from(&self, point: &[f64], node: u32, parent: u32, depth: usize) -> f64 {
         if self.root == NONE {
             return 0.0;
         }
         let d = self.dim;
         let l = node & !LEAF;
-        // the path back up follows the parent links: the descent only counted its steps
-        let mut up = self.leaf_parent[l as usize];
+        // the path back up follows the parent links from the leaf's parent: the descent only
+        // counted its steps
+        let mut up = parent;
         let mut k = depth;
         let depth = depth as f64;
         let mut score = if self.leaf_pt(l) == point {
@@ -443,28 +459,78 @@ impl Tree {
             let n = up;
             up = self.nodes[n as usize].parent;
             let bi = n as usize * 2 * d;
-            let (mut gap, mut range) = (0.0, 0.0);
-            for i in 0..d {
-                let lo = self.bbox[bi + i];
-                let hi = self.bbox[bi + d + i];
-                let v = point[i];
-                if v < lo {
-                    gap += lo - v;
+            let (gap, range) = if d == 1 {
+                // one value: the same sums without the loop
+                let (lo, hi, v) = (self.bbox[bi], self.bbox[bi + 1], point[0]);
+                let gap = if v < lo {
+                    lo - v
                 } else if v > hi {
-                    gap += v - hi;
+                    v - hi
+                } else {
+                    0.0
+                };
+                (gap, hi.max(v) - lo.min(v))
+            } else {
+                let (mut gap, mut range) = (0.0, 0.0);
+                for i in 0..d {
+                    let lo = self.bbox[bi + i];
+                    let hi = self.bbox[bi + d + i];
+                    let v = point[i];
+                    if v < lo {
+                        gap += lo - v;
+                    } else if v > hi {
+                        gap += v - hi;
+                    }
+                    range += hi.max(v) - lo.min(v);
                 }
-                range += hi.max(v) - lo.min(v);
-            }
+                (gap, range)
+            };
             if gap <= 0.0 {
                 // boxes nest: a point inside this box is inside every ancestor's box too
                 break;
             }
             if range > 0.0 {
                 let p = gap / range;
-                score = p * (1.0 / (k as f64 + 1.0)) + (1.0 - p) * score;
+                let unseen = INVERSE
+                    .get(k)
+                    .copied()
+                    .unwrap_or_else(|| 1.0 / (k as f64 + 1.0));
+                score = p * unseen + (1.0 - p) * score;
             }
         }
         score
+    }
+}
+
+/// Adds the scores of a group of trees to `sum`, in tree order (so the sum is the same as tree
+/// by tree). The trees descend in lockstep, so the dependent loads of their descents overlap;
+/// the group's size is a constant, so the lanes are plain arrays the compiler unrolls.
+#[inline(always)]
+fn descend_group<const N: usize>(trees: &[Tree; N], point: &[f64], sum: &mut f64) {
+    let mut at = [NONE; N];
+    let mut depth = [0usize; N];
+    // the last internal node of each descent: the leaf's parent, where the walk back up starts
+    let mut parent = [NONE; N];
+    for j in 0..N {
+        at[j] = trees[j].root;
+    }
+    loop {
+        let mut moving = 0u32;
+        for j in 0..N {
+            let n = at[j];
+            if n & LEAF == 0 {
+                depth[j] += 1;
+                parent[j] = n;
+                at[j] = trees[j].child(n, point);
+                moving += 1;
+            }
+        }
+        if moving == 0 {
+            break;
+        }
+    }
+    for j in 0..N {
+        *sum += trees[j].score_from(point, at[j], parent[j], depth[j]);
     }
 }
 
@@ -479,8 +545,6 @@ pub struct RandomCutForest {
     samples: Vec<Vec<(f64, u32)>>,
     seq: u64,
     rng: Rng,
-    #[serde(skip)]
-    scratch: Vec<f64>,
     /// Per tree, `exp(largest kept key + λ t)`: a point is accepted when `-ln u` is below it.
     #[serde(skip)]
     limits: Vec<f64>,
@@ -500,7 +564,6 @@ impl RandomCutForest {
             samples: vec![Vec::with_capacity(config.sample_size); config.trees],
             seq: 0,
             rng: Rng::new(config.seed),
-            scratch: Vec::new(),
             limits: Vec::new(),
         })
     }
@@ -544,29 +607,13 @@ impl RandomCutForest {
             return 0.0;
         }
         let mut sum = 0.0;
-        for chunk in self.trees.chunks(LANES) {
-            let mut at = [NONE; LANES];
-            let mut depth = [0usize; LANES];
-            for (j, t) in chunk.iter().enumerate() {
-                at[j] = t.root;
-            }
-            loop {
-                let mut moving = false;
-                for (j, t) in chunk.iter().enumerate() {
-                    let n = at[j];
-                    if n & LEAF == 0 {
-                        depth[j] += 1;
-                        at[j] = t.child(n, point);
-                        moving = true;
-                    }
-                }
-                if !moving {
-                    break;
-                }
-            }
-            for (j, t) in chunk.iter().enumerate() {
-                sum += t.score_from(point, at[j], depth[j]);
-            }
+        let mut groups = self.trees.chunks_exact(LANES);
+        for group in &mut groups {
+            let group: &[Tree; LANES] = group.try_into().expect("a group of LANES trees");
+            descend_group(group, point, &mut sum);
+        }
+        for t in groups.remainder() {
+            descend_group::<1>(std::array::from_ref(t), point, &mut sum);
         }
         let norm = (self.sampled() as f64 + 1.0).log2();
         sum / self.trees.len() as f64 * norm
@@ -613,7 +660,7 @@ impl RandomCutForest {
                 let (_, old) = heap_pop(sample);
                 self.trees[ti].delete(old);
             }
-            let leaf = self.trees[ti].insert(point, &mut self.rng, &mut self.scratch);
+            let leaf = self.trees[ti].insert(point, &mut self.rng);
             heap_push(sample, (key, leaf));
             self.limits[ti] = (sample[0].0 + now).exp();
         }
@@ -799,6 +846,31 @@ mod tests {
                 }
                 stack.extend([n.left, n.right]);
             }
+        }
+    }
+
+    /// One value goes through shortcuts (no loop over dimensions); a second coordinate that is
+    /// always 0 is never cut and adds nothing to any box, so the general path must give the
+    /// same scores to the last bit.
+    #[test]
+    fn one_value_shortcuts_score_as_the_general_path() {
+        let cfg = RcfConfig {
+            trees: 12,
+            sample_size: 64,
+            ..RcfConfig::default()
+        };
+        let mut one = RandomCutForest::new(&cfg, 1).unwrap();
+        let mut two = RandomCutForest::new(&cfg, 2).unwrap();
+        let mut rng = Rng::new(9);
+        for i in 0..4000 {
+            // a wave with noise, repeated values and now and then a spike
+            let v = (i as f64 / 40.0).sin() * 10.0
+                + if i % 97 == 0 { 50.0 } else { 0.0 }
+                + if i % 5 == 0 { 0.0 } else { rng.next_f64() };
+            let (a, b) = (one.score(&[v]), two.score(&[v, 0.0]));
+            assert_eq!(a.to_bits(), b.to_bits(), "point {i}: {a} vs {b}");
+            one.update(&[v]);
+            two.update(&[v, 0.0]);
         }
     }
 
