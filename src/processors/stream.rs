@@ -308,7 +308,7 @@ impl StreamProcessor {
 
 /// A name for this process run: host, process id and start time, so a restarted process is
 /// another worker (its predecessor's `pending` rows wait out [`PENDING_GRACE`]).
-fn worker_id() -> String {
+pub(crate) fn worker_id() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_default();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -337,6 +337,8 @@ pub struct StreamTotals {
     /// Batches that stopped at a record whose anomaly could not be stored or announced yet
     /// (the record and those after it were read again, after a back-off).
     pub interrupted: u64,
+    /// Records handled per shard: with shard leases, the shards this run held.
+    pub shards: std::collections::BTreeMap<String, u64>,
 }
 
 /// The stream processor as the shared consumer's sink: a batch is checkpointed only up to
@@ -441,6 +443,9 @@ impl crate::pipeline::streams::StreamSink for ProcessorSink {
         t.rejected += report.rejected_count as u64;
         t.refused += report.refused as u64;
         t.interrupted += u64::from(report.error.is_some());
+        if handled > 0 {
+            *t.shards.entry(crate::sanitize::clean(shard)).or_insert(0) += handled as u64;
+        }
         crate::pipeline::streams::SinkOutcome {
             handled,
             rejected: report.rejected,
@@ -460,9 +465,34 @@ pub async fn run_stream(
     cloud: std::sync::Arc<dyn Cloud>,
     config: &crate::config::Config,
     stream: &str,
+    leases: Option<(String, std::time::Duration)>,
 ) -> anyhow::Result<std::process::ExitCode> {
     use crate::pipeline::{Event, PipelineConfig, StreamStart};
     let topic = super::topic_arn(cloud.as_ref(), &config.topics.temperature).await?;
+    let leases = match leases {
+        Some((table, period)) => {
+            crate::pipeline::leases::ensure_table(cloud.as_ref(), &table)
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "cannot use the lease table {}: {e}",
+                        crate::sanitize::clean(&table)
+                    )
+                })?;
+            let worker = worker_id();
+            eprintln!(
+                "watchband: shard leases in {} (lease period {} s), worker {worker}",
+                crate::sanitize::clean(&table),
+                period.as_secs_f64()
+            );
+            Some(crate::pipeline::leases::LeaseSettings {
+                table,
+                period,
+                worker,
+            })
+        }
+        None => None,
+    };
     let store = match crate::store::Store::default_path() {
         Some(path) => Some(std::sync::Arc::new(
             crate::store::Store::open(&path)
@@ -482,6 +512,7 @@ pub async fn run_stream(
         streams: vec![stream.to_string()],
         // A processor owes every retained record an answer, not only what arrives from now.
         stream_start: StreamStart::TrimHorizon,
+        leases,
         ..PipelineConfig::default()
     };
     let mut events = crate::pipeline::spawn_stream_consumer(cloud, store, pipeline, sink.clone());
