@@ -547,3 +547,227 @@ pub async fn ensure_table(cloud: &dyn Cloud, table: &str) -> Result<(), CloudErr
         Err(e) => Err(e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::sim::{SimCloud, SimOptions};
+
+    const TABLE: &str = "leases";
+    const PERIOD: Duration = Duration::from_secs(10);
+
+    async fn account() -> Arc<dyn Cloud> {
+        let cloud: Arc<dyn Cloud> = SimCloud::new(SimOptions {
+            paused: true,
+            ..SimOptions::default()
+        });
+        ensure_table(cloud.as_ref(), TABLE).await.unwrap();
+        // A second call finds the table and leaves it.
+        ensure_table(cloud.as_ref(), TABLE).await.unwrap();
+        cloud
+    }
+
+    fn worker(cloud: &Arc<dyn Cloud>, name: &str, shards: &[&str]) -> Leases {
+        let l = Leases::new(
+            cloud.clone(),
+            LeaseSettings {
+                table: TABLE.into(),
+                period: PERIOD,
+                worker: name.into(),
+            },
+            "arn:aws:kinesis:us-east-1:1:stream/s@2026-01-01T00:00:00Z",
+        );
+        l.set_shards(shards.iter().map(|s| s.to_string()));
+        l
+    }
+
+    async fn stored(cloud: &Arc<dyn Cloud>, shard: &str) -> Lease {
+        let items = cloud
+            .query(Query {
+                table: TABLE.into(),
+                hash_key: HASH_KEY.into(),
+                hash_value: AttrValue::S(
+                    "arn:aws:kinesis:us-east-1:1:stream/s@2026-01-01T00:00:00Z".into(),
+                ),
+                limit: None,
+                newest_first: false,
+            })
+            .await
+            .unwrap();
+        items
+            .iter()
+            .filter_map(Lease::from_item)
+            .find(|l| l.shard == shard)
+            .unwrap()
+    }
+
+    async fn holding(l: &Leases) -> Vec<String> {
+        l.held().await.into_keys().collect()
+    }
+
+    const FOUR: [&str; 4] = ["s0", "s1", "s2", "s3"];
+
+    /// A lone worker takes every lease; a second one steals one per round from it until each
+    /// holds its fair share, and then nothing moves any more.
+    #[tokio::test(start_paused = true)]
+    async fn two_workers_split_the_shards_evenly() {
+        let cloud = account().await;
+        let a = worker(&cloud, "a", &FOUR);
+        let b = worker(&cloud, "b", &FOUR);
+        a.cycle().await.unwrap();
+        assert_eq!(holding(&a).await, FOUR);
+        b.cycle().await.unwrap();
+        assert_eq!(holding(&b).await.len(), 1, "one steal per round");
+        for _ in 0..4 {
+            tokio::time::advance(PERIOD / 3).await;
+            a.cycle().await.unwrap();
+            b.cycle().await.unwrap();
+        }
+        let (ha, hb) = (holding(&a).await, holding(&b).await);
+        assert_eq!((ha.len(), hb.len()), (2, 2), "{ha:?} {hb:?}");
+        assert!(ha.iter().all(|s| !hb.contains(s)), "{ha:?} {hb:?}");
+        for s in &ha {
+            assert_eq!(stored(&cloud, s).await.owner.as_deref(), Some("a"));
+        }
+        for s in &hb {
+            let l = stored(&cloud, s).await;
+            assert_eq!(l.owner.as_deref(), Some("b"));
+            assert_eq!(l.owner_switches, 2, "nobody -> a -> b");
+        }
+        // Balanced: further rounds change no owner.
+        for _ in 0..6 {
+            tokio::time::advance(PERIOD / 3).await;
+            a.cycle().await.unwrap();
+            b.cycle().await.unwrap();
+        }
+        assert_eq!((holding(&a).await, holding(&b).await), (ha, hb));
+    }
+
+    /// A worker that stops renewing (killed) keeps its leases for one lease period as seen by
+    /// the survivor, which then takes all of them, checkpoints included.
+    #[tokio::test(start_paused = true)]
+    async fn a_dead_workers_leases_are_taken_after_one_period() {
+        let cloud = account().await;
+        let a = worker(&cloud, "a", &["s0", "s1"]);
+        let b = worker(&cloud, "b", &["s0", "s1"]);
+        a.cycle().await.unwrap();
+        b.cycle().await.unwrap();
+        a.cycle().await.unwrap();
+        let ha = holding(&a).await;
+        assert_eq!(ha.len(), 1);
+        let epoch = a.held().await[&ha[0]];
+        a.checkpoint(&ha[0], epoch, "0042").await.unwrap();
+        // `a` dies here: no more rounds.
+        let mut waited = Duration::ZERO;
+        while holding(&b).await.len() < 2 {
+            tokio::time::advance(PERIOD / 3).await;
+            waited += PERIOD / 3;
+            b.cycle().await.unwrap();
+            assert!(waited <= PERIOD * 2, "not taken over after {waited:?}");
+        }
+        assert!(waited >= PERIOD, "taken over before a period: {waited:?}");
+        let epoch = b.held().await[&ha[0]];
+        assert_eq!(
+            b.checkpoint_of(&ha[0], epoch).await.unwrap().as_deref(),
+            Some("0042"),
+            "the dead worker's checkpoint comes with its lease"
+        );
+    }
+
+    /// The lease state machine with a stolen lease: the old holder's checkpoint is refused,
+    /// it no longer holds the shard, and the checkpoint in the table stays the new holder's.
+    #[tokio::test(start_paused = true)]
+    async fn a_worker_that_lost_its_lease_never_moves_the_checkpoint() {
+        let cloud = account().await;
+        let a = worker(&cloud, "a", &["s0", "s1"]);
+        let b = worker(&cloud, "b", &["s0", "s1"]);
+        a.cycle().await.unwrap();
+        let before = a.held().await;
+        for (shard, epoch) in &before {
+            a.checkpoint(shard, *epoch, "0100").await.unwrap();
+        }
+        b.cycle().await.unwrap();
+        let stolen = holding(&b).await;
+        assert_eq!(stolen.len(), 1);
+        let shard = &stolen[0];
+        let b_epoch = b.held().await[shard];
+        b.checkpoint(shard, b_epoch, "0150").await.unwrap();
+        // `a` has not renewed since: it still believes it holds the shard.
+        let a_epoch = before[shard];
+        assert!(a.holds(shard, a_epoch).await);
+        assert_eq!(
+            a.checkpoint(shard, a_epoch, "0200").await,
+            Err(CheckpointError::Lost)
+        );
+        assert!(!a.holds(shard, a_epoch).await, "a reader must stop at once");
+        assert_eq!(
+            a.checkpoint(shard, a_epoch, "0300").await,
+            Err(CheckpointError::Lost)
+        );
+        let l = stored(&cloud, shard).await;
+        assert_eq!(l.checkpoint.as_deref(), Some("0150"));
+        assert_eq!(l.owner.as_deref(), Some("b"));
+        // The other shard is still `a`'s, and its renewals go on.
+        tokio::time::advance(PERIOD / 3).await;
+        assert!(a.cycle().await.unwrap().is_empty());
+        assert_eq!(holding(&a).await.len(), 1);
+    }
+
+    /// A renewal finds the lease stolen: it is reported lost and no longer held.
+    #[tokio::test(start_paused = true)]
+    async fn a_renewal_notices_a_stolen_lease() {
+        let cloud = account().await;
+        let a = worker(&cloud, "a", &["s0", "s1"]);
+        let b = worker(&cloud, "b", &["s0", "s1"]);
+        a.cycle().await.unwrap();
+        b.cycle().await.unwrap();
+        let stolen = holding(&b).await[0].clone();
+        let changes = a.cycle().await.unwrap();
+        assert_eq!(
+            changes,
+            vec![LeaseChange::Lost {
+                shard: stolen.clone()
+            }]
+        );
+        assert!(!holding(&a).await.contains(&stolen));
+    }
+
+    /// A worker cut off from the table stops reading by itself after one lease period, since
+    /// by then another worker may hold the shard.
+    #[tokio::test(start_paused = true)]
+    async fn an_unrenewed_lease_is_not_held_after_a_period() {
+        let cloud = account().await;
+        let a = worker(&cloud, "a", &["s0"]);
+        a.cycle().await.unwrap();
+        let epoch = a.held().await["s0"];
+        tokio::time::advance(PERIOD).await;
+        assert!(!a.holds("s0", epoch).await);
+        assert_eq!(
+            a.checkpoint("s0", epoch, "9").await,
+            Err(CheckpointError::Lost)
+        );
+    }
+
+    /// A shard read to its end is marked in its lease: every worker sees it finished, it
+    /// counts for no one's share, and nobody takes it.
+    #[tokio::test(start_paused = true)]
+    async fn a_finished_shard_counts_for_no_one() {
+        let cloud = account().await;
+        let a = worker(&cloud, "a", &["parent", "c1", "c2"]);
+        let b = worker(&cloud, "b", &["parent", "c1", "c2"]);
+        a.cycle().await.unwrap();
+        let epoch = a.held().await["parent"];
+        a.checkpoint("parent", epoch, SHARD_END).await.unwrap();
+        assert!(!holding(&a).await.contains(&"parent".to_string()));
+        for _ in 0..3 {
+            tokio::time::advance(PERIOD * 2).await;
+            b.cycle().await.unwrap();
+            a.cycle().await.unwrap();
+        }
+        assert!(b.finished().contains("parent"));
+        let (ha, hb) = (holding(&a).await, holding(&b).await);
+        assert_eq!((ha.len(), hb.len()), (1, 1), "{ha:?} {hb:?}");
+        assert!(!hb.contains(&"parent".to_string()));
+        assert_eq!(stored(&cloud, "parent").await.owner.as_deref(), Some("a"));
+    }
+}
