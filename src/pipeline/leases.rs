@@ -225,6 +225,39 @@ impl Leases {
         }
     }
 
+    /// Renews one lease now, conditional like every write: a reader calls it before it hands
+    /// records to the processor, so a lease stolen since the last renewal is noticed before a
+    /// record is handled under it, not after. `false`: lost (the reader stops).
+    pub async fn confirm(&self, shard: &str, epoch: u64) -> bool {
+        let mut held = self.held.lock().await;
+        let Some(h) = held.get(shard).filter(|h| h.epoch == epoch) else {
+            return false;
+        };
+        if h.renewed_at.elapsed() >= self.settings.period {
+            held.remove(shard);
+            self.changed.notify_one();
+            return false;
+        }
+        let lease = h.lease.clone();
+        match self.write_held(&lease).await {
+            Ok(written) => {
+                self.remember(&written);
+                if let Some(h) = held.get_mut(shard) {
+                    h.lease = written;
+                    h.renewed_at = Instant::now();
+                }
+                true
+            }
+            Err(e) if e.kind == ErrorKind::ConditionFailed => {
+                held.remove(shard);
+                self.changed.notify_one();
+                false
+            }
+            // The table did not answer: the lease stands until it lapses (a period unrenewed).
+            Err(_) => true,
+        }
+    }
+
     /// Writes the checkpoint into the lease, on condition that this worker still owns it
     /// with the counter it last wrote. A failed condition means the lease was taken: it is
     /// dropped and the shard must not be read on.

@@ -439,6 +439,15 @@ impl Reader {
             None => true,
         }
     }
+
+    /// Like [`Self::holds`], but asks the lease table (a conditional renewal): before records
+    /// are handed to the sink, whose work (rows, alerts) no checkpoint can take back.
+    async fn confirm(&self) -> bool {
+        match &self.lease {
+            Some((l, epoch)) => l.confirm(&self.shard, *epoch).await,
+            None => true,
+        }
+    }
 }
 
 /// A shard may be read once each parent that still exists has been read to its end.
@@ -537,7 +546,7 @@ async fn read_shard(
                     None => None,
                 };
                 // A lease taken meanwhile: not one more record under it.
-                if !reader.holds().await {
+                if !reader.confirm().await {
                     holding = false;
                     break;
                 }
