@@ -289,13 +289,21 @@ impl StreamProcessor {
                 }
                 Err(e) => return Err(e),
             }
-            cloud
-                .publish(
-                    &self.config.topic_arn,
-                    Some(&temperature_alert_subject(&a.anomaly_type)),
-                    &temperature_alert_message(a.value, &a.anomaly_type),
-                )
-                .await?;
+            let (topic, subject, message) = (
+                &self.config.topic_arn,
+                temperature_alert_subject(&a.anomaly_type),
+                temperature_alert_message(a.value, &a.anomaly_type),
+            );
+            if topic.ends_with(".fifo") {
+                // A FIFO topic drops a replay's publish (same row key) within 5 minutes: the
+                // one window the gate leaves open, a crash between Publish and `sent`.
+                let (group, dedup) = fifo_ids(&key.0, &key.1);
+                cloud
+                    .publish_fifo(topic, Some(&subject), &message, &group, &dedup)
+                    .await?;
+            } else {
+                cloud.publish(topic, Some(&subject), &message).await?;
+            }
             self.published_unmarked.insert(key.clone());
         }
         let mut sent = row;
@@ -304,6 +312,29 @@ impl StreamProcessor {
         self.published_unmarked.remove(&key);
         Ok(Gate::Announced)
     }
+}
+
+/// A FIFO publish's ids for a row: the group is the device (its alerts stay in order), the
+/// deduplication id the MD5 of the row key (a name, not a secret), so every replay of a row
+/// carries the same id. SNS takes 1-128 printable ASCII characters for either: a device id
+/// outside that is hashed too.
+pub fn fifo_ids(deviceid: &str, timestamp: &str) -> (String, String) {
+    use md5::{Digest, Md5};
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let mut h = Md5::new();
+    h.update(deviceid.as_bytes());
+    h.update([0u8]);
+    h.update(timestamp.as_bytes());
+    let dedup = hex(&h.finalize());
+    let group = if !deviceid.is_empty()
+        && deviceid.len() <= 128
+        && deviceid.chars().all(|c| c.is_ascii_graphic())
+    {
+        deviceid.to_string()
+    } else {
+        hex(&Md5::digest(deviceid.as_bytes()))
+    };
+    (group, dedup)
 }
 
 /// A name for this process run: host, process id and start time, so a restarted process is
@@ -664,5 +695,112 @@ mod tests {
             .handle_batch(cloud.as_ref(), "s", "0", &records, &AtomicBool::new(false))
             .await;
         assert_eq!((again.anomaly_count, again.repeats), (0, 2));
+    }
+}
+
+#[cfg(test)]
+mod fifo_tests {
+    use super::*;
+    use crate::cloud::sim::{SimCloud, SimOptions};
+
+    fn hot(deviceid: &str, value: f64) -> StreamRecord {
+        let reading = crate::interop::TemperatureReading {
+            timestamp: "2026-05-01 10:00:00.000001".into(),
+            datatype: "Temperature".into(),
+            value,
+            deviceid: deviceid.into(),
+            date: "2026-05-01".into(),
+            lowest_temp: 96.0,
+            highest_temp: 101.0,
+        };
+        StreamRecord {
+            sequence_number: "1".into(),
+            partition_key: "p".into(),
+            data: reading.to_json().into_bytes(),
+            arrival: crate::cloud::Time::from_timestamp(1_780_000_000, 0).unwrap(),
+        }
+    }
+
+    /// The window the gate leaves open: a worker dies after SNS took its alert and before the
+    /// row was marked `sent`, and another worker replays the record after the grace. On a
+    /// standard topic the alert goes out twice; on a FIFO topic the replay carries the same
+    /// deduplication id and SNS delivers it once.
+    #[tokio::test(start_paused = true)]
+    async fn a_fifo_topic_drops_the_replay_of_a_crashed_alert() {
+        let cloud = SimCloud::new(SimOptions {
+            paused: true,
+            ..SimOptions::default()
+        });
+        for (name, deliveries) in [("alerts.fifo", 1), ("alerts", 2)] {
+            let topic = cloud.create_topic(name, None).await.unwrap();
+            let record = hot(&format!("DHT_{name}"), 150.0);
+            let stop = AtomicBool::new(false);
+            let mut first = StreamProcessor::new(StreamProcessorConfig::new(&topic));
+            let report = first
+                .handle_batch(
+                    cloud.as_ref(),
+                    "s",
+                    "0",
+                    std::slice::from_ref(&record),
+                    &stop,
+                )
+                .await;
+            assert_eq!(report.anomaly_count, 1, "{report:?}");
+            // Undo the `sent` mark, as if the first worker had died right after Publish.
+            let mut key = Item::new();
+            key.insert("deviceid".into(), AttrValue::S(format!("DHT_{name}")));
+            key.insert(
+                "timestamp".into(),
+                AttrValue::S("2026-05-01 10:00:00.000001".into()),
+            );
+            let mut row = cloud
+                .get_item(TEMPERATURE_TABLE, key)
+                .await
+                .unwrap()
+                .unwrap();
+            row.insert(ALERT.into(), AttrValue::S(PENDING.into()));
+            row.insert(ALERT_BY.into(), AttrValue::S("dead-worker".into()));
+            let long_ago = cloud.now() - PENDING_GRACE - chrono::Duration::seconds(1);
+            row.insert(
+                ALERT_AT.into(),
+                AttrValue::N(long_ago.timestamp_millis().to_string()),
+            );
+            cloud.put_item(TEMPERATURE_TABLE, row, None).await.unwrap();
+            let mut second = StreamProcessor::new(StreamProcessorConfig::new(&topic));
+            let report = second
+                .handle_batch(
+                    cloud.as_ref(),
+                    "s",
+                    "0",
+                    std::slice::from_ref(&record),
+                    &stop,
+                )
+                .await;
+            assert_eq!(
+                report.anomaly_count, 1,
+                "the replay finishes the announcement"
+            );
+            let published = cloud
+                .published_messages()
+                .into_iter()
+                .filter(|p| p.topic_arn == topic)
+                .count();
+            assert_eq!(published, deliveries, "{name}");
+        }
+    }
+
+    #[test]
+    fn fifo_ids_are_stable_per_row_and_valid_for_sns() {
+        let (g, d) = fifo_ids("DHT_001", "2026-05-01 10:00:00.000001");
+        assert_eq!(g, "DHT_001");
+        assert_eq!(d, fifo_ids("DHT_001", "2026-05-01 10:00:00.000001").1);
+        assert_ne!(d, fifo_ids("DHT_001", "2026-05-01 10:00:00.000002").1);
+        // The key's parts are kept apart: ("a", "bc") is not ("ab", "c").
+        assert_ne!(fifo_ids("a", "bc").1, fifo_ids("ab", "c").1);
+        let (g, _) = fifo_ids("DHT \u{1b}[31m", "t");
+        assert!(
+            g.len() <= 128 && g.chars().all(|c| c.is_ascii_graphic()),
+            "{g}"
+        );
     }
 }
