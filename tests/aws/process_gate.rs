@@ -741,3 +741,156 @@ async fn two_leased_workers_split_the_shards_and_page_once() {
     assert!(wrong.is_empty(), "not alerted exactly once: {wrong:?}");
     assert_eq!(alerted.values().sum::<usize>(), injected.len());
 }
+
+/// The temperature topic as a FIFO topic (`topics.temperature` in the configuration), with a
+/// FIFO SQS queue subscribed: the subscriber's view of the alerts.
+async fn fifo_alerts(config: &aws_config::SdkConfig, home: &std::path::Path) -> String {
+    let name = format!("{}.fifo", interop::TEMPERATURE_TOPIC);
+    let sns = aws_sdk_sns::Client::new(config);
+    let topic = sns
+        .create_topic()
+        .name(&name)
+        .attributes("FifoTopic", "true")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_string();
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let queue = sqs
+        .create_queue()
+        .queue_name("alerts-subscriber.fifo")
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(arn)
+        .send()
+        .await
+        .unwrap();
+    let dir = home.join("config").join("watchband");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("config.toml"),
+        format!("[topics]\ntemperature = \"{name}\"\n"),
+    )
+    .unwrap();
+    queue
+}
+
+/// Every alert the subscribed queue received (received and deleted), value → count.
+async fn delivered(config: &aws_config::SdkConfig, queue: &str) -> BTreeMap<String, usize> {
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let mut out = BTreeMap::new();
+    let mut empty = 0;
+    while empty < 3 {
+        let got = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        if got.messages().is_empty() {
+            empty += 1;
+            continue;
+        }
+        empty = 0;
+        for m in got.messages() {
+            let envelope: serde_json::Value =
+                serde_json::from_str(m.body().unwrap_or_default()).unwrap();
+            let message = envelope["Message"].as_str().unwrap_or_default();
+            let value = message
+                .strip_prefix("Anomaly value = ")
+                .and_then(|m| m.split_once(' '))
+                .map_or(message, |(v, _)| v);
+            *out.entry(value.to_string()).or_insert(0) += 1;
+            sqs.delete_message()
+                .queue_url(queue)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    out
+}
+
+/// The 3 × `kill -9` run of [`three_kill_nines_lose_nothing_and_page_once`], each kill aimed at
+/// the gate's window (right after a new row appeared), on a FIFO topic: the publishes a
+/// replay repeats carry the row's deduplication id, and the subscriber receives every
+/// anomaly exactly once. (moto drops the repeat at the FIFO queue, where SNS drops it at the
+/// topic; the count of repeated publishes at the topic is printed.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_kill_nines_on_a_fifo_topic_deliver_each_alert_once() {
+    let Some(moto) = Moto::start() else { return };
+    let config = moto.sdk_config().await;
+    let cloud = moto.cloud().await;
+    create_anomaly_table(&config).await;
+    create_stream(&config, 2).await;
+    let home = tempfile::tempdir().unwrap();
+    let queue = fifo_alerts(&config, home.path()).await;
+    let (records, injected) = readings(20_000, 22, 0);
+    put_all(&cloud, records).await;
+    let mut killed_at = Vec::new();
+    for _ in 0..3 {
+        let before = rows(&config).await.len();
+        let p = Processor::start(&moto, home.path());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let now = rows(&config).await.len();
+            if now >= before + 40 {
+                killed_at.push(now);
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no progress in 60 s; stderr: {}",
+                p.stderr()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        drop(p); // SIGKILL
+    }
+    assert!(
+        killed_at.last().is_some_and(|&n| n < injected.len()),
+        "every kill must land mid-run (rows at each kill: {killed_at:?})"
+    );
+    let p = Processor::start(&moto, home.path());
+    wait_until_done(&config, &injected, &p, Duration::from_secs(120)).await;
+    p.signal("TERM");
+    let (code, _) = p.wait();
+    assert_eq!(code, Some(143), "SIGTERM exits 143");
+    let published = alerts(&moto);
+    let republished = published.values().filter(|n| **n > 1).count();
+    let received = delivered(&config, &queue).await;
+    eprintln!(
+        "FIFO topic: {republished} of {} anomalies published twice after {} kills, {} delivered twice",
+        injected.len(),
+        killed_at.len(),
+        received.values().filter(|n| **n > 1).count()
+    );
+    let wrong: Vec<_> = injected
+        .iter()
+        .filter(|v| received.get(*v) != Some(&1))
+        .collect();
+    assert!(wrong.is_empty(), "not delivered exactly once: {wrong:?}");
+    assert_eq!(received.len(), injected.len(), "{received:?}");
+}
