@@ -386,6 +386,10 @@ mod tests {
             "team-acks"
         );
         assert_eq!(c.acknowledgement_topic(), "backup-anomaly-alerts");
+        // No lease table unless one is named: `process stream` is then a single worker.
+        assert_eq!(c.tables.leases, None);
+        let leased = parse("[tables]\nleases = \"watchband-leases\"\n").unwrap();
+        assert_eq!(leased.tables.leases.as_deref(), Some("watchband-leases"));
     }
 
     #[test]
