@@ -53,7 +53,7 @@ pub struct LeaseSettings {
 impl LeaseSettings {
     /// Renewals (and the balancing that goes with them) happen this often.
     pub fn renew_interval(&self) -> Duration {
-        self.period / 3
+        self.period / ROUNDS_PER_PERIOD
     }
 }
 
@@ -121,12 +121,20 @@ struct Held {
     renewed_at: Instant,
 }
 
-/// What another lease looked like, and since when (this worker's clock).
+/// What another lease looked like, and since when (this worker's clock and rounds).
 #[derive(Debug, Clone)]
 struct Seen {
     lease: Lease,
     moved_at: Instant,
+    /// This worker's rounds that found the counter where it was.
+    still: u32,
 }
+
+/// Rounds (each a third of the lease period) a counter must stay still for its lease to
+/// expire: the period itself. Counted in rounds rather than compared with the clock alone,
+/// because three rounds of a third are a few nanoseconds short of a period and a clock-only
+/// test would wait for a fourth round half of the time.
+const ROUNDS_PER_PERIOD: u32 = 3;
 
 /// Why a checkpoint did not land.
 #[derive(Debug, Clone, PartialEq)]
@@ -241,7 +249,7 @@ impl Leases {
         let lease = h.lease.clone();
         match self.write_held(&lease).await {
             Ok(written) => {
-                self.remember(&written);
+                self.remember(&written, false);
                 if let Some(h) = held.get_mut(shard) {
                     h.lease = written;
                     h.renewed_at = Instant::now();
@@ -285,7 +293,7 @@ impl Leases {
                     // A finished shard needs no renewing; its lease stays as the record of
                     // the end, which other workers read to start the children.
                     held.remove(shard);
-                    self.remember(&written);
+                    self.remember(&written, false);
                 } else if let Some(h) = held.get_mut(shard) {
                     h.lease = written;
                     h.renewed_at = Instant::now();
@@ -326,17 +334,25 @@ impl Leases {
         Ok(next)
     }
 
-    fn remember(&self, lease: &Lease) {
+    /// Notes a lease as this worker wrote it or read it; `round`: read by a round of
+    /// [`Self::cycle`], which counts towards its expiry when the counter has not moved.
+    fn remember(&self, lease: &Lease, round: bool) {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         match seen.get_mut(&lease.shard) {
-            Some(s) if s.lease.counter == lease.counter => s.lease = lease.clone(),
+            Some(s) if s.lease.counter == lease.counter => {
+                s.lease = lease.clone();
+                if round {
+                    s.still += 1;
+                }
+            }
             _ => {
                 seen.insert(
                     lease.shard.clone(),
                     Seen {
                         lease: lease.clone(),
                         moved_at: now,
+                        still: 0,
                     },
                 );
             }
@@ -394,7 +410,7 @@ impl Leases {
             }
         }
         for l in &leases {
-            self.remember(l);
+            self.remember(l, true);
         }
         self.balance(&leases, &mut changes).await;
         Ok(changes)
@@ -411,7 +427,7 @@ impl Leases {
             };
             match self.write_held(&lease).await {
                 Ok(written) => {
-                    self.remember(&written);
+                    self.remember(&written, false);
                     if let Some(h) = held.get_mut(&shard) {
                         h.lease = written;
                         h.renewed_at = Instant::now();
@@ -441,11 +457,14 @@ impl Leases {
         let period = self.settings.period;
         let mine: BTreeSet<String> = self.held.lock().await.keys().cloned().collect();
         let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        // Still for a period's worth of rounds, and (should rounds come faster than a third
+        // of the period) for most of a period on the clock.
         let expired = |l: &Lease| {
             l.owner.is_none()
-                || seen
-                    .get(&l.shard)
-                    .is_none_or(|s| s.moved_at.elapsed() >= period)
+                || seen.get(&l.shard).is_none_or(|s| {
+                    s.still >= ROUNDS_PER_PERIOD
+                        && s.moved_at.elapsed() + self.settings.renew_interval() / 2 >= period
+                })
         };
         let active: Vec<&Lease> = leases.iter().filter(|l| !l.finished()).collect();
         if active.is_empty() {
@@ -517,7 +536,7 @@ impl Leases {
             .await
         {
             Ok(()) => {
-                self.remember(&next);
+                self.remember(&next, false);
                 held.insert(
                     next.shard.clone(),
                     Held {
@@ -698,7 +717,9 @@ mod tests {
             b.cycle().await.unwrap();
             assert!(waited <= PERIOD * 2, "not taken over after {waited:?}");
         }
-        assert!(waited >= PERIOD, "taken over before a period: {waited:?}");
+        // `b` sees a's last write (the checkpoint) at its next round, and the lease expires
+        // three rounds (one period) after that.
+        assert_eq!(waited, PERIOD / 3 * 4, "taken over after {waited:?}");
         let epoch = b.held().await[&ha[0]];
         assert_eq!(
             b.checkpoint_of(&ha[0], epoch).await.unwrap().as_deref(),
