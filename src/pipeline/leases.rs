@@ -557,6 +557,60 @@ impl Leases {
     }
 }
 
+/// Hands back the leases `worker` holds on a stream (`stream`: its identity key) when a worker
+/// stops cleanly: each unfinished one loses its owner (conditional on the owner and the counter
+/// just read, the checkpoint kept), so the others take it at their next round instead of after
+/// a lease period. A lease whose counter moved meanwhile (a last renewal of the stopping
+/// worker) is read again, up to three times. Returns how many were handed back.
+pub async fn release_all(
+    cloud: &dyn Cloud,
+    table: &str,
+    stream: &str,
+    worker: &str,
+) -> Result<usize, CloudError> {
+    let mut released = 0;
+    for _ in 0..3 {
+        let items = cloud
+            .query(Query {
+                table: table.to_string(),
+                hash_key: HASH_KEY.into(),
+                hash_value: AttrValue::S(stream.to_string()),
+                limit: None,
+                newest_first: false,
+            })
+            .await?;
+        let mine: Vec<Lease> = items
+            .iter()
+            .filter_map(Lease::from_item)
+            .filter(|l| l.owner.as_deref() == Some(worker) && !l.finished())
+            .collect();
+        if mine.is_empty() {
+            break;
+        }
+        for lease in mine {
+            let mut next = lease.clone();
+            next.owner = None;
+            next.counter = lease.counter + 1;
+            let condition = Condition::And(
+                Box::new(Condition::Equals(
+                    COUNTER.into(),
+                    AttrValue::N(lease.counter.to_string()),
+                )),
+                Box::new(Condition::Equals(OWNER.into(), AttrValue::S(worker.into()))),
+            );
+            match cloud
+                .put_item(table, next.item(stream), Some(condition))
+                .await
+            {
+                Ok(()) => released += 1,
+                Err(e) if e.kind == ErrorKind::ConditionFailed => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(released)
+}
+
 /// Creates the lease table when it does not exist (and waits until it is ACTIVE).
 pub async fn ensure_table(cloud: &dyn Cloud, table: &str) -> Result<(), CloudError> {
     let probe = cloud
@@ -800,6 +854,43 @@ mod tests {
             a.checkpoint("s0", epoch, "9").await,
             Err(CheckpointError::Lost)
         );
+    }
+
+    /// A worker that stops cleanly hands its leases back with their checkpoints: another
+    /// worker takes them at its next round, without waiting for a lease period.
+    #[tokio::test(start_paused = true)]
+    async fn handed_back_leases_are_taken_at_the_next_round() {
+        let cloud = account().await;
+        let a = worker(&cloud, "a", &["s0", "s1"]);
+        let b = worker(&cloud, "b", &["s0", "s1"]);
+        a.cycle().await.unwrap();
+        for (shard, epoch) in a.held().await {
+            a.checkpoint(&shard, epoch, "0007").await.unwrap();
+        }
+        b.cycle().await.unwrap();
+        assert_eq!(holding(&b).await.len(), 1);
+        let stream = "arn:aws:kinesis:us-east-1:1:stream/s@2026-01-01T00:00:00Z";
+        assert_eq!(
+            release_all(cloud.as_ref(), TABLE, stream, "a")
+                .await
+                .unwrap(),
+            1
+        );
+        // Nothing of a's is left to hand back, and b's lease was not touched.
+        assert_eq!(
+            release_all(cloud.as_ref(), TABLE, stream, "a")
+                .await
+                .unwrap(),
+            0
+        );
+        tokio::time::advance(PERIOD / 3).await;
+        b.cycle().await.unwrap();
+        assert_eq!(holding(&b).await.len(), 2, "taken at the next round");
+        for s in ["s0", "s1"] {
+            let l = stored(&cloud, s).await;
+            assert_eq!(l.owner.as_deref(), Some("b"));
+            assert_eq!(l.checkpoint.as_deref(), Some("0007"), "{s}");
+        }
     }
 
     /// A shard read to its end is marked in its lease: every worker sees it finished, it

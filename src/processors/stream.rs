@@ -539,6 +539,7 @@ pub async fn run_stream(
             ..StreamProcessorConfig::new(&topic)
         },
     ));
+    let release = leases.as_ref().map(|l| (l.table.clone(), l.worker.clone()));
     let pipeline = PipelineConfig {
         streams: vec![stream.to_string()],
         // A processor owes every retained record an answer, not only what arrives from now.
@@ -546,7 +547,8 @@ pub async fn run_stream(
         leases,
         ..PipelineConfig::default()
     };
-    let mut events = crate::pipeline::spawn_stream_consumer(cloud, store, pipeline, sink.clone());
+    let mut events =
+        crate::pipeline::spawn_stream_consumer(cloud.clone(), store, pipeline, sink.clone());
     let mut terminate = terminate_signal()?;
     eprintln!("watchband: processing {stream} (Ctrl-C or SIGTERM stops)");
     // An outage repeats the same failure on every poll: once on stderr, then a count.
@@ -590,6 +592,23 @@ pub async fn run_stream(
     };
     // Finish the record in hand and checkpoint its batch before the summary.
     let _stopped = sink.stop().await;
+    // No reader goes on, and no lease is taken any more: then the leases go back, so the
+    // other workers take them at their next round rather than after a lease period.
+    drop(events);
+    if let Some((table, worker)) = &release {
+        let handed = match cloud.stream_identity(stream).await {
+            Ok(id) => {
+                crate::pipeline::leases::release_all(cloud.as_ref(), table, &id.key(), worker).await
+            }
+            Err(e) => Err(e),
+        };
+        match handed {
+            Ok(n) => eprintln!("\nwatchband: {n} shard leases handed back"),
+            Err(e) => eprintln!(
+                "\nwatchband: shard leases not handed back (the others take them after the lease period): {e}"
+            ),
+        }
+    }
     report(&sink, &mut repeats);
     let t = sink.totals();
     eprintln!();

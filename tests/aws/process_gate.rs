@@ -977,3 +977,64 @@ async fn kill_nines_at_clock_chosen_moments_repeat_at_most_one_alert_each() {
         .collect();
     assert!(lost.is_empty(), "never alerted: {lost:?}");
 }
+
+/// A leased worker stopped by SIGTERM hands its leases back: the other worker takes its
+/// shard at its next round (well before a lease period), and reads it from the checkpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_stopped_by_sigterm_hands_its_leases_back() {
+    let Some(moto) = Moto::start() else { return };
+    let config = moto.sdk_config().await;
+    let cloud = moto.cloud().await;
+    create_anomaly_table(&config).await;
+    create_stream(&config, 2).await;
+    let (home_a, home_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, wa, b, wb) = two_leased_workers(&moto, &config, (home_a.path(), home_b.path())).await;
+    let (records, injected) = readings(2_000, 31, 0);
+    put_all(&cloud, records).await;
+    wait_until_done(&config, &injected, &b, Duration::from_secs(60)).await;
+    let shard = leases(&config)
+        .await
+        .values()
+        .find(|r| r.owner == wa)
+        .expect("a lease of the first worker")
+        .shard
+        .clone();
+    a.signal("TERM");
+    let stderr = a.stderr.clone();
+    let (code, _) = a.wait();
+    let stopped = Instant::now();
+    assert_eq!(code, Some(143));
+    assert!(
+        stderr
+            .lock()
+            .unwrap()
+            .contains("1 shard leases handed back"),
+        "{}",
+        stderr.lock().unwrap()
+    );
+    wait_leases(
+        &config,
+        "the handed-back lease taken by the other worker",
+        Duration::from_secs(30),
+        |l| l.get(&shard).is_some_and(|r| r.owner == wb),
+    )
+    .await;
+    let taken = stopped.elapsed();
+    eprintln!(
+        "handed-back lease taken {:.1} s after the exit",
+        taken.as_secs_f64()
+    );
+    // At the other worker's next round (every 3.3 s), not after a 10 s lease period.
+    assert!(taken < Duration::from_secs(6), "taken after {taken:?}");
+    // And it goes on from the checkpoint: records put now are all handled.
+    let (records, more) = readings(2_000, 32, injected.len());
+    put_all(&cloud, records).await;
+    wait_until_done(&config, &more, &b, Duration::from_secs(60)).await;
+    let alerted = alerts(&moto);
+    let wrong: Vec<_> = injected
+        .iter()
+        .chain(&more)
+        .filter(|v| alerted.get(*v) != Some(&1))
+        .collect();
+    assert!(wrong.is_empty(), "not alerted exactly once: {wrong:?}");
+}
