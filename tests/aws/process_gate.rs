@@ -533,9 +533,9 @@ async fn two_workers_on_one_stream_page_once_and_the_survivor_finishes() {
         lease_taken.as_secs_f64(),
         takeover.as_secs_f64(),
     );
-    // Not before the lease period has run out on the survivor's clock. It sees the last
-    // renewal at its next round (up to 3.3 s after the kill) and finds the lease expired
-    // three rounds (10 s) after that: 10 to 13.3 s, plus the table's answers.
+    // The survivor takes the lease three of its rounds (10 s) after the round that saw the
+    // dead worker's last write; that write was up to one renew interval (3.3 s) before the
+    // kill, and the round up to 3.3 s after it: 6.7 to 13.3 s, plus the table's answers.
     assert!(
         lease_taken >= Duration::from_secs(5) && lease_taken < Duration::from_secs(16),
         "lease taken after {lease_taken:?}"
@@ -546,6 +546,7 @@ async fn two_workers_on_one_stream_page_once_and_the_survivor_finishes() {
     );
     assert_eq!(taken[&orphan.shard].switches, orphan.switches + 1);
     wait_until_done(&config, &injected, &b, Duration::from_secs(120)).await;
+    assert!(leases(&config).await.values().all(|r| r.owner == wb));
     b.signal("INT");
     let (code, _) = b.wait();
     assert_eq!(code, Some(130));
@@ -567,7 +568,6 @@ async fn two_workers_on_one_stream_page_once_and_the_survivor_finishes() {
     assert_eq!(received.len(), injected.len(), "{received:?}");
     let rows = rows(&config).await;
     assert!(rows.iter().all(|(_, a)| a == "sent"), "{rows:?}");
-    assert!(leases(&config).await.values().all(|r| r.owner == wb));
 }
 
 /// Under `--read-only` the commands that exist to write (`process stream`, `process
@@ -733,6 +733,15 @@ async fn two_leased_workers_split_the_shards_and_page_once() {
     let (records, injected) = readings(6_000, 12, 0);
     put_all(&cloud, records).await;
     wait_until_done(&config, &injected, &b, Duration::from_secs(120)).await;
+    // Nothing moved after the split.
+    let end = leases(&config).await;
+    for (shard, r) in &end {
+        assert_eq!(
+            r.owner, split[shard].owner,
+            "{shard} changed hands: {end:?}"
+        );
+        assert!(!r.checkpoint.is_empty(), "{shard} never checkpointed");
+    }
     a.signal("INT");
     b.signal("INT");
     let (code_a, out_a) = a.wait();
@@ -751,14 +760,11 @@ async fn two_leased_workers_split_the_shards_and_page_once() {
     };
     assert_eq!(shards(&out_a), held(&wa), "first worker read: {out_a}");
     assert_eq!(shards(&out_b), held(&wb), "second worker read: {out_b}");
-    // Nothing moved after the split.
-    let end = leases(&config).await;
-    for (shard, r) in &end {
-        assert_eq!(
-            r.owner, split[shard].owner,
-            "{shard} changed hands: {end:?}"
-        );
-        assert!(!r.checkpoint.is_empty(), "{shard} never checkpointed");
+    // Both stopped cleanly: the leases were handed back, their checkpoints kept.
+    let after = leases(&config).await;
+    for (shard, r) in &after {
+        assert_eq!(r.owner, "", "{shard} not handed back: {after:?}");
+        assert_eq!(r.checkpoint, end[shard].checkpoint, "{shard}");
     }
     let alerted = alerts(&moto);
     let wrong: Vec<_> = injected
