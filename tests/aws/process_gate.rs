@@ -1,9 +1,11 @@
 //! `watchband process stream` as a real child process against moto, under the faults an
 //! unattended processor meets: poison records that DynamoDB refuses, `kill -9` in the middle
-//! of a run, SIGINT and SIGTERM. What must hold: no anomaly lost; none alerted twice, except
-//! at most the one record a `kill -9` catches between SNS accepting its alert and its row
-//! being marked `sent`; the poison records reported with their shard and sequence number;
-//! the documented exit codes.
+//! of a run, SIGINT and SIGTERM, and several workers sharing a stream through shard leases
+//! (`--lease-table`). What must hold: no anomaly lost; none alerted twice, except on a
+//! standard topic at most the one record a `kill -9` catches between SNS accepting its alert
+//! and its row being marked `sent` (a FIFO topic's subscriber gets none twice); leased workers
+//! split the shards and a survivor takes over a killed worker's shards; the poison records
+//! reported with their shard and sequence number; the documented exit codes.
 //!
 //! Every anomaly injected here is a Hot reading with a value no other reading has
 //! (110.001, 110.002, ...), so the alert text (`Anomaly value = 110.002 is detected ...`)
