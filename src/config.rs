@@ -85,6 +85,9 @@ pub struct Tables {
     pub temperature: String,
     /// Where a team's watchbands share acknowledgements.
     pub acknowledgements: String,
+    /// Shard leases of `process stream` (`--lease-table` wins); none: one worker, checkpoints
+    /// in the local store.
+    pub leases: Option<String>,
 }
 
 impl Default for Tables {
@@ -93,6 +96,7 @@ impl Default for Tables {
             backup: interop::BACKUP_TABLE.into(),
             temperature: interop::TEMPERATURE_TABLE.into(),
             acknowledgements: interop::ACK_TABLE.into(),
+            leases: None,
         }
     }
 }
@@ -382,6 +386,10 @@ mod tests {
             "team-acks"
         );
         assert_eq!(c.acknowledgement_topic(), "backup-anomaly-alerts");
+        // No lease table unless one is named: `process stream` is then a single worker.
+        assert_eq!(c.tables.leases, None);
+        let leased = parse("[tables]\nleases = \"watchband-leases\"\n").unwrap();
+        assert_eq!(leased.tables.leases.as_deref(), Some("watchband-leases"));
     }
 
     #[test]

@@ -254,14 +254,25 @@ pub enum ProcessCommand {
     },
     /// Stream processor over a Kinesis stream.
     #[command(
-        after_help = "Writes the anomaly table and publishes alerts; checkpoints in the local store.\n\
+        after_help = "Writes the anomaly table and publishes alerts; checkpoints in the local store, or\n\
+                      in shard leases shared with other workers (--lease-table).\n\
                       Refused under --read-only (exit 64). On Ctrl-C or SIGTERM it finishes the\n\
-                      record in hand, checkpoints, prints its totals as JSON and exits 130 (SIGINT)\n\
-                      or 143 (SIGTERM). Delivery guarantee: docs/pipeline.md."
+                      record in hand, checkpoints, hands its shard leases back, prints its totals as\n\
+                      JSON and exits 130 (SIGINT) or 143 (SIGTERM). Delivery guarantee:\n\
+                      docs/pipeline.md."
     )]
     Stream {
         #[arg(long, default_value = crate::interop::TEMPERATURE_STREAM)]
         stream: String,
+        /// DynamoDB table of shard leases shared by the workers on this stream (created when
+        /// missing); without it (and without `tables.leases` in the configuration) this
+        /// process reads every shard, with checkpoints in the local store.
+        #[arg(long, value_name = "NAME")]
+        lease_table: Option<String>,
+        /// Seconds a lease lasts unrenewed, as the other workers see it: a dead worker's
+        /// shards are taken over 1 to 1.33 periods after it died (renewals every third).
+        #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+        lease_period: f64,
     },
     /// Metric scorer (Random Cut Forest) writing <Metric>AnomalyIndicator.
     #[command(

@@ -6,7 +6,8 @@
 //! - `process metric --namespace NS --metric NAME [--dimension K=V]`: one scoring run of the
 //!   metric; the report as JSON on stdout.
 //! - `process stream --stream NAME`: the temperature stream processor over a Kinesis stream,
-//!   with checkpoints in the embedded store, until Ctrl-C.
+//!   with checkpoints in the embedded store, until Ctrl-C; with `--lease-table NAME`, shard
+//!   leases in DynamoDB shared with the other workers on the stream.
 
 use super::{ProcessCommand, SourceArgs};
 use crate::cloud::{Cloud, MetricId};
@@ -53,8 +54,20 @@ pub fn run(source: &SourceArgs, command: &ProcessCommand) -> anyhow::Result<Exit
                 metric,
                 dimension,
             } => metric_run(cloud.as_ref(), namespace, metric, dimension).await,
-            ProcessCommand::Stream { stream } => {
-                crate::processors::stream::run_stream(cloud, &config, stream).await
+            ProcessCommand::Stream {
+                stream,
+                lease_table,
+                lease_period,
+            } => {
+                let table = lease_table
+                    .clone()
+                    .or_else(|| config.tables.leases.clone())
+                    .filter(|t| !t.is_empty());
+                if !(lease_period.is_finite() && *lease_period >= 1.0) {
+                    anyhow::bail!("--lease-period takes seconds, at least 1 (got {lease_period})");
+                }
+                let leases = table.map(|t| (t, std::time::Duration::from_secs_f64(*lease_period)));
+                crate::processors::stream::run_stream(cloud, &config, stream, leases).await
             }
         }
     })?;

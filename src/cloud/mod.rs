@@ -132,6 +132,18 @@ pub trait Cloud: Send + Sync + 'static {
         message: &str,
     ) -> CloudResult<String>;
 
+    /// Publish to a FIFO topic (ARN ending `.fifo`): `group_id` orders the messages of one
+    /// group, and a `dedup_id` SNS has seen on the topic within the last 5 minutes is accepted
+    /// and dropped, so a replayed publish is not delivered twice.
+    async fn publish_fifo(
+        &self,
+        topic_arn: &str,
+        subject: Option<&str>,
+        message: &str,
+        group_id: &str,
+        dedup_id: &str,
+    ) -> CloudResult<String>;
+
     // ------------------------------------------------------------ SQS
     /// Creates the queue if needed; returns its URL.
     async fn create_queue(&self, name: &str) -> CloudResult<String>;

@@ -94,6 +94,10 @@ pub struct PipelineConfig {
     /// restart reuses the same queue and subscriptions instead of creating new ones.
     pub queue_id: String,
     pub intervals: PollIntervals,
+    /// Shard leases shared with other workers (`process stream --lease-table`); `None`: this
+    /// process reads every shard, with checkpoints in the store.
+    #[serde(skip, default)]
+    pub leases: Option<crate::pipeline::leases::LeaseSettings>,
     /// Retries of every call (not part of the config file).
     #[serde(skip, default)]
     pub retry: crate::pipeline::retry::RetryPolicy,
@@ -117,6 +121,7 @@ impl Default for PipelineConfig {
             metric_history_days: 14,
             queue_id: default_queue_id(),
             intervals: PollIntervals::default(),
+            leases: None,
             retry: Default::default(),
         }
     }

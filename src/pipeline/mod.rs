@@ -17,6 +17,7 @@ pub mod config;
 pub mod events;
 pub mod health;
 pub mod jobs;
+pub mod leases;
 pub mod metrics;
 pub mod notifications;
 pub mod recovery;

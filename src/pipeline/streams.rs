@@ -11,8 +11,13 @@
 //!   checkpoint, which is safe for the same reason.
 //! - Resharding: a child shard is read only once its parents were read to their end (GetRecords
 //!   returns no next iterator), so per-device order survives splits and merges.
+//! - With shard leases ([`super::leases`], `process stream --lease-table`) the supervisor reads
+//!   only the shards this worker holds, checkpoints go into the lease, and a reader whose lease
+//!   was taken stops at once without checkpointing; a parent read to its end by another worker
+//!   frees its children here too.
 
 use super::events::{Event, RejectedRecord, ShardStats, Source, StreamStats};
+use super::leases::{CheckpointError, LeaseChange, Leases, SHARD_END};
 use super::temperature::{DeviceJudge, Judged};
 use super::{Ctx, StreamStart, pause};
 use crate::cloud::{CloudError, ErrorKind, Shard, ShardPosition, StreamIdentity};
@@ -154,8 +159,11 @@ pub(crate) async fn run(ctx: Arc<Ctx>, stream: String) {
     });
     // Readers end when this moves on (a new identity of the stream).
     let generation = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(u64, String)>();
+    // (generation, shard, read to its end): a reader that lost its lease ends unfinished.
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(u64, String, bool)>();
     let mut identity: Option<StreamIdentity> = None;
+    // The leases of the current identity and the task that renews and balances them.
+    let mut leases: Option<(Arc<Leases>, tokio::task::JoinHandle<()>)> = None;
     let mut vanished = false;
     let mut started: BTreeSet<String> = BTreeSet::new();
     let mut finished: BTreeSet<String> = BTreeSet::new();
@@ -213,6 +221,19 @@ pub(crate) async fn run(ctx: Arc<Ctx>, stream: String) {
                             .unwrap_or_else(|e| e.into_inner())
                             .clear();
                     }
+                    if let Some((_, task)) = leases.take() {
+                        task.abort();
+                    }
+                    if let Some(settings) = &ctx.config.leases {
+                        let l = Arc::new(Leases::new(
+                            ctx.cloud.clone(),
+                            settings.clone(),
+                            &found.key(),
+                        ));
+                        let task =
+                            tokio::spawn(keep_leases(ctx.clone(), l.clone(), stream.clone()));
+                        leases = Some((l, task));
+                    }
                     identity = Some(found);
                 }
             }
@@ -235,10 +256,30 @@ pub(crate) async fn run(ctx: Arc<Ctx>, stream: String) {
             let initial =
                 initial.get_or_insert_with(|| shards.iter().map(|s| s.id.clone()).collect());
             let ids: BTreeSet<&str> = shards.iter().map(|s| s.id.as_str()).collect();
+            // With leases: only the shards this worker holds are read; shards another worker
+            // read to their end count as finished.
+            let held = match &leases {
+                Some((l, _)) => {
+                    l.set_shards(shards.iter().map(|s| s.id.clone()));
+                    finished.extend(l.finished());
+                    Some((l.clone(), l.held().await))
+                }
+                None => None,
+            };
             for shard in &shards {
-                if started.contains(&shard.id) || !parents_done(shard, &ids, &finished) {
+                if started.contains(&shard.id)
+                    || finished.contains(&shard.id)
+                    || !parents_done(shard, &ids, &finished)
+                {
                     continue;
                 }
+                let lease = match &held {
+                    Some((l, held)) => match held.get(&shard.id) {
+                        Some(epoch) => Some((l.clone(), *epoch)),
+                        None => continue,
+                    },
+                    None => None,
+                };
                 started.insert(shard.id.clone());
                 let mut stats = new_stats(shard);
                 // A child whose parent is being read continues exactly where the parent
@@ -254,6 +295,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, stream: String) {
                 };
                 // Starting at LATEST, a shard that was already closed holds nothing new.
                 let skip = start == StreamStart::Latest
+                    && lease.is_none()
                     && shard.ending_sequence.is_some()
                     && matches!(ctx.checkpoints.get(&ctx, &key, &shard.id), Ok(None));
                 stats.finished = skip;
@@ -264,7 +306,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, stream: String) {
                     .insert(shard.id.clone(), stats);
                 if skip {
                     skipped.insert(shard.id.clone());
-                    let _ = done_tx.send((this_generation, shard.id.clone()));
+                    let _ = done_tx.send((this_generation, shard.id.clone(), true));
                     continue;
                 }
                 tokio::spawn(read_shard(
@@ -275,6 +317,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, stream: String) {
                         checkpoint_key: key.clone(),
                         start,
                         generation: (generation.clone(), this_generation),
+                        lease,
                     },
                     done_tx.clone(),
                 ));
@@ -283,25 +326,89 @@ pub(crate) async fn run(ctx: Arc<Ctx>, stream: String) {
                 return;
             }
         }
+        // With leases the list is read every renew interval: another worker may have
+        // finished a parent, and a lease taken or lost changes what this worker reads.
+        if let (Some(settings), false) = (&ctx.config.leases, vanished) {
+            relist = relist.min(settings.renew_interval());
+        }
+        let lease_change = async {
+            match &leases {
+                Some((l, _)) => l.changed.notified().await,
+                None => std::future::pending().await,
+            }
+        };
         // A finished shard may free its children: list again at once.
         tokio::select! {
-            Some((g, id)) = done_rx.recv() => {
+            Some((g, id, done)) = done_rx.recv() => {
                 let now = generation.load(std::sync::atomic::Ordering::SeqCst);
-                // A reader of a former identity of the stream frees nothing.
-                if g == now {
-                    finished.insert(id);
+                let mut ended = vec![(g, id, done)];
+                while let Ok(e) = done_rx.try_recv() {
+                    ended.push(e);
                 }
-                while let Ok((g, id)) = done_rx.try_recv() {
-                    if g == now {
+                for (g, id, done) in ended {
+                    // A reader of a former identity of the stream frees nothing.
+                    if g != now {
+                        continue;
+                    }
+                    if done {
                         finished.insert(id);
+                    } else {
+                        // Its lease was lost: read again if it is taken back.
+                        started.remove(&id);
                     }
                 }
             }
+            _ = lease_change => {}
             _ = pause(relist, &wake) => {}
         }
         if ctx.events.is_closed() {
+            if let Some((_, task)) = leases.take() {
+                task.abort();
+            }
             return;
         }
+    }
+}
+
+/// Renews, reads and balances the leases every renew interval, until the supervisor aborts
+/// it (a new identity of the stream) or the app has gone. A failure of the table is reported
+/// and tried again at the next round; held leases lapse on their own after a lease period.
+async fn keep_leases(ctx: Arc<Ctx>, leases: Arc<Leases>, stream: String) {
+    let every = leases.settings().renew_interval();
+    let mut next = Instant::now();
+    loop {
+        if ctx.events.is_closed() {
+            return;
+        }
+        match leases.cycle().await {
+            Ok(changes) => {
+                for c in changes {
+                    match c {
+                        LeaseChange::Taken { shard, from } => tracing::info!(
+                            stream = %crate::sanitize::clean(&stream),
+                            shard = %crate::sanitize::clean(&shard),
+                            from = %crate::sanitize::clean(from.as_deref().unwrap_or("nobody")),
+                            "lease taken"
+                        ),
+                        LeaseChange::Lost { shard } => tracing::info!(
+                            stream = %crate::sanitize::clean(&stream),
+                            shard = %crate::sanitize::clean(&shard),
+                            "lease lost"
+                        ),
+                    }
+                }
+            }
+            Err(e) => {
+                let e = e.with_resource(leases.settings().table.clone());
+                ctx.health.error(Source::Streams, &e).await;
+            }
+        }
+        next += every;
+        let now = Instant::now();
+        if next < now {
+            next = now;
+        }
+        tokio::time::sleep_until(next).await;
     }
 }
 
@@ -314,11 +421,32 @@ struct Reader {
     /// The supervisor's generation counter and the generation this reader belongs to: the
     /// reader ends once they differ (the stream was created again).
     generation: (Arc<std::sync::atomic::AtomicU64>, u64),
+    /// The lease this reader reads under and its epoch: the checkpoints go there, and the
+    /// reader stops once it is no longer held.
+    lease: Option<(Arc<Leases>, u64)>,
 }
 
 impl Reader {
     fn outdated(&self) -> bool {
         self.generation.0.load(std::sync::atomic::Ordering::SeqCst) != self.generation.1
+    }
+
+    /// Whether the reader may go on reading: always without leases, with one only while
+    /// this worker holds it under the reader's epoch.
+    async fn holds(&self) -> bool {
+        match &self.lease {
+            Some((l, epoch)) => l.holds(&self.shard, *epoch).await,
+            None => true,
+        }
+    }
+
+    /// Like [`Self::holds`], but asks the lease table (a conditional renewal): before records
+    /// are handed to the sink, whose work (rows, alerts) no checkpoint can take back.
+    async fn confirm(&self) -> bool {
+        match &self.lease {
+            Some((l, epoch)) => l.confirm(&self.shard, *epoch).await,
+            None => true,
+        }
     }
 }
 
@@ -350,7 +478,7 @@ async fn read_shard(
     ctx: Arc<Ctx>,
     shared: Arc<StreamShared>,
     reader: Reader,
-    done: mpsc::UnboundedSender<(u64, String)>,
+    done: mpsc::UnboundedSender<(u64, String, bool)>,
 ) {
     let stream = shared.stream.clone();
     let shard = reader.shard.clone();
@@ -368,9 +496,13 @@ async fn read_shard(
         if ctx.events.is_closed() || reader.outdated() {
             return;
         }
+        if !reader.holds().await {
+            let _ = done.send((reader.generation.1, shard, false));
+            return;
+        }
         let it = match iterator.take() {
             Some(it) => it,
-            None => match open(&ctx, &stream, &key, &shard, start, &mut latest_at).await {
+            None => match open(&ctx, &reader, &stream, &key, start, &mut latest_at).await {
                 Ok(Some(it)) => it,
                 // The shard is gone (trimmed away, or the stream deleted): nothing left to
                 // read; the supervisor looks at the stream again at once.
@@ -403,6 +535,8 @@ async fn read_shard(
         };
         let mut n = batch.records.len();
         let mut complete = true;
+        // Whether the lease is still ours after the batch's checkpoints.
+        let mut holding = true;
         if let Some(sink) = &ctx.stream_sink {
             // Slice by slice, each checkpointed before the next is handed over.
             n = 0;
@@ -411,11 +545,19 @@ async fn read_shard(
                     Some(lock) => Some(lock.read_owned().await),
                     None => None,
                 };
+                // A lease taken meanwhile: not one more record under it.
+                if !reader.confirm().await {
+                    holding = false;
+                    break;
+                }
                 let outcome = sink.handle(&stream, &shard, slice).await;
                 let handled = outcome.handled.min(slice.len());
                 count_batch(&shared, &shard, handled, outcome.rejected);
-                if handled > 0 {
-                    checkpoint(&ctx, &key, &shard, &slice[handled - 1].sequence_number).await;
+                if handled > 0
+                    && !checkpoint(&ctx, &reader, &key, &slice[handled - 1].sequence_number).await
+                {
+                    holding = false;
+                    break;
                 }
                 n += handled;
                 if handled < slice.len() {
@@ -427,7 +569,11 @@ async fn read_shard(
         } else if !handle_batch(&ctx, &shared, &shard, &batch.records).await {
             return;
         } else if let Some(last) = batch.records.last() {
-            checkpoint(&ctx, &key, &shard, &last.sequence_number).await;
+            holding = checkpoint(&ctx, &reader, &key, &last.sequence_number).await;
+        }
+        if !holding {
+            let _ = done.send((reader.generation.1, shard, false));
+            return;
         }
         let records = &batch.records[..n];
         let now = Instant::now();
@@ -474,27 +620,48 @@ async fn read_shard(
             tokio::time::sleep(ctx.config.intervals.shard_idle).await;
         }
     }
+    if reader.outdated() {
+        return;
+    }
+    // With a lease, the end is recorded in it, for the worker that holds a child; a lease
+    // lost just now leaves the end to its new holder.
+    if reader.lease.is_some() && !checkpoint(&ctx, &reader, &key, SHARD_END).await {
+        let _ = done.send((reader.generation.1, shard, false));
+        return;
+    }
     shared.update(&shard, |s| {
         s.finished = true;
         s.records_per_sec = 0.0;
         s.millis_behind = 0;
     });
-    if reader.outdated() {
-        return;
-    }
     let _ = ctx.emit(Event::Stream(shared.snapshot())).await;
-    let _ = done.send((reader.generation.1, shard));
+    let _ = done.send((reader.generation.1, shard, true));
 }
 
-/// Moves the shard's checkpoint (`key`: the stream's identity); a store that fails is
-/// reported (the records are then read again after a restart, which the processor's gate
-/// makes harmless).
-async fn checkpoint(ctx: &Ctx, key: &str, shard: &str, seq: &str) {
-    if let Err(e) = ctx.checkpoints.set(ctx, key, shard, seq) {
-        let err = CloudError::new(ErrorKind::Other, "store", "SetCheckpoint", e)
+/// Moves the shard's checkpoint (`key`: the stream's identity), in the reader's lease when it
+/// has one; a store that fails is reported (the records are then read again after a restart,
+/// which the processor's gate makes harmless). `false` when the lease was lost: the reader
+/// must stop, and the checkpoint did not move.
+async fn checkpoint(ctx: &Ctx, reader: &Reader, key: &str, seq: &str) -> bool {
+    let shard = &reader.shard;
+    let failed = match &reader.lease {
+        Some((l, epoch)) => match l.checkpoint(shard, *epoch, seq).await {
+            Ok(()) => None,
+            Err(CheckpointError::Lost) => return false,
+            Err(CheckpointError::Failed(e)) => Some(("dynamodb", e)),
+        },
+        None => ctx
+            .checkpoints
+            .set(ctx, key, shard, seq)
+            .err()
+            .map(|e| ("store", e)),
+    };
+    if let Some((service, e)) = failed {
+        let err = CloudError::new(ErrorKind::Other, service, "SetCheckpoint", e)
             .with_resource(format!("{key}/{shard}"));
         ctx.health.error(Source::Streams, &err).await;
     }
+    true
 }
 
 /// A fresh iterator after the checkpoint (stored under `key`, the stream's identity), or at
@@ -503,13 +670,21 @@ async fn checkpoint(ctx: &Ctx, key: &str, shard: &str, seq: &str) {
 /// TRIM_HORIZON: skipping to LATEST could lose records, and retrying it would never end.
 async fn open(
     ctx: &Ctx,
+    reader: &Reader,
     stream: &str,
     key: &str,
-    shard: &str,
     start: StreamStart,
     latest_at: &mut Option<crate::cloud::Time>,
 ) -> Result<Option<String>, ()> {
-    let position = match ctx.checkpoints.get(ctx, key, shard) {
+    let shard = reader.shard.as_str();
+    let stored = match &reader.lease {
+        Some((l, epoch)) => l
+            .checkpoint_of(shard, *epoch)
+            .await
+            .map_err(|_| "the lease was lost".to_string()),
+        None => ctx.checkpoints.get(ctx, key, shard),
+    };
+    let position = match stored {
         Ok(Some(seq)) => ShardPosition::AfterSequence(seq),
         Ok(None) => match (start, *latest_at) {
             (StreamStart::TrimHorizon, _) => ShardPosition::TrimHorizon,

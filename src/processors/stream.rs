@@ -289,13 +289,21 @@ impl StreamProcessor {
                 }
                 Err(e) => return Err(e),
             }
-            cloud
-                .publish(
-                    &self.config.topic_arn,
-                    Some(&temperature_alert_subject(&a.anomaly_type)),
-                    &temperature_alert_message(a.value, &a.anomaly_type),
-                )
-                .await?;
+            let (topic, subject, message) = (
+                &self.config.topic_arn,
+                temperature_alert_subject(&a.anomaly_type),
+                temperature_alert_message(a.value, &a.anomaly_type),
+            );
+            if topic.ends_with(".fifo") {
+                // A FIFO topic drops a replay's publish (same row key) within 5 minutes: the
+                // one window the gate leaves open, a crash between Publish and `sent`.
+                let (group, dedup) = fifo_ids(&key.0, &key.1);
+                cloud
+                    .publish_fifo(topic, Some(&subject), &message, &group, &dedup)
+                    .await?;
+            } else {
+                cloud.publish(topic, Some(&subject), &message).await?;
+            }
             self.published_unmarked.insert(key.clone());
         }
         let mut sent = row;
@@ -306,9 +314,32 @@ impl StreamProcessor {
     }
 }
 
+/// A FIFO publish's ids for a row: the group is the device (its alerts stay in order), the
+/// deduplication id the MD5 of the row key (a name, not a secret), so every replay of a row
+/// carries the same id. SNS takes 1-128 printable ASCII characters for either: a device id
+/// outside that is hashed too.
+pub fn fifo_ids(deviceid: &str, timestamp: &str) -> (String, String) {
+    use md5::{Digest, Md5};
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let mut h = Md5::new();
+    h.update(deviceid.as_bytes());
+    h.update([0u8]);
+    h.update(timestamp.as_bytes());
+    let dedup = hex(&h.finalize());
+    let group = if !deviceid.is_empty()
+        && deviceid.len() <= 128
+        && deviceid.chars().all(|c| c.is_ascii_graphic())
+    {
+        deviceid.to_string()
+    } else {
+        hex(&Md5::digest(deviceid.as_bytes()))
+    };
+    (group, dedup)
+}
+
 /// A name for this process run: host, process id and start time, so a restarted process is
 /// another worker (its predecessor's `pending` rows wait out [`PENDING_GRACE`]).
-fn worker_id() -> String {
+pub(crate) fn worker_id() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_default();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -337,6 +368,8 @@ pub struct StreamTotals {
     /// Batches that stopped at a record whose anomaly could not be stored or announced yet
     /// (the record and those after it were read again, after a back-off).
     pub interrupted: u64,
+    /// Records handled per shard: with shard leases, the shards this run held.
+    pub shards: std::collections::BTreeMap<String, u64>,
 }
 
 /// The stream processor as the shared consumer's sink: a batch is checkpointed only up to
@@ -441,6 +474,9 @@ impl crate::pipeline::streams::StreamSink for ProcessorSink {
         t.rejected += report.rejected_count as u64;
         t.refused += report.refused as u64;
         t.interrupted += u64::from(report.error.is_some());
+        if handled > 0 {
+            *t.shards.entry(crate::sanitize::clean(shard)).or_insert(0) += handled as u64;
+        }
         crate::pipeline::streams::SinkOutcome {
             handled,
             rejected: report.rejected,
@@ -460,9 +496,34 @@ pub async fn run_stream(
     cloud: std::sync::Arc<dyn Cloud>,
     config: &crate::config::Config,
     stream: &str,
+    leases: Option<(String, std::time::Duration)>,
 ) -> anyhow::Result<std::process::ExitCode> {
     use crate::pipeline::{Event, PipelineConfig, StreamStart};
     let topic = super::topic_arn(cloud.as_ref(), &config.topics.temperature).await?;
+    let leases = match leases {
+        Some((table, period)) => {
+            crate::pipeline::leases::ensure_table(cloud.as_ref(), &table)
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "cannot use the lease table {}: {e}",
+                        crate::sanitize::clean(&table)
+                    )
+                })?;
+            let worker = worker_id();
+            eprintln!(
+                "watchband: shard leases in {} (lease period {} s), worker {worker}",
+                crate::sanitize::clean(&table),
+                period.as_secs_f64()
+            );
+            Some(crate::pipeline::leases::LeaseSettings {
+                table,
+                period,
+                worker,
+            })
+        }
+        None => None,
+    };
     let store = match crate::store::Store::default_path() {
         Some(path) => Some(std::sync::Arc::new(
             crate::store::Store::open(&path)
@@ -478,13 +539,16 @@ pub async fn run_stream(
             ..StreamProcessorConfig::new(&topic)
         },
     ));
+    let release = leases.as_ref().map(|l| (l.table.clone(), l.worker.clone()));
     let pipeline = PipelineConfig {
         streams: vec![stream.to_string()],
         // A processor owes every retained record an answer, not only what arrives from now.
         stream_start: StreamStart::TrimHorizon,
+        leases,
         ..PipelineConfig::default()
     };
-    let mut events = crate::pipeline::spawn_stream_consumer(cloud, store, pipeline, sink.clone());
+    let mut events =
+        crate::pipeline::spawn_stream_consumer(cloud.clone(), store, pipeline, sink.clone());
     let mut terminate = terminate_signal()?;
     eprintln!("watchband: processing {stream} (Ctrl-C or SIGTERM stops)");
     // An outage repeats the same failure on every poll: once on stderr, then a count.
@@ -531,6 +595,23 @@ pub async fn run_stream(
     };
     // Finish the record in hand and checkpoint its batch before the summary.
     let _stopped = sink.stop().await;
+    // No reader goes on, and no lease is taken any more: then the leases go back, so the
+    // other workers take them at their next round rather than after a lease period.
+    drop(events);
+    if let Some((table, worker)) = &release {
+        let handed = match cloud.stream_identity(stream).await {
+            Ok(id) => {
+                crate::pipeline::leases::release_all(cloud.as_ref(), table, &id.key(), worker).await
+            }
+            Err(e) => Err(e),
+        };
+        match handed {
+            Ok(n) => eprintln!("\nwatchband: {n} shard leases handed back"),
+            Err(e) => eprintln!(
+                "\nwatchband: shard leases not handed back (the others take them after the lease period): {e}"
+            ),
+        }
+    }
     report(&sink, &mut repeats);
     let t = sink.totals();
     eprintln!();
@@ -636,5 +717,112 @@ mod tests {
             .handle_batch(cloud.as_ref(), "s", "0", &records, &AtomicBool::new(false))
             .await;
         assert_eq!((again.anomaly_count, again.repeats), (0, 2));
+    }
+}
+
+#[cfg(test)]
+mod fifo_tests {
+    use super::*;
+    use crate::cloud::sim::{SimCloud, SimOptions};
+
+    fn hot(deviceid: &str, value: f64) -> StreamRecord {
+        let reading = crate::interop::TemperatureReading {
+            timestamp: "2026-05-01 10:00:00.000001".into(),
+            datatype: "Temperature".into(),
+            value,
+            deviceid: deviceid.into(),
+            date: "2026-05-01".into(),
+            lowest_temp: 96.0,
+            highest_temp: 101.0,
+        };
+        StreamRecord {
+            sequence_number: "1".into(),
+            partition_key: "p".into(),
+            data: reading.to_json().into_bytes(),
+            arrival: crate::cloud::Time::from_timestamp(1_780_000_000, 0).unwrap(),
+        }
+    }
+
+    /// The window the gate leaves open: a worker dies after SNS took its alert and before the
+    /// row was marked `sent`, and another worker replays the record after the grace. On a
+    /// standard topic the alert goes out twice; on a FIFO topic the replay carries the same
+    /// deduplication id and SNS delivers it once.
+    #[tokio::test(start_paused = true)]
+    async fn a_fifo_topic_drops_the_replay_of_a_crashed_alert() {
+        let cloud = SimCloud::new(SimOptions {
+            paused: true,
+            ..SimOptions::default()
+        });
+        for (name, deliveries) in [("alerts.fifo", 1), ("alerts", 2)] {
+            let topic = cloud.create_topic(name, None).await.unwrap();
+            let record = hot(&format!("DHT_{name}"), 150.0);
+            let stop = AtomicBool::new(false);
+            let mut first = StreamProcessor::new(StreamProcessorConfig::new(&topic));
+            let report = first
+                .handle_batch(
+                    cloud.as_ref(),
+                    "s",
+                    "0",
+                    std::slice::from_ref(&record),
+                    &stop,
+                )
+                .await;
+            assert_eq!(report.anomaly_count, 1, "{report:?}");
+            // Undo the `sent` mark, as if the first worker had died right after Publish.
+            let mut key = Item::new();
+            key.insert("deviceid".into(), AttrValue::S(format!("DHT_{name}")));
+            key.insert(
+                "timestamp".into(),
+                AttrValue::S("2026-05-01 10:00:00.000001".into()),
+            );
+            let mut row = cloud
+                .get_item(TEMPERATURE_TABLE, key)
+                .await
+                .unwrap()
+                .unwrap();
+            row.insert(ALERT.into(), AttrValue::S(PENDING.into()));
+            row.insert(ALERT_BY.into(), AttrValue::S("dead-worker".into()));
+            let long_ago = cloud.now() - PENDING_GRACE - chrono::Duration::seconds(1);
+            row.insert(
+                ALERT_AT.into(),
+                AttrValue::N(long_ago.timestamp_millis().to_string()),
+            );
+            cloud.put_item(TEMPERATURE_TABLE, row, None).await.unwrap();
+            let mut second = StreamProcessor::new(StreamProcessorConfig::new(&topic));
+            let report = second
+                .handle_batch(
+                    cloud.as_ref(),
+                    "s",
+                    "0",
+                    std::slice::from_ref(&record),
+                    &stop,
+                )
+                .await;
+            assert_eq!(
+                report.anomaly_count, 1,
+                "the replay finishes the announcement"
+            );
+            let published = cloud
+                .published_messages()
+                .into_iter()
+                .filter(|p| p.topic_arn == topic)
+                .count();
+            assert_eq!(published, deliveries, "{name}");
+        }
+    }
+
+    #[test]
+    fn fifo_ids_are_stable_per_row_and_valid_for_sns() {
+        let (g, d) = fifo_ids("DHT_001", "2026-05-01 10:00:00.000001");
+        assert_eq!(g, "DHT_001");
+        assert_eq!(d, fifo_ids("DHT_001", "2026-05-01 10:00:00.000001").1);
+        assert_ne!(d, fifo_ids("DHT_001", "2026-05-01 10:00:00.000002").1);
+        // The key's parts are kept apart: ("a", "bc") is not ("ab", "c").
+        assert_ne!(fifo_ids("a", "bc").1, fifo_ids("ab", "c").1);
+        let (g, _) = fifo_ids("DHT \u{1b}[31m", "t");
+        assert!(
+            g.len() <= 128 && g.chars().all(|c| c.is_ascii_graphic()),
+            "{g}"
+        );
     }
 }

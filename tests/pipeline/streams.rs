@@ -250,3 +250,99 @@ async fn with_a_sink_the_consumer_counts_and_does_not_judge_again() {
         "the sink's rejects are kept for inspection"
     );
 }
+
+/// Two workers with shard leases on the simulated account, across the default world's shard
+/// split: they share the shards, every record after the start is handled (none lost), the
+/// children are read once their parent has `SHARD_END` in its lease, and each closed parent
+/// ends with `SHARD_END`.
+#[tokio::test(start_paused = true)]
+async fn two_leased_workers_share_the_stream_across_a_split() {
+    use watchband::pipeline::leases::{LeaseSettings, ensure_table};
+    let cloud = paused(7);
+    cloud.advance(39 * HOUR);
+    let t0 = cloud.now();
+    ensure_table(cloud.as_ref(), "leases").await.unwrap();
+    let leased = |worker: &str| {
+        let mut c = stream_config();
+        c.stream_start = StreamStart::At(t0);
+        c.leases = Some(LeaseSettings {
+            table: "leases".into(),
+            period: Duration::from_secs(10),
+            worker: worker.into(),
+        });
+        c
+    };
+    let mut a = start(cloud.clone(), None, leased("a"));
+    let mut b = start(cloud.clone(), None, leased("b"));
+    let step = Duration::from_secs(10 * 60);
+    for _ in 0..18 {
+        cloud.advance(step);
+        tokio::join!(
+            a.drain_for(Duration::from_secs(5)),
+            b.drain_for(Duration::from_secs(5))
+        );
+    }
+    tokio::join!(
+        a.drain_for(Duration::from_secs(20)),
+        b.drain_for(Duration::from_secs(20))
+    );
+    let (ha, hb) = (handled(&a.seen), handled(&b.seen));
+    assert!(
+        !ha.points.is_empty() && !hb.points.is_empty(),
+        "a worker read nothing: {} / {}",
+        ha.points.len(),
+        hb.points.len()
+    );
+    let shards_after = cloud.list_shards(TEMPERATURE_STREAM).await.unwrap();
+    let parents: Vec<&String> = shards_after
+        .iter()
+        .filter(|s| s.ending_sequence.is_some())
+        .map(|s| &s.id)
+        .collect();
+    assert!(!parents.is_empty(), "the world did not split a shard");
+    let children: Vec<&String> = shards_after
+        .iter()
+        .filter(|s| s.parent.is_some())
+        .map(|s| &s.id)
+        .collect();
+    let all: BTreeSet<(String, String)> = ha.points.iter().chain(&hb.points).cloned().collect();
+    assert!(
+        all.iter().any(|(sh, _)| children.contains(&sh)),
+        "nothing was read from the child shards"
+    );
+    let (expected, _) = direct_read(&cloud, t0).await;
+    let missing: Vec<_> = expected.difference(&all).take(5).collect();
+    let extra: Vec<_> = all.difference(&expected).take(5).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing {missing:?}, extra {extra:?}"
+    );
+    let leases = cloud
+        .query(watchband::cloud::Query {
+            table: "leases".into(),
+            hash_key: "stream".into(),
+            hash_value: watchband::cloud::AttrValue::S(
+                cloud
+                    .stream_identity(TEMPERATURE_STREAM)
+                    .await
+                    .unwrap()
+                    .key(),
+            ),
+            limit: None,
+            newest_first: false,
+        })
+        .await
+        .unwrap();
+    assert_eq!(leases.len(), shards_after.len(), "one lease per shard");
+    for l in &leases {
+        let shard = l["shard"].as_s().unwrap().to_string();
+        if parents.contains(&&shard) {
+            assert_eq!(l["checkpoint"].as_s(), Some("SHARD_END"), "{shard}");
+        }
+    }
+    let owners: BTreeSet<&str> = leases
+        .iter()
+        .filter_map(|l| l.get("owner")?.as_s())
+        .collect();
+    assert_eq!(owners, BTreeSet::from(["a", "b"]), "{leases:?}");
+}

@@ -223,6 +223,16 @@ impl Cloud for AwsCloud {
     ) -> CloudResult<String> {
         sns::publish(&self.sns, topic_arn, subject, message).await
     }
+    async fn publish_fifo(
+        &self,
+        topic_arn: &str,
+        subject: Option<&str>,
+        message: &str,
+        group_id: &str,
+        dedup_id: &str,
+    ) -> CloudResult<String> {
+        sns::publish_fifo(&self.sns, topic_arn, subject, message, group_id, dedup_id).await
+    }
 
     async fn create_queue(&self, name: &str) -> CloudResult<String> {
         sqs::create_queue(&self.sqs, name).await

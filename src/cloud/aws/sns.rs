@@ -13,6 +13,10 @@ pub async fn create_topic(
     display_name: Option<&str>,
 ) -> CloudResult<String> {
     let mut req = c.create_topic().name(name);
+    // SNS makes a FIFO topic only when asked to, and refuses a `.fifo` name otherwise.
+    if name.ends_with(".fifo") {
+        req = req.attributes("FifoTopic", "true");
+    }
     if let Some(d) = display_name {
         req = req.attributes("DisplayName", d);
     }
@@ -94,6 +98,28 @@ pub async fn list_subscriptions(c: &Client, topic_arn: &str) -> CloudResult<Vec<
             None => return Ok(subs),
         }
     }
+}
+
+/// Publish with the FIFO topic's group and deduplication ids.
+pub async fn publish_fifo(
+    c: &Client,
+    topic_arn: &str,
+    subject: Option<&str>,
+    message: &str,
+    group_id: &str,
+    dedup_id: &str,
+) -> CloudResult<String> {
+    let out = c
+        .publish()
+        .topic_arn(topic_arn)
+        .set_subject(subject.map(str::to_string))
+        .message(message)
+        .message_group_id(group_id)
+        .message_deduplication_id(dedup_id)
+        .send()
+        .await
+        .map_err(|e| map_sdk_error(SERVICE, "Publish", Some(topic_arn), e))?;
+    Ok(clean(out.message_id()))
 }
 
 pub async fn publish(

@@ -59,8 +59,13 @@ pub struct Messaging {
     pub published: VecDeque<Publication>,
     /// Messages a queue refused because its policy did not allow the topic.
     pub undeliverable: u64,
+    /// FIFO topics: (topic, deduplication id) → (simulated ms, message id) of its publish.
+    deduplication: BTreeMap<(String, String), (i64, String)>,
     ids: Rng,
 }
+
+/// How long a FIFO topic remembers a deduplication id (SNS: 5 minutes).
+const DEDUPLICATION_MS: i64 = 5 * 60 * 1000;
 
 pub enum MsgError {
     NotFound(String),
@@ -77,6 +82,7 @@ impl Messaging {
             queues: BTreeMap::new(),
             published: VecDeque::new(),
             undeliverable: 0,
+            deduplication: BTreeMap::new(),
             ids: Rng::from_state(seed ^ 0x5e55_a9e5),
         }
     }
@@ -86,9 +92,11 @@ impl Messaging {
     }
 
     pub fn create_topic(&mut self, name: &str, display: Option<&str>) -> Result<String, MsgError> {
-        if name.is_empty()
+        // A FIFO topic's name ends in `.fifo`, the one place SNS allows a dot.
+        let base = name.strip_suffix(".fifo").unwrap_or(name);
+        if base.is_empty()
             || name.len() > 256
-            || !name
+            || !base
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         {
@@ -148,6 +156,41 @@ impl Messaging {
             endpoint: endpoint.to_string(),
         });
         Ok(arn)
+    }
+
+    /// Publishes to a FIFO topic: a deduplication id seen within the last 5 minutes is
+    /// accepted (its first message id returned) and delivered to no one, as SNS does.
+    pub fn publish_fifo(
+        &mut self,
+        topic_arn: &str,
+        subject: Option<&str>,
+        message: &str,
+        (group_id, dedup_id): (&str, &str),
+        now: i64,
+        real: i64,
+    ) -> Result<String, MsgError> {
+        if !topic_arn.ends_with(".fifo") {
+            return Err(MsgError::Invalid(
+                "Invalid parameter: MessageGroupId Reason: The request includes MessageGroupId parameter that is not valid for this topic type".into(),
+            ));
+        }
+        let valid = |id: &str| {
+            !id.is_empty() && id.len() <= 128 && id.chars().all(|c| c.is_ascii_graphic())
+        };
+        if !valid(group_id) || !valid(dedup_id) {
+            return Err(MsgError::Invalid(
+                "Invalid parameter: MessageGroupId and MessageDeduplicationId take 1-128 printable ASCII characters".into(),
+            ));
+        }
+        self.deduplication
+            .retain(|_, (at, _)| now - *at < DEDUPLICATION_MS);
+        let key = (topic_arn.to_string(), dedup_id.to_string());
+        if let Some((_, id)) = self.deduplication.get(&key) {
+            return Ok(id.clone());
+        }
+        let id = self.publish(topic_arn, subject, message, now, real)?;
+        self.deduplication.insert(key, (now, id.clone()));
+        Ok(id)
     }
 
     /// Publishes and delivers; `now` is simulated time, `real` the real clock (for SQS).

@@ -389,6 +389,16 @@ impl Cloud for SimCloud {
     ) -> CloudResult<String> {
         api::sns::publish(self, topic_arn, subject, message).await
     }
+    async fn publish_fifo(
+        &self,
+        topic_arn: &str,
+        subject: Option<&str>,
+        message: &str,
+        group_id: &str,
+        dedup_id: &str,
+    ) -> CloudResult<String> {
+        api::sns::publish_fifo(self, topic_arn, subject, message, group_id, dedup_id).await
+    }
 
     async fn create_queue(&self, name: &str) -> CloudResult<String> {
         api::sqs::create_queue(self, name).await
