@@ -182,12 +182,13 @@ pub struct RunOptions {
 /// The TUI: `watchband` with no subcommand. Exits 0 on `q`, 128 + the signal's number when a
 /// signal ended it (130 for INT, 143 for TERM, 129 for HUP), with the terminal restored.
 pub fn run_tui(source: &SourceOptions, ui: &TuiOptions) -> anyhow::Result<std::process::ExitCode> {
-    // A bad theme is refused before the terminal is touched, so the message stays readable.
-    let theme = Theme::initial(ui.theme.as_deref(), Theme::no_color_requested())?;
-    // A bad configuration file is refused the same way, with its path, line and reason.
+    // A bad configuration file is refused before the terminal is touched, so the message
+    // stays readable, with its path, line and reason; a bad theme the same way.
     let config = Config::load(source.config.as_deref())?;
+    let theme_spec = config.theme(&source.overrides, ui.theme.as_deref());
+    let theme = Theme::initial(theme_spec.as_deref(), Theme::no_color_requested())?;
     let options = RunOptions {
-        read_only: source.overrides.read_only,
+        read_only: config.read_only(&source.overrides),
         mouse: ui.mouse,
         theme,
         pipeline: config.pipeline_config(&source.overrides),
