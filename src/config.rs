@@ -278,7 +278,13 @@ impl Config {
             ));
         }
         for (name, p) in &self.profiles {
-            let at = |key| [Step::Key("profiles"), Step::Key(name.as_str()), Step::Key(key)];
+            let at = |key| {
+                [
+                    Step::Key("profiles"),
+                    Step::Key(name.as_str()),
+                    Step::Key(key),
+                ]
+            };
             if let Some(region) = &p.region
                 && !is_region_name(region)
             {
@@ -330,8 +336,10 @@ impl Config {
 
     /// The theme to start with: `--theme` first, then the profile's.
     pub fn theme(&self, overrides: &Overrides, flag: Option<&str>) -> Option<String> {
-        flag.map(String::from)
-            .or_else(|| self.profile_settings(overrides).and_then(|p| p.theme.clone()))
+        flag.map(String::from).or_else(|| {
+            self.profile_settings(overrides)
+                .and_then(|p| p.theme.clone())
+        })
     }
 
     /// The connection options: command-line flags first, then the profile's settings, then
@@ -400,9 +408,13 @@ fn is_region_name(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() >= 3
         && parts.iter().all(|p| {
-            !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
         })
-        && parts.last().is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
+        && parts
+            .last()
+            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// 1-based line of a byte offset.
@@ -591,7 +603,10 @@ period = 60
             region: Some("ap-south-1".into()),
             ..prod.clone()
         };
-        assert_eq!(c.aws_options(&flagged).region.as_deref(), Some("ap-south-1"));
+        assert_eq!(
+            c.aws_options(&flagged).region.as_deref(),
+            Some("ap-south-1")
+        );
         assert_eq!(c.theme(&flagged, Some("dark")).as_deref(), Some("dark"));
         // A profile's `read_only = false` never undoes --read-only.
         let dev = Overrides {
@@ -617,8 +632,9 @@ period = 60
         );
         let e = parse("[profiles.prod]\nread_only = \"yes\"\n").unwrap_err();
         assert!(matches!(&e, ConfigError::Invalid { line: 2, .. }), "{e}");
-        let e = parse("[profiles.dev]\n\n[profiles.prod]\ntheme = \"dark\"\nregion = \"Ireland\"\n")
-            .unwrap_err();
+        let e =
+            parse("[profiles.dev]\n\n[profiles.prod]\ntheme = \"dark\"\nregion = \"Ireland\"\n")
+                .unwrap_err();
         assert!(
             matches!(&e, ConfigError::Invalid { line: 5, reason, .. }
                 if reason.contains("profiles.prod.region") && reason.contains("Ireland")),

@@ -127,10 +127,19 @@ async fn open_aws(
 }
 
 /// The embedded store in the user's data directory, so acknowledgements, change counts and
-/// checkpoints survive a restart. The demo keeps one per seed (`demo-<seed>.db`): the same
-/// seed is the same world, whose alarm episodes its acknowledgements belong to (see
-/// [`restore_demo_acks`]).
-pub fn open_store(cloud: &dyn Cloud) -> anyhow::Result<Option<Arc<crate::store::Store>>> {
+/// checkpoints survive a restart, scoped to the account and region `cloud` watches (its caller
+/// identity), so another account's or region's rows are never read. The demo keeps one file
+/// per seed (`demo-<seed>.db`): the same seed is the same world, whose alarm episodes its
+/// acknowledgements belong to (see [`restore_demo_acks`]).
+pub async fn open_store(cloud: &dyn Cloud) -> anyhow::Result<Option<Arc<crate::store::Store>>> {
+    let scope = store_scope(cloud).await?;
+    open_store_in(cloud, scope)
+}
+
+fn open_store_in(
+    cloud: &dyn Cloud,
+    scope: crate::store::Scope,
+) -> anyhow::Result<Option<Arc<crate::store::Store>>> {
     let Some(path) = crate::store::Store::default_path() else {
         return Ok(None);
     };
@@ -140,8 +149,57 @@ pub fn open_store(cloud: &dyn Cloud) -> anyhow::Result<Option<Arc<crate::store::
         None => path,
     };
     let store = crate::store::Store::open(&path)
-        .with_context(|| format!("cannot open the store {}", path.display()))?;
+        .with_context(|| format!("cannot open the store {}", path.display()))?
+        .scoped(scope);
     Ok(Some(Arc::new(store)))
+}
+
+/// The TUI's store and, when it runs without one, the warning that says so. Read-only
+/// writes nothing that matters to the account: a store that cannot be opened (a read-only
+/// home, a full disk) costs only what it would remember. An account that does not say who it
+/// is yet (GetCallerIdentity fails) runs without one too, as its rows would have no account to
+/// be kept under; the sources then show what fails.
+pub async fn open_tui_store(
+    cloud: &dyn Cloud,
+    read_only: bool,
+) -> anyhow::Result<(Option<Arc<crate::store::Store>>, Option<String>)> {
+    let scope = match store_scope(cloud).await {
+        Ok(scope) => scope,
+        Err(e) => {
+            tracing::warn!("{e:#}; running without the store");
+            return Ok((
+                None,
+                Some(format!("warning: {e:#}; nothing is remembered this session")),
+            ));
+        }
+    };
+    match open_store_in(cloud, scope) {
+        Ok(store) => Ok((store, None)),
+        Err(e) if read_only => {
+            tracing::warn!("{e:#}; read-only runs without it");
+            Ok((
+                None,
+                Some(format!(
+                    "warning: {e:#}; read-only runs without it (nothing is remembered)"
+                )),
+            ))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The account and region the store's rows are kept under, from the caller identity (asked
+/// once, within [`REACH_TIMEOUT`]).
+pub async fn store_scope(cloud: &dyn Cloud) -> anyhow::Result<crate::store::Scope> {
+    match tokio::time::timeout(REACH_TIMEOUT, crate::store::Scope::of(cloud)).await {
+        Ok(Ok(scope)) => Ok(scope),
+        Ok(Err(e)) => anyhow::bail!("cannot tell which account the store is for: {e}"),
+        Err(_) => anyhow::bail!(
+            "cannot tell which account the store is for: sts GetCallerIdentity gave no answer \
+             within {} s",
+            REACH_TIMEOUT.as_secs()
+        ),
+    }
 }
 
 /// The demo's account is rebuilt empty on every start, its store is not: the acknowledgements
@@ -152,7 +210,7 @@ pub async fn restore_demo_acks(cloud: &dyn Cloud, table: &str) -> anyhow::Result
     if cloud.demo().is_none() {
         return Ok(());
     }
-    let Some(store) = open_store(cloud)? else {
+    let Some(store) = open_store(cloud).await? else {
         return Ok(());
     };
     for (ack, _) in store.cached_acks()? {
@@ -280,19 +338,10 @@ pub async fn run_on(cloud: Arc<dyn Cloud>, options: RunOptions) -> anyhow::Resul
         crossterm::style::force_color_output(true);
     }
     restore_demo_acks(cloud.as_ref(), &config.ack_table).await?;
-    let store = match open_store(cloud.as_ref()) {
-        Ok(store) => store,
-        // Read-only writes nothing that matters to the account: a store that cannot be opened
-        // (a read-only home, a full disk) costs only what it would remember, and says so.
-        Err(e) if options.read_only => {
-            tracing::warn!("{e:#}; read-only runs without it");
-            state.say(format!(
-                "warning: {e:#}; read-only runs without it (nothing is remembered)"
-            ));
-            None
-        }
-        Err(e) => return Err(e),
-    };
+    let (store, warning) = open_tui_store(cloud.as_ref(), options.read_only).await?;
+    if let Some(warning) = warning {
+        state.say(warning);
+    }
     // The demo account runs watchband's processors as its deployed functions (on AWS they are
     // Lambda functions the operator deployed from deploy/template.yaml).
     let _functions = cloud

@@ -14,7 +14,6 @@ use crate::config::Config;
 use crate::pipeline::changes::ChangeCounter;
 use crate::processors::changed_blocks::{BackupProcessor, BackupProcessorConfig, drain_queue};
 use crate::processors::metric_scorer::MetricScorerConfig;
-use anyhow::Context;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -64,11 +63,7 @@ pub fn run(source: &SourceArgs, command: &ProcessCommand) -> anyhow::Result<Exit
 
 async fn backups(cloud: Arc<dyn Cloud>, config: &Config, queue: &str) -> anyhow::Result<ExitCode> {
     let topic = crate::processors::topic_arn(cloud.as_ref(), &config.topics.backup).await?;
-    let store = crate::store::Store::default_path()
-        .map(crate::store::Store::open)
-        .transpose()
-        .context("cannot open the store")?
-        .map(Arc::new);
+    let store = crate::session::open_store(cloud.as_ref()).await?;
     let counter = ChangeCounter::new(cloud.clone(), store);
     let processor = BackupProcessor::new(
         cloud.as_ref(),
