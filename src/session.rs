@@ -169,7 +169,9 @@ pub async fn open_tui_store(
             tracing::warn!("{e:#}; running without the store");
             return Ok((
                 None,
-                Some(format!("warning: {e:#}; nothing is remembered this session")),
+                Some(format!(
+                    "warning: {e:#}; nothing is remembered this session"
+                )),
             ));
         }
     };
