@@ -4,7 +4,10 @@
 //! pipeline, the demo's deployed functions and the terminal together.
 
 use crate::app::AppState;
-use crate::app::runtime::{Inputs, Outputs, event_loop, spawn_terminal_reader, spawn_ticks};
+use crate::app::runtime::{
+    Connected, Inputs, Outputs, Switcher, event_loop, spawn_terminal_reader, spawn_ticks,
+};
+use crate::app::state::{AccountChoice, AccountInfo};
 use crate::cloud::Cloud;
 use crate::config::{Config, Overrides};
 use crate::pipeline::PipelineConfig;
@@ -237,6 +240,106 @@ pub struct RunOptions {
     pub pipeline: PipelineConfig,
     /// `--record FILE.cast`: tee the terminal output into an asciicast recording.
     pub record: Option<PathBuf>,
+    /// The AWS profile and region the account was opened with, for the status bar.
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    /// `:profile` and `:region` (`None` on the demo account, which has one of each).
+    pub switcher: Option<Arc<dyn Switcher>>,
+}
+
+/// `:profile` and `:region` on AWS: the next account is opened as the first was (the same
+/// configuration file, `--endpoint-url` and `--read-only`), with the profile or region
+/// changed. A region chosen with `--region` or `:region` stays across a `:profile`.
+struct AccountSwitcher {
+    source: SourceOptions,
+    config: Config,
+    /// `--theme`: when given, a profile's theme does not replace it.
+    theme_flag: Option<String>,
+    /// The overrides the account watched now was opened with.
+    current: std::sync::Mutex<Overrides>,
+}
+
+#[async_trait::async_trait]
+impl Switcher for AccountSwitcher {
+    async fn open(&self, choice: AccountChoice) -> Result<Connected, String> {
+        let mut next = self
+            .current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let profiles = crate::cloud::aws::profiles::shared_profiles();
+        let what = match &choice {
+            AccountChoice::Profile(p) => {
+                if !profiles.contains(p) {
+                    return Err(crate::sanitize::clean(&format!(
+                        "no profile `{p}` in the shared AWS config or credentials file \
+                         (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, ~/.aws); still watching \
+                         the account before"
+                    )));
+                }
+                next.profile = Some(p.clone());
+                format!("profile {p}")
+            }
+            AccountChoice::Region(r) => {
+                next.region = Some(r.clone());
+                format!("region {r}")
+            }
+        };
+        let fail = |e: String| {
+            crate::sanitize::clean(&format!(
+                "cannot switch to {what}: {e}; still watching the account before"
+            ))
+        };
+        let source = SourceOptions {
+            demo: false,
+            overrides: next.clone(),
+            ..self.source.clone()
+        };
+        let cloud = open_cloud(&source, &self.config)
+            .await
+            .map_err(|e| fail(format!("{e:#}")))?;
+        let identity = cloud
+            .caller_identity()
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let read_only = self.config.read_only(&next);
+        let theme = match (
+            &self.theme_flag,
+            self.config
+                .profile_settings(&next)
+                .and_then(|p| p.theme.clone()),
+        ) {
+            (None, Some(spec)) => Some(
+                Theme::initial(Some(&spec), Theme::no_color_requested())
+                    .map_err(|e| fail(e.to_string()))?,
+            ),
+            _ => None,
+        };
+        let (store, warning) = open_tui_store(cloud.as_ref(), read_only)
+            .await
+            .map_err(|e| fail(format!("{e:#}")))?;
+        let (events, commands) =
+            crate::pipeline::spawn(cloud.clone(), store, self.config.pipeline_config(&next));
+        let ticks = spawn_ticks(cloud.clone(), Duration::from_secs(1));
+        let info = AccountInfo {
+            profile: self
+                .config
+                .profile_name(&next, std::env::var("AWS_PROFILE").ok().as_deref()),
+            region: Some(crate::sanitize::clean(&identity.region)),
+            read_only,
+            theme,
+            profiles,
+            warning,
+        };
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = next;
+        Ok(Connected {
+            info,
+            cloud,
+            events,
+            commands,
+            ticks,
+        })
+    }
 }
 
 /// The TUI: `watchband` with no subcommand. Exits 0 on `q`, 128 + the signal's number when a
@@ -253,6 +356,19 @@ pub fn run_tui(source: &SourceOptions, ui: &TuiOptions) -> anyhow::Result<std::p
         theme,
         pipeline: config.pipeline_config(&source.overrides),
         record: ui.record.clone(),
+        profile: config.profile_name(
+            &source.overrides,
+            std::env::var("AWS_PROFILE").ok().as_deref(),
+        ),
+        region: config.aws_options(&source.overrides).region,
+        switcher: (!wants_demo(source)).then(|| {
+            Arc::new(AccountSwitcher {
+                source: source.clone(),
+                config: config.clone(),
+                theme_flag: ui.theme.clone(),
+                current: std::sync::Mutex::new(source.overrides.clone()),
+            }) as Arc<dyn Switcher>
+        }),
     };
     let rt = runtime()?;
     let ended = rt.block_on(async {
@@ -335,6 +451,11 @@ pub async fn run_on(cloud: Arc<dyn Cloud>, options: RunOptions) -> anyhow::Resul
         crate::pipeline::acks::current_user(),
         &config,
     );
+    if state.demo.is_none() {
+        state.profile = options.profile.clone();
+        state.region = options.region.clone();
+        state.profiles = crate::cloud::aws::profiles::shared_profiles();
+    }
     if Theme::no_color_requested() {
         // We already dropped colours ourselves; keep crossterm from also dropping modifiers.
         crossterm::style::force_color_output(true);
@@ -368,6 +489,8 @@ pub async fn run_on(cloud: Arc<dyn Cloud>, options: RunOptions) -> anyhow::Resul
     let outputs = Outputs {
         commands,
         cloud: Some(cloud),
+        // The demo has one account and region; the no-account screen's demo too.
+        switcher: options.switcher.filter(|_| state.demo.is_none()),
     };
     let (result, ended) = tokio::select! {
         r = event_loop(&mut screen, &mut state, inputs, outputs) => (r, None),

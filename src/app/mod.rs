@@ -16,4 +16,4 @@ pub mod text;
 pub mod update;
 
 pub use state::AppState;
-pub use update::{Effect, Input, update};
+pub use update::{Effect, Input, complete, update};

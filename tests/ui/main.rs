@@ -5,6 +5,7 @@
 mod support;
 
 mod cockpit;
+mod profiles;
 mod recovery;
 mod screens;
 mod signals;
