@@ -229,6 +229,37 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// How old a source's values are when they cannot be taken as current: the source fails
+    /// (its values are the last ones read), or it fails and nothing was ever read from it (the
+    /// values are unknown, not zero). `None` while it is healthy or only throttled (data still
+    /// arrives, late). The pipeline sends data only when it changed, so a failing source's
+    /// values were last confirmed when it began failing, or when they last arrived if later.
+    pub fn source_staleness(&self, source: crate::pipeline::Source) -> Option<Staleness> {
+        let h = self
+            .health
+            .iter()
+            .find(|h| h.source == source && h.state == crate::pipeline::HealthState::Degraded)?;
+        let i = crate::pipeline::Source::ALL
+            .iter()
+            .position(|s| *s == source)?;
+        match self.read_at[i] {
+            None => Some(Staleness::NeverRead),
+            Some(t) => Some(Staleness::Since((self.now - t.max(h.since)).num_seconds())),
+        }
+    }
+
+    /// Notes that data from `source` arrived now.
+    pub fn mark_read(&mut self, source: crate::pipeline::Source) {
+        if let Some(i) = crate::pipeline::Source::ALL
+            .iter()
+            .position(|s| *s == source)
+        {
+            self.read_at[i] = Some(self.now);
+        }
+    }
+}
+
 /// Why values are not current.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Staleness {
@@ -599,6 +630,9 @@ pub struct AppState {
     pub notifications: VecDeque<NotificationRow>,
     pub events: VecDeque<LogEvent>,
     pub health: Vec<crate::pipeline::SourceHealth>,
+    /// Per source (in `Source::ALL` order), when its last data arrived (account time): what
+    /// the values a view shows from it are as of.
+    pub read_at: [Option<Time>; crate::pipeline::Source::ALL.len()],
     pub jobs: Vec<BackupJobView>,
     pub restores: Vec<RestoreView>,
     /// Recovery point ARNs a legal hold placed from this session protects.
@@ -691,6 +725,7 @@ impl AppState {
             notifications: VecDeque::new(),
             events: VecDeque::new(),
             health: Vec::new(),
+            read_at: [None; crate::pipeline::Source::ALL.len()],
             jobs: Vec::new(),
             restores: Vec::new(),
             held: Vec::new(),
@@ -904,6 +939,7 @@ impl AppState {
         self.notifications.clear();
         self.events.clear();
         self.health.clear();
+        self.read_at = Default::default();
         self.jobs.clear();
         self.restores.clear();
         self.held.clear();
