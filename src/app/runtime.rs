@@ -113,7 +113,9 @@ pub async fn event_loop<S: Screen>(
             Some(input) = inputs.terminal.recv() => {
                 handle(screen, state, input, &outputs, &switched_tx).await?;
             }
-            Some(opened) = switched.recv() => {
+            // Only while a switch is under way: the loop holds the sender itself, so an
+            // always-polled receiver would keep the loop alive after every input closed.
+            Some(opened) = switched.recv(), if state.switching.is_some() => {
                 let answer = match opened {
                     Ok(connected) => {
                         // The old pipeline's receiver is dropped here, which stops its tasks.
