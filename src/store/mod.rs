@@ -222,7 +222,15 @@ impl Scope {
     }
 
     /// The scope of the account a `Cloud` talks to: its caller identity's account and region.
+    /// The demo is one simulated account in one region, known without a call, so its injected
+    /// faults (`--faults expired`) never cost it its store.
     pub async fn of(cloud: &dyn crate::cloud::Cloud) -> crate::cloud::CloudResult<Scope> {
+        if cloud.demo().is_some() {
+            return Ok(Scope::new(
+                crate::cloud::sim::world::ACCOUNT,
+                crate::cloud::sim::world::REGION,
+            ));
+        }
         let id = cloud.caller_identity().await?;
         Ok(Scope::new(id.account, id.region))
     }
@@ -925,6 +933,26 @@ mod tests {
             .with(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0)))
             .unwrap();
         assert_eq!(version, VERSION);
+    }
+
+    #[tokio::test]
+    async fn the_demo_s_scope_needs_no_call_even_when_every_call_fails() {
+        let sim = crate::cloud::sim::SimCloud::new(crate::cloud::sim::SimOptions {
+            faults: "expired".parse().unwrap(),
+            ..Default::default()
+        });
+        // Inside the profile's window of expired credentials.
+        sim.advance(std::time::Duration::from_secs(3 * 3600));
+        assert!(
+            crate::cloud::Cloud::caller_identity(sim.as_ref())
+                .await
+                .is_err(),
+            "the fault profile fails GetCallerIdentity"
+        );
+        assert_eq!(
+            Scope::of(sim.as_ref()).await.unwrap(),
+            Scope::new("123456789012", "us-east-1")
+        );
     }
 
     #[test]
