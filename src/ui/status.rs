@@ -95,7 +95,7 @@ pub fn render_status_bar(f: &mut Frame, area: Rect, state: &AppState) {
     // matters most once `:profile` and `:region` can change it); the caller's role/user
     // beside it gives way first. The demo has one account and region, shown with the caller.
     if state.demo.is_none() {
-        let profile = truncate(state.profile.as_deref().unwrap_or("default"), 20);
+        let profile = state.profile.as_deref().unwrap_or("default");
         let account = state
             .identity
             .as_ref()
@@ -106,13 +106,17 @@ pub fn render_status_bar(f: &mut Frame, area: Rect, state: &AppState) {
             .map(|id| id.region.as_str())
             .or(state.region.as_deref())
             .unwrap_or("?");
-        let place = vec![Span::styled(
-            format!("│ {profile}@{account} {region} "),
-            bar,
-        )];
+        // A long profile name is cut (to 20, then 10 columns) so that this part and the clock
+        // fit at the 64-column minimum.
+        let place = |n| {
+            vec![Span::styled(
+                format!("│ {}@{account} {region} ", truncate(profile, n)),
+                bar,
+            )]
+        };
         parts.push(Part {
-            full: place.clone(),
-            short: place,
+            full: place(20),
+            short: place(10),
             drop_rank: 0,
         });
     }

@@ -247,6 +247,14 @@ fn the_status_bar_names_profile_account_and_region_at_80_columns() {
             .contains("assumed-role/Operator/alice"),
         "{wide}"
     );
+    // A long profile name and a long region still leave the clock whole at the minimum width.
+    let mut long = on_aws();
+    long.profile = Some("platform-engineering-production-admin".into());
+    long.identity.as_mut().unwrap().region = "ap-southeast-2".into();
+    let text = screen(&long, 64, 24);
+    let bar = text.lines().nth(23).unwrap().trim_end();
+    assert!(bar.contains("@123456789012 ap-southeast-2"), "{bar}");
+    assert!(bar.ends_with(&s.now.format("%H:%M").to_string()), "{bar}");
     // Before the identity is known: the profile and the region it was opened in.
     let mut s = on_aws();
     s.identity = None;
