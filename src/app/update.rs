@@ -97,6 +97,14 @@ pub fn update(state: &mut AppState, input: Input) -> Vec<Effect> {
         }
         Input::AccountSwitched(Ok(info)) => {
             state.clear_account_data();
+            // A dialog about the old account's resources (a backup, an acknowledgement, an
+            // alarm form) would act on the new account: it goes with the old data.
+            if !matches!(
+                state.modal,
+                None | Some(Modal::Help { .. }) | Some(Modal::Command { .. })
+            ) {
+                state.modal = None;
+            }
             state.switching = None;
             state.read_only = info.read_only;
             state.region = info.region.clone();

@@ -549,8 +549,8 @@ fn an_untrusted_certificate_is_one_line_naming_aws_ca_bundle() {
 }
 
 /// `:profile` and `:region` in a real terminal against moto: profiles from the shared files
-/// (credentials only there), a missing profile as one line with the account kept, a region
-/// switch, and a profile whose configuration says `read_only = true` switching to read-only;
+/// (credentials only there), a missing profile and one without credentials as one line with
+/// the account kept, a region switch, and a profile whose configuration says `read_only = true` switching to read-only;
 /// the status bar names profile, account and region throughout.
 #[test]
 fn profile_and_region_switch_without_a_restart() {
@@ -563,7 +563,8 @@ fn profile_and_region_switch_without_a_restart() {
     std::fs::create_dir_all(&aws).unwrap();
     std::fs::write(
         aws.join("config"),
-        "[default]\nregion = us-east-1\n\n[profile prod]\nregion = eu-west-1\n",
+        "[default]\nregion = us-east-1\n\n[profile prod]\nregion = eu-west-1\n\n\
+         [profile broken]\nregion = eu-west-2\n",
     )
     .unwrap();
     std::fs::write(
@@ -593,6 +594,16 @@ fn profile_and_region_switch_without_a_restart() {
     t.keys(&["Enter"]);
     let screen = t.wait("the missing profile's line", 20, |s| {
         s.contains("no profile `nope`")
+    });
+    assert!(
+        screen.contains("default@123456789012 us-east-1"),
+        "the account watched before goes on:\n{screen}"
+    );
+    // A profile whose credentials do not resolve: one line naming it, the account kept.
+    t.text(":profile broken");
+    t.keys(&["Enter"]);
+    let screen = t.wait("the unresolved credentials' line", 30, |s| {
+        s.contains("cannot switch to profile broken")
     });
     assert!(
         screen.contains("default@123456789012 us-east-1"),

@@ -169,6 +169,13 @@ fn a_switch_clears_the_old_account_and_keeps_read_only() {
     s.read_only = true;
     assert!(!s.volumes.is_empty() && !s.alarms.is_empty() && !s.events.is_empty());
     command(&mut s, "profile prod");
+    // A dialog about the old account's alarm is open when the switch lands: it goes.
+    s.modal = Some(Modal::Acknowledge {
+        alarm_name: s.alarms[0].name.clone(),
+        note: String::new(),
+        snooze: String::new(),
+        on_snooze: false,
+    });
     // Read-only from the flag comes back as read-only from the runtime (it knows the flag).
     update(
         &mut s,
@@ -176,6 +183,7 @@ fn a_switch_clears_the_old_account_and_keeps_read_only() {
     );
     assert!(s.volumes.is_empty() && s.alarms.is_empty() && s.shards.is_empty());
     assert!(s.identity.is_none() && s.health.is_empty() && s.switching.is_none());
+    assert!(s.modal.is_none(), "{:?}", s.modal);
     assert_eq!(s.profile.as_deref(), Some("prod"));
     assert!(s.read_only);
     assert!(
