@@ -550,8 +550,8 @@ fn an_untrusted_certificate_is_one_line_naming_aws_ca_bundle() {
 
 /// `:profile` and `:region` in a real terminal against moto: profiles from the shared files
 /// (credentials only there), a missing profile and one without credentials as one line with
-/// the account kept, a region switch, and a profile whose configuration says `read_only = true` switching to read-only;
-/// the status bar names profile, account and region throughout.
+/// the account kept, a region switch, and a profile whose configuration says `read_only = true`
+/// switching to read-only; the status bar names profile, account and region throughout.
 #[test]
 fn profile_and_region_switch_without_a_restart() {
     let Some(moto) = support::Moto::start() else {
@@ -630,4 +630,30 @@ fn profile_and_region_switch_without_a_restart() {
     t.keys(&["q"]);
     let screen = t.wait("the exit", 20, |s| s.contains("EXITED:"));
     assert!(screen.contains("EXITED:0"), "{screen}");
+}
+
+/// A profile the configuration file makes read-only refuses a writing command as `--read-only`
+/// does (exit 64, nothing sent), and only that profile.
+#[test]
+fn a_read_only_profile_refuses_a_writing_command() {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("watchband.toml");
+    std::fs::write(&config, "[profiles.prod]\nread_only = true\n").unwrap();
+    let endpoint = format!("http://127.0.0.1:{}", closed_port());
+    let mut c = watchband(home.path());
+    c.args(["--config", config.to_str().unwrap(), "--profile", "prod"])
+        .args(["--endpoint-url", &endpoint, "process", "stream"]);
+    let (out, _) = run(c);
+    assert_eq!(out.status.code(), Some(64), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("profile prod is read_only"),
+        "{}",
+        stderr(&out)
+    );
+    // Another profile is not refused for prod's setting (it fails later, on the account).
+    let mut c = watchband(home.path());
+    c.args(["--config", config.to_str().unwrap(), "--profile", "dev"])
+        .args(["--endpoint-url", &endpoint, "process", "stream"]);
+    let (out, _) = run(c);
+    assert_ne!(out.status.code(), Some(64), "{}", stderr(&out));
 }
