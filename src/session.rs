@@ -347,7 +347,11 @@ impl Switcher for AccountSwitcher {
 pub fn run_tui(source: &SourceOptions, ui: &TuiOptions) -> anyhow::Result<std::process::ExitCode> {
     // A bad configuration file is refused before the terminal is touched, so the message
     // stays readable, with its path, line and reason; a bad theme the same way.
-    let config = Config::load(source.config.as_deref())?;
+    let mut config = Config::load(source.config.as_deref())?;
+    if wants_demo(source) {
+        // The demo is no AWS profile: no `[profiles.NAME]` applies to it.
+        config.profiles.clear();
+    }
     let theme_spec = config.theme(&source.overrides, ui.theme.as_deref());
     let theme = Theme::initial(theme_spec.as_deref(), Theme::no_color_requested())?;
     let options = RunOptions {

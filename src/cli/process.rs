@@ -26,6 +26,9 @@ pub const REFUSED_READ_ONLY: u8 = 64;
 pub fn refuse_read_only(source: &SourceArgs, what: &str) -> Option<ExitCode> {
     let why = if source.read_only {
         "under --read-only".to_string()
+    } else if source.demo {
+        // The demo is no AWS profile: no `[profiles.NAME]` applies to it.
+        return None;
     } else {
         let options = source.options();
         let config = crate::config::Config::load(source.config.as_deref()).ok()?;

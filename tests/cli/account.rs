@@ -633,7 +633,7 @@ fn profile_and_region_switch_without_a_restart() {
 }
 
 /// A profile the configuration file makes read-only refuses a writing command as `--read-only`
-/// does (exit 64, nothing sent), and only that profile.
+/// does (exit 64, nothing sent), and only that profile, and never the demo.
 #[test]
 fn a_read_only_profile_refuses_a_writing_command() {
     let home = tempfile::tempdir().unwrap();
@@ -650,6 +650,13 @@ fn a_read_only_profile_refuses_a_writing_command() {
         "{}",
         stderr(&out)
     );
+    // The demo is no AWS profile: prod's setting does not apply to it.
+    let mut c = watchband(home.path());
+    c.env("XDG_DATA_HOME", home.path().join("data"))
+        .args(["--config", config.to_str().unwrap(), "--profile", "prod"])
+        .args(["generate", "--demo", "--count", "1"]);
+    let (out, _) = run(c);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // Another profile is not refused for prod's setting (it fails later, on the account).
     let mut c = watchband(home.path());
     c.args(["--config", config.to_str().unwrap(), "--profile", "dev"])
