@@ -210,8 +210,8 @@ pub fn on_action(state: &mut AppState, action: Action, effects: &mut Vec<Effect>
     }
     if action.is_mutating() && state.read_only {
         state.refuse(
-            "read-only: watchband was started with --read-only, so backups, alarms, \
-             acknowledgements, legal holds and restores are refused",
+            "read-only (--read-only, or the profile's read_only in the configuration file): \
+             backups, alarms, acknowledgements, legal holds and restores are refused",
         );
         return;
     }
