@@ -130,6 +130,21 @@ pub struct Config {
     /// Metrics watched with a band from the start.
     pub metrics: Vec<MetricConfig>,
     pub aws: AwsSection,
+    /// `[profiles.NAME]`: settings that apply while watchband runs with that AWS profile.
+    pub profiles: BTreeMap<String, ProfileSettings>,
+}
+
+/// `[profiles.NAME]`: what changes with the AWS profile, applied at start and on `:profile`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileSettings {
+    /// `true` refuses every mutating action under this profile. It can only make watchband
+    /// stricter: `false` does not undo `--read-only`.
+    pub read_only: Option<bool>,
+    /// The region used with this profile unless `--region` (or `:region`) names one.
+    pub region: Option<String>,
+    /// The theme used with this profile unless `--theme` names one.
+    pub theme: Option<String>,
 }
 
 impl Default for Config {
@@ -145,6 +160,7 @@ impl Default for Config {
             namespaces: vec![interop::BACKUP_NAMESPACE.into()],
             metrics: Vec::new(),
             aws: AwsSection::default(),
+            profiles: BTreeMap::new(),
         }
     }
 }
@@ -265,18 +281,86 @@ impl Config {
                 format!("endpoint_url must be an http(s) URL, not {url:?}"),
             ));
         }
+        for (name, p) in &self.profiles {
+            let at = |key| {
+                [
+                    Step::Key("profiles"),
+                    Step::Key(name.as_str()),
+                    Step::Key(key),
+                ]
+            };
+            if let Some(region) = &p.region
+                && !is_region_name(region)
+            {
+                return Err(fail(
+                    &at("region"),
+                    format!(
+                        "profiles.{name}.region must be a region name like eu-west-1, not {region:?}"
+                    ),
+                ));
+            }
+            if p.theme.as_ref().is_some_and(|t| t.trim().is_empty()) {
+                return Err(fail(
+                    &at("theme"),
+                    format!("profiles.{name}.theme must name a theme or a theme file"),
+                ));
+            }
+        }
         Ok(())
     }
 
-    /// The connection options: command-line flags first, then this file's `[aws]` section;
-    /// the SDK's own sources (environment, shared profile) fill in the rest.
+    /// The AWS profile watchband runs with: `--profile`, else this file's `[aws] profile`,
+    /// else `AWS_PROFILE` as the SDK reads it (`env_profile`); `None` is the SDK's default.
+    pub fn profile_name(&self, overrides: &Overrides, env_profile: Option<&str>) -> Option<String> {
+        overrides
+            .profile
+            .clone()
+            .or_else(|| self.aws.profile.clone())
+            .or_else(|| env_profile.filter(|p| !p.is_empty()).map(String::from))
+    }
+
+    /// The `[profiles.NAME]` settings of the profile watchband runs with (`default` when no
+    /// profile is named, as the SDK does).
+    pub fn profile_settings(&self, overrides: &Overrides) -> Option<&ProfileSettings> {
+        let env = std::env::var("AWS_PROFILE").ok();
+        let name = self
+            .profile_name(overrides, env.as_deref())
+            .unwrap_or_else(|| "default".into());
+        self.profiles.get(&name)
+    }
+
+    /// `--read-only`, made stricter by the profile's `read_only = true` (never looser).
+    pub fn read_only(&self, overrides: &Overrides) -> bool {
+        overrides.read_only
+            || self
+                .profile_settings(overrides)
+                .and_then(|p| p.read_only)
+                .unwrap_or(false)
+    }
+
+    /// The theme to start with: `--theme` first, then the profile's.
+    pub fn theme(&self, overrides: &Overrides, flag: Option<&str>) -> Option<String> {
+        flag.map(String::from).or_else(|| {
+            self.profile_settings(overrides)
+                .and_then(|p| p.theme.clone())
+        })
+    }
+
+    /// The connection options: command-line flags first, then the profile's settings, then
+    /// this file's `[aws]` section; the SDK's own sources (environment, shared profile) fill
+    /// in the rest.
     pub fn aws_options(&self, overrides: &Overrides) -> AwsOptions {
+        let settings = self.profile_settings(overrides);
         AwsOptions {
             profile: overrides
                 .profile
                 .clone()
                 .or_else(|| self.aws.profile.clone()),
-            region: overrides.region.clone().or_else(|| self.aws.region.clone()),
+            region: overrides
+                .region
+                .clone()
+                .or_else(|| settings.and_then(|p| p.region.clone()))
+                .or_else(|| self.aws.region.clone()),
             endpoint_url: overrides
                 .endpoint_url
                 .clone()
@@ -309,7 +393,7 @@ impl Config {
                 .collect(),
             band_width: self.band_width,
             publish: overrides.publish,
-            read_only: overrides.read_only,
+            read_only: self.read_only(overrides),
             ..crate::pipeline::PipelineConfig::default()
         }
     }
@@ -321,6 +405,20 @@ impl Config {
             .as_deref()
             .unwrap_or(&self.topics.backup)
     }
+}
+
+/// `eu-west-1`, `us-gov-east-1`, `cn-north-1`: lowercase words and a number joined by dashes.
+fn is_region_name(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// 1-based line of a byte offset.
@@ -490,6 +588,67 @@ period = 60
                     [aws]\nendpoint_url = \"localhost:5000\"\n";
         let e = parse(text).unwrap_err();
         assert!(matches!(&e, ConfigError::Invalid { line: 6, .. }), "{e}");
+    }
+
+    #[test]
+    fn a_profile_s_settings_apply_when_it_is_the_profile() {
+        let c = parse(
+            "[aws]\nregion = \"us-east-1\"\n\n\
+             [profiles.prod]\nread_only = true\nregion = \"eu-west-1\"\ntheme = \"high-contrast\"\n\n\
+             [profiles.dev]\nread_only = false\n",
+        )
+        .unwrap();
+        let prod = Overrides {
+            profile: Some("prod".into()),
+            ..Default::default()
+        };
+        assert_eq!(c.aws_options(&prod).region.as_deref(), Some("eu-west-1"));
+        assert!(c.read_only(&prod));
+        assert!(c.pipeline_config(&prod).read_only);
+        assert_eq!(c.theme(&prod, None).as_deref(), Some("high-contrast"));
+        // The flags win over the profile's region and theme.
+        let flagged = Overrides {
+            region: Some("ap-south-1".into()),
+            ..prod.clone()
+        };
+        assert_eq!(
+            c.aws_options(&flagged).region.as_deref(),
+            Some("ap-south-1")
+        );
+        assert_eq!(c.theme(&flagged, Some("dark")).as_deref(), Some("dark"));
+        // A profile's `read_only = false` never undoes --read-only.
+        let dev = Overrides {
+            profile: Some("dev".into()),
+            read_only: true,
+            ..Default::default()
+        };
+        assert!(c.read_only(&dev));
+        assert!(!c.read_only(&Overrides {
+            read_only: false,
+            ..dev.clone()
+        }));
+        assert_eq!(c.aws_options(&dev).region.as_deref(), Some("us-east-1"));
+        assert_eq!(c.theme(&dev, None), None);
+    }
+
+    #[test]
+    fn a_bad_key_in_a_profile_is_refused_on_its_line() {
+        let e = parse("[profiles.prod]\nregion = \"eu-west-1\"\nreadonly = true\n").unwrap_err();
+        assert!(
+            matches!(&e, ConfigError::Invalid { line: 3, reason, .. } if reason.contains("readonly")),
+            "{e}"
+        );
+        let e = parse("[profiles.prod]\nread_only = \"yes\"\n").unwrap_err();
+        assert!(matches!(&e, ConfigError::Invalid { line: 2, .. }), "{e}");
+        let e =
+            parse("[profiles.dev]\n\n[profiles.prod]\ntheme = \"dark\"\nregion = \"Ireland\"\n")
+                .unwrap_err();
+        assert!(
+            matches!(&e, ConfigError::Invalid { line: 5, reason, .. }
+                if reason.contains("profiles.prod.region") && reason.contains("Ireland")),
+            "{e}"
+        );
+        assert!(e.to_string().contains("config.toml:5:"), "{e}");
     }
 
     #[test]

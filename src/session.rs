@@ -4,7 +4,10 @@
 //! pipeline, the demo's deployed functions and the terminal together.
 
 use crate::app::AppState;
-use crate::app::runtime::{Inputs, Outputs, event_loop, spawn_terminal_reader, spawn_ticks};
+use crate::app::runtime::{
+    Connected, Inputs, Outputs, Switcher, event_loop, spawn_terminal_reader, spawn_ticks,
+};
+use crate::app::state::{AccountChoice, AccountInfo};
 use crate::cloud::Cloud;
 use crate::config::{Config, Overrides};
 use crate::pipeline::PipelineConfig;
@@ -127,10 +130,19 @@ async fn open_aws(
 }
 
 /// The embedded store in the user's data directory, so acknowledgements, change counts and
-/// checkpoints survive a restart. The demo keeps one per seed (`demo-<seed>.db`): the same
-/// seed is the same world, whose alarm episodes its acknowledgements belong to (see
-/// [`restore_demo_acks`]).
-pub fn open_store(cloud: &dyn Cloud) -> anyhow::Result<Option<Arc<crate::store::Store>>> {
+/// checkpoints survive a restart, scoped to the account and region `cloud` watches (its caller
+/// identity), so another account's or region's rows are never read. The demo keeps one file
+/// per seed (`demo-<seed>.db`): the same seed is the same world, whose alarm episodes its
+/// acknowledgements belong to (see [`restore_demo_acks`]).
+pub async fn open_store(cloud: &dyn Cloud) -> anyhow::Result<Option<Arc<crate::store::Store>>> {
+    let scope = store_scope(cloud).await?;
+    open_store_in(cloud, scope)
+}
+
+fn open_store_in(
+    cloud: &dyn Cloud,
+    scope: crate::store::Scope,
+) -> anyhow::Result<Option<Arc<crate::store::Store>>> {
     let Some(path) = crate::store::Store::default_path() else {
         return Ok(None);
     };
@@ -140,8 +152,59 @@ pub fn open_store(cloud: &dyn Cloud) -> anyhow::Result<Option<Arc<crate::store::
         None => path,
     };
     let store = crate::store::Store::open(&path)
-        .with_context(|| format!("cannot open the store {}", path.display()))?;
+        .with_context(|| format!("cannot open the store {}", path.display()))?
+        .scoped(scope);
     Ok(Some(Arc::new(store)))
+}
+
+/// The TUI's store and, when it runs without one, the warning that says so. Read-only
+/// writes nothing that matters to the account: a store that cannot be opened (a read-only
+/// home, a full disk) costs only what it would remember. An account that does not say who it
+/// is yet (GetCallerIdentity fails) runs without one too, as its rows would have no account to
+/// be kept under; the sources then show what fails.
+pub async fn open_tui_store(
+    cloud: &dyn Cloud,
+    read_only: bool,
+) -> anyhow::Result<(Option<Arc<crate::store::Store>>, Option<String>)> {
+    let scope = match store_scope(cloud).await {
+        Ok(scope) => scope,
+        Err(e) => {
+            tracing::warn!("{e:#}; running without the store");
+            return Ok((
+                None,
+                Some(format!(
+                    "warning: {e:#}; nothing is remembered this session"
+                )),
+            ));
+        }
+    };
+    match open_store_in(cloud, scope) {
+        Ok(store) => Ok((store, None)),
+        Err(e) if read_only => {
+            tracing::warn!("{e:#}; read-only runs without it");
+            Ok((
+                None,
+                Some(format!(
+                    "warning: {e:#}; read-only runs without it (nothing is remembered)"
+                )),
+            ))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The account and region the store's rows are kept under, from the caller identity (asked
+/// once, within [`REACH_TIMEOUT`]).
+pub async fn store_scope(cloud: &dyn Cloud) -> anyhow::Result<crate::store::Scope> {
+    match tokio::time::timeout(REACH_TIMEOUT, crate::store::Scope::of(cloud)).await {
+        Ok(Ok(scope)) => Ok(scope),
+        Ok(Err(e)) => anyhow::bail!("cannot tell which account the store is for: {e}"),
+        Err(_) => anyhow::bail!(
+            "cannot tell which account the store is for: sts GetCallerIdentity gave no answer \
+             within {} s",
+            REACH_TIMEOUT.as_secs()
+        ),
+    }
 }
 
 /// The demo's account is rebuilt empty on every start, its store is not: the acknowledgements
@@ -152,7 +215,7 @@ pub async fn restore_demo_acks(cloud: &dyn Cloud, table: &str) -> anyhow::Result
     if cloud.demo().is_none() {
         return Ok(());
     }
-    let Some(store) = open_store(cloud)? else {
+    let Some(store) = open_store(cloud).await? else {
         return Ok(());
     };
     for (ack, _) in store.cached_acks()? {
@@ -177,21 +240,139 @@ pub struct RunOptions {
     pub pipeline: PipelineConfig,
     /// `--record FILE.cast`: tee the terminal output into an asciicast recording.
     pub record: Option<PathBuf>,
+    /// The AWS profile and region the account was opened with, for the status bar.
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    /// `:profile` and `:region` (`None` on the demo account, which has one of each).
+    pub switcher: Option<Arc<dyn Switcher>>,
+}
+
+/// `:profile` and `:region` on AWS: the next account is opened as the first was (the same
+/// configuration file, `--endpoint-url` and `--read-only`), with the profile or region
+/// changed. A region chosen with `--region` or `:region` stays across a `:profile`.
+struct AccountSwitcher {
+    source: SourceOptions,
+    config: Config,
+    /// `--theme`: when given, a profile's theme does not replace it.
+    theme_flag: Option<String>,
+    /// The overrides the account watched now was opened with.
+    current: std::sync::Mutex<Overrides>,
+}
+
+#[async_trait::async_trait]
+impl Switcher for AccountSwitcher {
+    async fn open(&self, choice: AccountChoice) -> Result<Connected, String> {
+        let mut next = self
+            .current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let profiles = crate::cloud::aws::profiles::shared_profiles();
+        let what = match &choice {
+            AccountChoice::Profile(p) => {
+                if !profiles.contains(p) {
+                    return Err(crate::sanitize::clean(&format!(
+                        "no profile `{p}` in the shared AWS config or credentials file \
+                         (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, ~/.aws); still watching \
+                         the account before"
+                    )));
+                }
+                next.profile = Some(p.clone());
+                format!("profile {p}")
+            }
+            AccountChoice::Region(r) => {
+                next.region = Some(r.clone());
+                format!("region {r}")
+            }
+        };
+        let fail = |e: String| {
+            crate::sanitize::clean(&format!(
+                "cannot switch to {what}: {e}; still watching the account before"
+            ))
+        };
+        let source = SourceOptions {
+            demo: false,
+            overrides: next.clone(),
+            ..self.source.clone()
+        };
+        let cloud = open_cloud(&source, &self.config)
+            .await
+            .map_err(|e| fail(format!("{e:#}")))?;
+        let identity = cloud
+            .caller_identity()
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let read_only = self.config.read_only(&next);
+        let theme = match (
+            &self.theme_flag,
+            self.config
+                .profile_settings(&next)
+                .and_then(|p| p.theme.clone()),
+        ) {
+            (None, Some(spec)) => Some(
+                Theme::initial(Some(&spec), Theme::no_color_requested())
+                    .map_err(|e| fail(e.to_string()))?,
+            ),
+            _ => None,
+        };
+        let (store, warning) = open_tui_store(cloud.as_ref(), read_only)
+            .await
+            .map_err(|e| fail(format!("{e:#}")))?;
+        let (events, commands) =
+            crate::pipeline::spawn(cloud.clone(), store, self.config.pipeline_config(&next));
+        let ticks = spawn_ticks(cloud.clone(), Duration::from_secs(1));
+        let info = AccountInfo {
+            profile: self
+                .config
+                .profile_name(&next, std::env::var("AWS_PROFILE").ok().as_deref()),
+            region: Some(crate::sanitize::clean(&identity.region)),
+            read_only,
+            theme,
+            profiles,
+            warning,
+        };
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = next;
+        Ok(Connected {
+            info,
+            cloud,
+            events,
+            commands,
+            ticks,
+        })
+    }
 }
 
 /// The TUI: `watchband` with no subcommand. Exits 0 on `q`, 128 + the signal's number when a
 /// signal ended it (130 for INT, 143 for TERM, 129 for HUP), with the terminal restored.
 pub fn run_tui(source: &SourceOptions, ui: &TuiOptions) -> anyhow::Result<std::process::ExitCode> {
-    // A bad theme is refused before the terminal is touched, so the message stays readable.
-    let theme = Theme::initial(ui.theme.as_deref(), Theme::no_color_requested())?;
-    // A bad configuration file is refused the same way, with its path, line and reason.
-    let config = Config::load(source.config.as_deref())?;
+    // A bad configuration file is refused before the terminal is touched, so the message
+    // stays readable, with its path, line and reason; a bad theme the same way.
+    let mut config = Config::load(source.config.as_deref())?;
+    if wants_demo(source) {
+        // The demo is no AWS profile: no `[profiles.NAME]` applies to it.
+        config.profiles.clear();
+    }
+    let theme_spec = config.theme(&source.overrides, ui.theme.as_deref());
+    let theme = Theme::initial(theme_spec.as_deref(), Theme::no_color_requested())?;
     let options = RunOptions {
-        read_only: source.overrides.read_only,
+        read_only: config.read_only(&source.overrides),
         mouse: ui.mouse,
         theme,
         pipeline: config.pipeline_config(&source.overrides),
         record: ui.record.clone(),
+        profile: config.profile_name(
+            &source.overrides,
+            std::env::var("AWS_PROFILE").ok().as_deref(),
+        ),
+        region: config.aws_options(&source.overrides).region,
+        switcher: (!wants_demo(source)).then(|| {
+            Arc::new(AccountSwitcher {
+                source: source.clone(),
+                config: config.clone(),
+                theme_flag: ui.theme.clone(),
+                current: std::sync::Mutex::new(source.overrides.clone()),
+            }) as Arc<dyn Switcher>
+        }),
     };
     let rt = runtime()?;
     let ended = rt.block_on(async {
@@ -274,24 +455,20 @@ pub async fn run_on(cloud: Arc<dyn Cloud>, options: RunOptions) -> anyhow::Resul
         crate::pipeline::acks::current_user(),
         &config,
     );
+    if state.demo.is_none() {
+        state.profile = options.profile.clone();
+        state.region = options.region.clone();
+        state.profiles = crate::cloud::aws::profiles::shared_profiles();
+    }
     if Theme::no_color_requested() {
         // We already dropped colours ourselves; keep crossterm from also dropping modifiers.
         crossterm::style::force_color_output(true);
     }
     restore_demo_acks(cloud.as_ref(), &config.ack_table).await?;
-    let store = match open_store(cloud.as_ref()) {
-        Ok(store) => store,
-        // Read-only writes nothing that matters to the account: a store that cannot be opened
-        // (a read-only home, a full disk) costs only what it would remember, and says so.
-        Err(e) if options.read_only => {
-            tracing::warn!("{e:#}; read-only runs without it");
-            state.say(format!(
-                "warning: {e:#}; read-only runs without it (nothing is remembered)"
-            ));
-            None
-        }
-        Err(e) => return Err(e),
-    };
+    let (store, warning) = open_tui_store(cloud.as_ref(), options.read_only).await?;
+    if let Some(warning) = warning {
+        state.say(warning);
+    }
     // The demo account runs watchband's processors as its deployed functions (on AWS they are
     // Lambda functions the operator deployed from deploy/template.yaml).
     let _functions = cloud
@@ -316,6 +493,8 @@ pub async fn run_on(cloud: Arc<dyn Cloud>, options: RunOptions) -> anyhow::Resul
     let outputs = Outputs {
         commands,
         cloud: Some(cloud),
+        // The demo has one account and region; the no-account screen's demo too.
+        switcher: options.switcher.filter(|_| state.demo.is_none()),
     };
     let (result, ended) = tokio::select! {
         r = event_loop(&mut screen, &mut state, inputs, outputs) => (r, None),

@@ -1,13 +1,13 @@
 //! The `:` command line: Tab completion over the commands and their arguments, running a
-//! command (views, `:metric`, `:theme`, `:range`, ...), and the chart time ranges that `[`, `]`
-//! and `:range` step through.
+//! command (views, `:metric`, `:theme`, `:range`, `:profile`, `:region`, ...), the chart time
+//! ranges that `[`, `]` and `:range` step through, and the profile and region picker's list.
 
 use super::state::*;
 use super::update::*;
 use crate::pipeline::Command;
 
 /// The `:` commands, for Tab completion (views are also reachable by any unique prefix).
-pub const COMMANDS: [&str; 13] = [
+pub const COMMANDS: [&str; 15] = [
     "alarms",
     "backups",
     "filter",
@@ -16,12 +16,18 @@ pub const COMMANDS: [&str; 13] = [
     "metrics",
     "notifications",
     "overview",
+    "profile",
     "quit",
     "range",
     "refresh",
+    "region",
     "streams",
     "theme",
 ];
+
+/// The commands whose argument Tab completes: a unique completion of one of them adds the
+/// space before its argument.
+const WITH_ARGUMENT: [&str; 4] = ["profile", "range", "region", "theme"];
 
 /// The chart time ranges `[` and `]` step through, shortest first, and their `:range` names.
 pub const RANGES: [(&str, Option<i64>); 6] = [
@@ -41,10 +47,21 @@ pub fn range_label(r: Option<i64>) -> String {
     }
 }
 
-/// Completes a command line: the command, or the argument of `:range` and `:theme`. Returns
-/// the completed line and the candidates (one when the completion is unique).
-pub fn complete(input: &str) -> (String, Vec<String>) {
+/// Completes a command line: the command, or the argument of `:range`, `:theme`, `:profile`
+/// (the profiles of the shared AWS files, `profiles`) and `:region`. Returns the completed line
+/// and the candidates (one when the completion is unique).
+pub fn complete(input: &str, profiles: &[String]) -> (String, Vec<String>) {
     let (head, word, options): (String, &str, Vec<&str>) = match input.split_once(' ') {
+        Some(("profile", arg)) => (
+            "profile ".into(),
+            arg,
+            profiles.iter().map(String::as_str).collect(),
+        ),
+        Some(("region", arg)) => (
+            "region ".into(),
+            arg,
+            crate::cloud::aws::profiles::REGIONS.to_vec(),
+        ),
         Some(("range", arg)) => (
             "range ".into(),
             arg,
@@ -65,7 +82,7 @@ pub fn complete(input: &str) -> (String, Vec<String>) {
         .collect();
     let done = match matches.as_slice() {
         [] => input.to_string(),
-        [one] if head.is_empty() && (one == "range" || one == "theme") => format!("{one} "),
+        [one] if head.is_empty() && WITH_ARGUMENT.contains(&one.as_str()) => format!("{one} "),
         [one] => format!("{head}{one}"),
         many => {
             let mut prefix = many[0].clone();
@@ -118,6 +135,32 @@ pub(super) fn run_command(state: &mut AppState, line: &str, effects: &mut Vec<Ef
             })
         }
         "filter" => state.filter = arg.to_string(),
+        "profile" | "region" => {
+            let field = if cmd == "profile" {
+                AccountField::Profile
+            } else {
+                AccountField::Region
+            };
+            if state.demo.is_some() {
+                state.refuse(format!(
+                    "the demo is one simulated account in one region, so there is no other \
+                     {cmd} to switch to; start watchband without --demo to watch your AWS \
+                     profiles and regions"
+                ));
+            } else if arg.is_empty() {
+                state.modal = Some(Modal::AccountPicker {
+                    field,
+                    query: String::new(),
+                    selected: 0,
+                });
+            } else {
+                let choice = match field {
+                    AccountField::Profile => AccountChoice::Profile(arg.to_string()),
+                    AccountField::Region => AccountChoice::Region(arg.to_string()),
+                };
+                switch_account(state, choice, effects);
+            }
+        }
         "range" => match RANGES.iter().find(|(n, _)| *n == arg) {
             Some((_, r)) => {
                 state.range = *r;
@@ -133,8 +176,62 @@ pub(super) fn run_command(state: &mut AppState, line: &str, effects: &mut Vec<Ef
             Some(v) => switch_view(state, v.index()),
             None => state.refuse(format!(
                 "unknown command :{other} (try :backups :streams :alarms :metrics :metric \
-                 :notifications :overview :theme NAME :refresh :quit)"
+                 :notifications :overview :theme NAME :profile NAME :region NAME :refresh :quit)"
             )),
         },
     }
+}
+
+/// What the profile or region picker lists for its query: the known profiles or the regions
+/// containing the text typed, in their order.
+pub fn picker_matches(state: &AppState, field: AccountField, query: &str) -> Vec<String> {
+    let q = query.to_lowercase();
+    let all: Vec<&str> = match field {
+        AccountField::Profile => state.profiles.iter().map(String::as_str).collect(),
+        AccountField::Region => crate::cloud::aws::profiles::REGIONS.to_vec(),
+    };
+    all.into_iter()
+        .filter(|n| n.to_lowercase().contains(&q))
+        .map(String::from)
+        .collect()
+}
+
+/// Asks the runtime to watch another profile's or region's account, unless one switch is
+/// already under way or the name cannot be one. What cannot be known here (whether the
+/// profile exists now, whether its credentials resolve) comes back as
+/// [`Input::AccountSwitched`].
+pub(super) fn switch_account(
+    state: &mut AppState,
+    choice: AccountChoice,
+    effects: &mut Vec<Effect>,
+) {
+    if let Some(to) = &state.switching {
+        state.refuse(format!("already switching to {to}; wait for it to finish"));
+        return;
+    }
+    let what = match &choice {
+        AccountChoice::Profile(p) => format!("profile {p}"),
+        AccountChoice::Region(r) if !is_region_like(r) => {
+            state.refuse(format!(
+                "no region {r:?}: a region is written like eu-west-1 (Tab lists them)"
+            ));
+            return;
+        }
+        AccountChoice::Region(r) => format!("region {r}"),
+    };
+    state.say(format!("switching to {what}…"));
+    state.switching = Some(what);
+    effects.push(Effect::SwitchAccount(choice));
+}
+
+/// `eu-west-1`-shaped: a region not in [`crate::cloud::aws::profiles::REGIONS`] (a new one)
+/// may still be typed.
+fn is_region_like(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
 }

@@ -124,8 +124,27 @@ fn metric_view(m: &MetricSeries) -> MetricView {
     }
 }
 
+/// The source whose data an event carries (not its health, not a command's outcome).
+fn source_of(event: &Event) -> Option<crate::pipeline::Source> {
+    use crate::pipeline::Source;
+    Some(match event {
+        Event::Volumes(_) | Event::VolumeSeries(_) => Source::Backups,
+        Event::Alarms(_) | Event::AlarmHistory { .. } => Source::Alarms,
+        Event::Stream(_) | Event::Temperatures(_) | Event::TemperatureAnomalies(_) => {
+            Source::Streams
+        }
+        Event::Metric(_) | Event::MetricList(_) => Source::Metrics,
+        Event::Notification(_) => Source::Notifications,
+        _ => return None,
+    })
+}
+
 /// Applies one pipeline event to the state. Returns whether anything visible changed.
 pub fn apply(state: &mut AppState, event: Event) -> bool {
+    // Every value carries the time it was read: its source's, as of this event.
+    if let Some(source) = source_of(&event) {
+        state.mark_read(source);
+    }
     match event {
         Event::BackupSetup {
             vault,

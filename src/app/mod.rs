@@ -17,4 +17,4 @@ pub mod update;
 pub mod zoom;
 
 pub use state::AppState;
-pub use update::{Effect, Input, update};
+pub use update::{Effect, Input, complete, update};

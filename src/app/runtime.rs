@@ -3,7 +3,13 @@
 //!
 //! Every input arrives on a channel and the screen is a trait, so the tape recorder can drive
 //! the same loop headlessly with a virtual clock and a recording backend.
+//!
+//! A `:profile` / `:region` switch ([`Effect::SwitchAccount`]) opens the other account in a
+//! task through the composition root's [`Switcher`]; only when it is open are the loop's
+//! pipeline, ticks and account swapped for the new ones (dropping the old pipeline's event
+//! receiver stops its tasks), so a failed switch leaves the account watched before running.
 
+use super::state::{AccountChoice, AccountInfo};
 use super::state::{AppState, DemoState};
 use super::update::{Effect, Input, update};
 use crate::cloud::Cloud;
@@ -52,6 +58,28 @@ pub struct Outputs {
     pub commands: mpsc::Sender<Command>,
     /// The account, for the demo-only controls (`Cloud::demo()`).
     pub cloud: Option<Arc<dyn Cloud>>,
+    /// Opens another profile's or region's account (`None`: this run cannot switch, as the
+    /// tape player's).
+    pub switcher: Option<Arc<dyn Switcher>>,
+}
+
+/// Opens the account of another profile or region with everything watching it, for
+/// `:profile` and `:region`. The composition root (`session`) implements it: how an account,
+/// its store and its pipeline are opened is its business, not the loop's.
+#[async_trait::async_trait]
+pub trait Switcher: Send + Sync {
+    /// The account `choice` names, opened and watched; `Err` is one line for the operator
+    /// (no such profile, credentials that do not resolve, an endpoint that does not answer).
+    async fn open(&self, choice: AccountChoice) -> Result<Connected, String>;
+}
+
+/// An account opened by a [`Switcher`], with its pipeline running.
+pub struct Connected {
+    pub info: AccountInfo,
+    pub cloud: Arc<dyn Cloud>,
+    pub events: mpsc::Receiver<Event>,
+    pub commands: mpsc::Sender<Command>,
+    pub ticks: mpsc::Receiver<Input>,
 }
 
 /// Runs until the user quits or every input is closed.
@@ -59,8 +87,9 @@ pub async fn event_loop<S: Screen>(
     screen: &mut S,
     state: &mut AppState,
     mut inputs: Inputs,
-    outputs: Outputs,
+    mut outputs: Outputs,
 ) -> std::io::Result<()> {
+    let (switched_tx, mut switched) = mpsc::channel::<Result<Connected, String>>(1);
     let mut drawn: Option<u64> = None;
     let mut next_frame = Instant::now();
     // The size before the first resize event: `update` needs it to tell a too-small screen
@@ -82,20 +111,36 @@ pub async fn event_loop<S: Screen>(
                 next_frame = Instant::now() + FRAME;
             }
             Some(input) = inputs.terminal.recv() => {
-                handle(screen, state, input, &outputs).await?;
+                handle(screen, state, input, &outputs, &switched_tx).await?;
+            }
+            // Only while a switch is under way: the loop holds the sender itself, so an
+            // always-polled receiver would keep the loop alive after every input closed.
+            Some(opened) = switched.recv(), if state.switching.is_some() => {
+                let answer = match opened {
+                    Ok(connected) => {
+                        // The old pipeline's receiver is dropped here, which stops its tasks.
+                        inputs.pipeline = connected.events;
+                        inputs.ticks = connected.ticks;
+                        outputs.commands = connected.commands;
+                        outputs.cloud = Some(connected.cloud);
+                        Ok(connected.info)
+                    }
+                    Err(e) => Err(e),
+                };
+                handle(screen, state, Input::AccountSwitched(answer), &outputs, &switched_tx).await?;
             }
             Some(event) = inputs.pipeline.recv() => {
-                handle(screen, state, Input::Event(event), &outputs).await?;
+                handle(screen, state, Input::Event(event), &outputs, &switched_tx).await?;
                 // Drain a burst without looking at the frame after each event.
                 for _ in 0..BATCH {
                     match inputs.pipeline.try_recv() {
-                        Ok(e) => handle(screen, state, Input::Event(e), &outputs).await?,
+                        Ok(e) => handle(screen, state, Input::Event(e), &outputs, &switched_tx).await?,
                         Err(_) => break,
                     }
                 }
             }
             Some(input) = inputs.ticks.recv() => {
-                handle(screen, state, input, &outputs).await?;
+                handle(screen, state, input, &outputs, &switched_tx).await?;
             }
             else => break,
         }
@@ -111,6 +156,7 @@ async fn handle<S: Screen>(
     state: &mut AppState,
     input: Input,
     outputs: &Outputs,
+    switched: &mpsc::Sender<Result<Connected, String>>,
 ) -> std::io::Result<()> {
     let mut queue = vec![input];
     while let Some(input) = queue.pop() {
@@ -134,6 +180,19 @@ async fn handle<S: Screen>(
                         Theme::load(&spec, Theme::user_dir().as_deref()).map_err(|e| e.to_string());
                     queue.push(Input::ThemeLoaded(loaded));
                 }
+                Effect::SwitchAccount(choice) => match &outputs.switcher {
+                    Some(switcher) => {
+                        // Opening an account waits on the network: never on this loop.
+                        let switcher = switcher.clone();
+                        let tx = switched.clone();
+                        tokio::spawn(async move {
+                            let _ = tx.send(switcher.open(choice).await).await;
+                        });
+                    }
+                    None => queue.push(Input::AccountSwitched(Err(
+                        "this run cannot switch accounts".into(),
+                    ))),
+                },
                 Effect::DemoPause(paused) => {
                     if let Some(d) = outputs.cloud.as_ref().and_then(|c| c.demo()) {
                         d.set_paused(paused);

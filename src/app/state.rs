@@ -229,6 +229,37 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// How old a source's values are when they cannot be taken as current: the source fails
+    /// (its values are the last ones read), or it fails and nothing was ever read from it (the
+    /// values are unknown, not zero). `None` while it is healthy or only throttled (data still
+    /// arrives, late). The pipeline sends data only when it changed, so a failing source's
+    /// values were last confirmed when it began failing, or when they last arrived if later.
+    pub fn source_staleness(&self, source: crate::pipeline::Source) -> Option<Staleness> {
+        let h = self
+            .health
+            .iter()
+            .find(|h| h.source == source && h.state == crate::pipeline::HealthState::Degraded)?;
+        let i = crate::pipeline::Source::ALL
+            .iter()
+            .position(|s| *s == source)?;
+        match self.read_at[i] {
+            None => Some(Staleness::NeverRead),
+            Some(t) => Some(Staleness::Since((self.now - t.max(h.since)).num_seconds())),
+        }
+    }
+
+    /// Notes that data from `source` arrived now.
+    pub fn mark_read(&mut self, source: crate::pipeline::Source) {
+        if let Some(i) = crate::pipeline::Source::ALL
+            .iter()
+            .position(|s| *s == source)
+        {
+            self.read_at[i] = Some(self.now);
+        }
+    }
+}
+
 /// Why values are not current.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Staleness {
@@ -506,6 +537,44 @@ pub enum Modal {
         query: String,
         selected: usize,
     },
+    /// `:profile` or `:region` without a name: pick one from a list (type to search).
+    AccountPicker {
+        field: AccountField,
+        query: String,
+        selected: usize,
+    },
+}
+
+/// What `:profile` and `:region` change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountField {
+    Profile,
+    Region,
+}
+
+/// Which account to watch next: another profile (the region stays when `--region` or
+/// `:region` chose it) or another region of the same profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountChoice {
+    Profile(String),
+    Region(String),
+}
+
+/// The account watchband switched to, as the UI shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountInfo {
+    /// The AWS profile (`None`: the SDK's default chain without a named profile).
+    pub profile: Option<String>,
+    /// The region the clients were built for.
+    pub region: Option<String>,
+    /// `--read-only`, or the profile's `read_only = true`.
+    pub read_only: bool,
+    /// The profile's theme, when the configuration file gives it one and `--theme` did not.
+    pub theme: Option<Theme>,
+    /// The profiles of the shared files, read again on the switch (for completion).
+    pub profiles: Vec<String>,
+    /// Said instead of the switch's success line when something is missing (no store).
+    pub warning: Option<String>,
 }
 
 /// A line at the bottom saying what happened or why something was refused.
@@ -536,6 +605,14 @@ pub struct AppState {
     pub demo: Option<DemoState>,
     pub theme: Theme,
     pub actions: ActionConfig,
+    /// The AWS profile in use (`None`: the default chain), for the status bar.
+    pub profile: Option<String>,
+    /// The region the clients were built for (known before the caller identity is).
+    pub region: Option<String>,
+    /// The profiles `:profile` completes and offers (the shared config and credentials files).
+    pub profiles: Vec<String>,
+    /// A `:profile` / `:region` switch is under way (what it switches to).
+    pub switching: Option<String>,
 
     pub volumes: Vec<Volume>,
     /// Position in `volumes` by ARN (rebuilt by the feed when the list changes), so that a
@@ -553,6 +630,9 @@ pub struct AppState {
     pub notifications: VecDeque<NotificationRow>,
     pub events: VecDeque<LogEvent>,
     pub health: Vec<crate::pipeline::SourceHealth>,
+    /// Per source (in `Source::ALL` order), when its last data arrived (account time): what
+    /// the values a view shows from it are as of.
+    pub read_at: [Option<Time>; crate::pipeline::Source::ALL.len()],
     pub jobs: Vec<BackupJobView>,
     pub restores: Vec<RestoreView>,
     /// Recovery point ARNs a legal hold placed from this session protects.
@@ -632,6 +712,10 @@ impl AppState {
                 backup_role_arn: String::new(),
                 topic: crate::interop::BACKUP_TOPIC_NAME.into(),
             },
+            profile: None,
+            region: None,
+            profiles: Vec::new(),
+            switching: None,
             volumes: Vec::new(),
             volume_index: Default::default(),
             shards: Vec::new(),
@@ -645,6 +729,7 @@ impl AppState {
             notifications: VecDeque::new(),
             events: VecDeque::new(),
             health: Vec::new(),
+            read_at: [None; crate::pipeline::Source::ALL.len()],
             jobs: Vec::new(),
             restores: Vec::new(),
             held: Vec::new(),
@@ -840,6 +925,34 @@ impl AppState {
             (None, Some(u)) => format!("OS user {u} (identity unknown)"),
             (None, None) => "identity unknown".into(),
         }
+    }
+
+    /// Forgets everything read from the account (a `:profile` / `:region` switch): its
+    /// volumes, streams, alarms, metrics, notifications, events, health and identity, and the
+    /// selections into them. How the UI is set up (view, theme, filter, sort, range, command
+    /// history) stays.
+    pub fn clear_account_data(&mut self) {
+        self.identity = None;
+        self.volumes.clear();
+        self.volume_index.clear();
+        self.shards.clear();
+        self.devices.clear();
+        self.stream_anomalies.clear();
+        self.rejected.clear();
+        self.alarms.clear();
+        self.metrics.clear();
+        self.metric_catalog.clear();
+        self.notifications.clear();
+        self.events.clear();
+        self.health.clear();
+        self.read_at = Default::default();
+        self.jobs.clear();
+        self.restores.clear();
+        self.held.clear();
+        self.selected = [0; View::COUNT];
+        self.detail = false;
+        self.detail_row = 0;
+        self.pane_scroll = 0;
     }
 
     pub fn say(&mut self, text: impl Into<String>) {

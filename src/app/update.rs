@@ -35,6 +35,9 @@ pub enum Input {
     Demo(DemoState),
     /// The answer to [`Effect::LoadTheme`].
     ThemeLoaded(Result<Theme, String>),
+    /// The answer to [`Effect::SwitchAccount`]: the account now watched, or why the switch
+    /// failed (one line; the account watched before goes on).
+    AccountSwitched(Result<AccountInfo, String>),
 }
 
 /// Work for the runtime; `update` never does it itself.
@@ -46,6 +49,9 @@ pub enum Effect {
     CopyToClipboard(String),
     /// Read a theme by name or path (user theme files are I/O).
     LoadTheme(String),
+    /// Open another profile's or region's account and watch it instead (`:profile`,
+    /// `:region`); the runtime does it off the UI thread.
+    SwitchAccount(AccountChoice),
     DemoPause(bool),
     DemoBurst {
         volume_arn: String,
@@ -86,6 +92,44 @@ pub fn update(state: &mut AppState, input: Input) -> Vec<Effect> {
             true
         }
         Input::ThemeLoaded(Err(e)) => {
+            state.refuse(e);
+            true
+        }
+        Input::AccountSwitched(Ok(info)) => {
+            state.clear_account_data();
+            // A dialog about the old account's resources (a backup, an acknowledgement, an
+            // alarm form) would act on the new account: it goes with the old data.
+            if !matches!(
+                state.modal,
+                None | Some(Modal::Help { .. }) | Some(Modal::Command { .. })
+            ) {
+                state.modal = None;
+            }
+            state.switching = None;
+            state.read_only = info.read_only;
+            state.region = info.region.clone();
+            state.profile = info.profile.clone();
+            if !info.profiles.is_empty() {
+                state.profiles = info.profiles;
+            }
+            if let Some(theme) = info.theme {
+                state.theme = theme;
+            }
+            let what = format!(
+                "now watching profile {} in {}{}",
+                info.profile.as_deref().unwrap_or("default"),
+                info.region.as_deref().unwrap_or("the default region"),
+                if info.read_only { " (read-only)" } else { "" }
+            );
+            state.log(EventKind::Action, what.clone());
+            match info.warning {
+                Some(w) => state.say(format!("{what}; {w}")),
+                None => state.say(what),
+            }
+            true
+        }
+        Input::AccountSwitched(Err(e)) => {
+            state.switching = None;
             state.refuse(e);
             true
         }
@@ -166,8 +210,8 @@ pub fn on_action(state: &mut AppState, action: Action, effects: &mut Vec<Effect>
     }
     if action.is_mutating() && state.read_only {
         state.refuse(
-            "read-only: watchband was started with --read-only, so backups, alarms, \
-             acknowledgements, legal holds and restores are refused",
+            "read-only (--read-only, or the profile's read_only in the configuration file): \
+             backups, alarms, acknowledgements, legal holds and restores are refused",
         );
         return;
     }
@@ -864,7 +908,7 @@ fn on_modal_key(state: &mut AppState, key: KeyEvent, effects: &mut Vec<Effect>) 
                 return;
             }
             KeyCode::Tab => {
-                let (done, options) = complete(input);
+                let (done, options) = complete(input, &state.profiles);
                 *input = done;
                 if options.len() > 1 {
                     state.say(options.join("  "));
@@ -896,6 +940,33 @@ fn on_modal_key(state: &mut AppState, key: KeyEvent, effects: &mut Vec<Effect>) 
                 }
             }
         },
+        Modal::AccountPicker {
+            field,
+            query,
+            selected,
+        } => {
+            let matches = super::command::picker_matches(state, *field, query);
+            match key.code {
+                KeyCode::Esc => keep = false,
+                KeyCode::Down => *selected = (*selected + 1).min(matches.len().saturating_sub(1)),
+                KeyCode::Up => *selected = selected.saturating_sub(1),
+                KeyCode::Enter => {
+                    if let Some(name) = matches.get(*selected) {
+                        let choice = match field {
+                            AccountField::Profile => AccountChoice::Profile(name.clone()),
+                            AccountField::Region => AccountChoice::Region(name.clone()),
+                        };
+                        super::command::switch_account(state, choice, effects);
+                        keep = false;
+                    }
+                }
+                _ => {
+                    if edit_text(query, key) {
+                        *selected = 0;
+                    }
+                }
+            }
+        }
         Modal::MetricBrowser { query, selected } => {
             let matches: Vec<usize> = state
                 .metric_catalog

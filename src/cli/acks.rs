@@ -134,7 +134,7 @@ async fn open(
     let cloud = session::open_cloud(&options, &file).await?;
     let config = file.pipeline_config(&options.overrides);
     session::restore_demo_acks(cloud.as_ref(), &config.ack_table).await?;
-    let store = session::open_store(cloud.as_ref())?;
+    let store = session::open_store(cloud.as_ref()).await?;
     let ctx = crate::pipeline::headless(cloud.clone(), store, config);
     Ok((cloud, ctx))
 }

@@ -15,21 +15,37 @@ use crate::config::Config;
 use crate::pipeline::changes::ChangeCounter;
 use crate::processors::changed_blocks::{BackupProcessor, BackupProcessorConfig, drain_queue};
 use crate::processors::metric_scorer::MetricScorerConfig;
-use anyhow::Context;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 /// The exit code of a command refused because it would write under `--read-only` (EX_USAGE).
 pub const REFUSED_READ_ONLY: u8 = 64;
 
-/// Refuses a command that writes under `--read-only`, saying why; `None` when it may run.
+/// Refuses a command that writes under `--read-only`, or under a profile the configuration
+/// file makes read-only (`[profiles.NAME] read_only = true`), saying why; `None` when it may
+/// run. A configuration file that does not load is left to the command, which reports it.
 pub fn refuse_read_only(source: &SourceArgs, what: &str) -> Option<ExitCode> {
-    source.read_only.then(|| {
-        eprintln!(
-            "watchband: {what} writes to the account; refused under --read-only (nothing was read or written)"
-        );
-        ExitCode::from(REFUSED_READ_ONLY)
-    })
+    let why = if source.read_only {
+        "under --read-only".to_string()
+    } else if source.demo {
+        // The demo is no AWS profile: no `[profiles.NAME]` applies to it.
+        return None;
+    } else {
+        let options = source.options();
+        let config = crate::config::Config::load(source.config.as_deref()).ok()?;
+        if !config.read_only(&options.overrides) {
+            return None;
+        }
+        let env = std::env::var("AWS_PROFILE").ok();
+        let profile = config
+            .profile_name(&options.overrides, env.as_deref())
+            .unwrap_or_else(|| "default".into());
+        format!("as profile {profile} is read_only in the configuration file")
+    };
+    eprintln!(
+        "watchband: {what} writes to the account; refused {why} (nothing was read or written)"
+    );
+    Some(ExitCode::from(REFUSED_READ_ONLY))
 }
 
 pub fn run(source: &SourceArgs, command: &ProcessCommand) -> anyhow::Result<ExitCode> {
@@ -77,11 +93,7 @@ pub fn run(source: &SourceArgs, command: &ProcessCommand) -> anyhow::Result<Exit
 
 async fn backups(cloud: Arc<dyn Cloud>, config: &Config, queue: &str) -> anyhow::Result<ExitCode> {
     let topic = crate::processors::topic_arn(cloud.as_ref(), &config.topics.backup).await?;
-    let store = crate::store::Store::default_path()
-        .map(crate::store::Store::open)
-        .transpose()
-        .context("cannot open the store")?
-        .map(Arc::new);
+    let store = crate::session::open_store(cloud.as_ref()).await?;
     let counter = ChangeCounter::new(cloud.clone(), store);
     let processor = BackupProcessor::new(
         cloud.as_ref(),

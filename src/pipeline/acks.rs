@@ -307,8 +307,8 @@ pub(crate) async fn ack(
 ) -> Result<AckResult, String> {
     if ctx.config.read_only {
         return Err(
-            "acknowledgement refused: watchband runs with --read-only (acknowledgements are \
-             shown, not made)"
+            "acknowledgement refused: watchband runs read-only (--read-only, or the profile's \
+             read_only; acknowledgements are shown, not made)"
                 .into(),
         );
     }
@@ -465,7 +465,7 @@ pub(crate) async fn announce(
 /// `force` (the operator confirmed), anyone's.
 pub(crate) async fn withdraw(ctx: &Ctx, alarm_name: &str, force: bool) -> Result<String, String> {
     if ctx.config.read_only {
-        return Err("withdrawal refused: watchband runs with --read-only".into());
+        return Err("withdrawal refused: watchband runs read-only (--read-only, or the profile's read_only)".into());
     }
     let alarm = alarm_in_alarm(ctx, alarm_name, "un-acknowledged").await?;
     let me = who(ctx).await?;

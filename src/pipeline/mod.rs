@@ -292,7 +292,7 @@ async fn commands(ctx: Arc<Ctx>, mut rx: mpsc::Receiver<Command>) {
             ctx.fail(
                 command.label(),
                 format!(
-                    "{} refused: watchband runs with --read-only; restart without it to change the account",
+                    "{} refused: watchband runs read-only (--read-only, or the profile's read_only); restart without it to change the account",
                     command.label()
                 ),
             )

@@ -527,7 +527,10 @@ pub async fn run_stream(
     let store = match crate::store::Store::default_path() {
         Some(path) => Some(std::sync::Arc::new(
             crate::store::Store::open(&path)
-                .map_err(|e| anyhow::anyhow!("cannot open the store {}: {e}", path.display()))?,
+                .map_err(|e| anyhow::anyhow!("cannot open the store {}: {e}", path.display()))?
+                // Checkpoints are the account's and region's: another's stream of the same
+                // name starts from its own.
+                .scoped(crate::store::Scope::of(cloud.as_ref()).await?),
         )),
         None => None,
     };

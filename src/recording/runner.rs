@@ -273,6 +273,7 @@ async fn play(
         ticks: spawn_ticks(cloud.clone(), Duration::from_secs(1)),
     };
     let outputs = Outputs {
+        switcher: None,
         commands,
         cloud: Some(cloud.clone()),
     };

@@ -17,25 +17,35 @@ use std::time::Duration;
 /// How long a write waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Every row is kept under the account and region it belongs to (`account`, `region` lead each
+/// key), so a `dev` and a `prod` stream, volume or alarm of the same name never share a
+/// checkpoint, a count or an acknowledgement. Version 1 of the file; [`migrate`] brings an
+/// older one here.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS change_counts (
+    account         TEXT NOT NULL,
+    region          TEXT NOT NULL,
     first_snapshot  TEXT NOT NULL,
     second_snapshot TEXT NOT NULL,
     blocks          INTEGER NOT NULL,
     block_size      INTEGER NOT NULL,
     volume_size_gib INTEGER NOT NULL,
-    PRIMARY KEY (first_snapshot, second_snapshot)
+    PRIMARY KEY (account, region, first_snapshot, second_snapshot)
 );
 CREATE TABLE IF NOT EXISTS kinesis_checkpoints (
+    account  TEXT NOT NULL,
+    region   TEXT NOT NULL,
     stream   TEXT NOT NULL,
     shard    TEXT NOT NULL,
     sequence TEXT NOT NULL,
     updated  TEXT NOT NULL,
-    PRIMARY KEY (stream, shard)
+    PRIMARY KEY (account, region, stream, shard)
 );
--- The local copy of the shared acknowledgements table (keyed by alarm ARN, so by account
--- and region too); `shared` is 0 for an acknowledgement made while the table was unreachable.
+-- The local copy of the shared acknowledgements table; `shared` is 0 for an acknowledgement
+-- made while the table was unreachable.
 CREATE TABLE IF NOT EXISTS shared_acknowledgements (
+    account      TEXT NOT NULL,
+    region       TEXT NOT NULL,
     alarm_arn    TEXT NOT NULL,
     episode      TEXT NOT NULL,
     alarm_name   TEXT NOT NULL,
@@ -44,14 +54,187 @@ CREATE TABLE IF NOT EXISTS shared_acknowledgements (
     note         TEXT,
     snooze_until TEXT,
     shared       INTEGER NOT NULL,
-    PRIMARY KEY (alarm_arn, episode)
+    PRIMARY KEY (account, region, alarm_arn, episode)
 );
 CREATE TABLE IF NOT EXISTS detector_state (
-    key     TEXT PRIMARY KEY,
+    account TEXT NOT NULL,
+    region  TEXT NOT NULL,
+    key     TEXT NOT NULL,
     state   BLOB NOT NULL,
-    updated TEXT NOT NULL
+    updated TEXT NOT NULL,
+    PRIMARY KEY (account, region, key)
 );
 ";
+
+/// The file's layout version (`PRAGMA user_version`): 0 before rows carried their account and
+/// region, 1 since.
+const VERSION: i64 = 1;
+
+/// Brings a version-0 file (rows keyed without account and region) to [`VERSION`], inside one
+/// immediate transaction so two processes opening it at once migrate it once:
+///
+/// - checkpoints and acknowledgements keep their rows: their keys hold an ARN
+///   (`arn:aws:kinesis:REGION:ACCOUNT:stream/...@created`, the alarm's ARN), which names the
+///   account and region; a row whose key is not such an ARN is dropped (a stream read again
+///   from its trim horizon, which is what a missing checkpoint means anyway);
+/// - change counts and detector state are dropped: their keys (snapshot ids, a free key) do
+///   not say which account they came from, and both are caches computed again on demand.
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version >= VERSION {
+        return Ok(());
+    }
+    let has = |table: &str, column: &str| -> rusqlite::Result<bool> {
+        let n: i64 = tx.query_row(
+            "SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2",
+            params![table, column],
+            |r| r.get(0),
+        )?;
+        Ok(n > 0)
+    };
+    let old_checkpoints =
+        has("kinesis_checkpoints", "stream")? && !has("kinesis_checkpoints", "account")?;
+    let old_acks =
+        has("shared_acknowledgements", "alarm_arn")? && !has("shared_acknowledgements", "account")?;
+    for (table, old) in [
+        (
+            "change_counts",
+            has("change_counts", "blocks")? && !has("change_counts", "account")?,
+        ),
+        ("kinesis_checkpoints", old_checkpoints),
+        ("shared_acknowledgements", old_acks),
+        (
+            "detector_state",
+            has("detector_state", "key")? && !has("detector_state", "account")?,
+        ),
+    ] {
+        if old {
+            tx.execute_batch(&format!("ALTER TABLE {table} RENAME TO v0_{table}"))?;
+        }
+    }
+    tx.execute_batch(SCHEMA)?;
+    if old_checkpoints {
+        let rows: Vec<(String, String, String, String)> = {
+            let mut st =
+                tx.prepare("SELECT stream, shard, sequence, updated FROM v0_kinesis_checkpoints")?;
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        for (stream, shard, sequence, updated) in rows {
+            if let Some(scope) = Scope::of_arn(&stream) {
+                tx.execute(
+                    "INSERT OR REPLACE INTO kinesis_checkpoints
+                     (account, region, stream, shard, sequence, updated)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        scope.account,
+                        scope.region,
+                        stream,
+                        shard,
+                        sequence,
+                        updated
+                    ],
+                )?;
+            }
+        }
+    }
+    if old_acks {
+        let rows: Vec<(String, Vec<rusqlite::types::Value>)> = {
+            let mut st = tx.prepare(
+                "SELECT alarm_arn, episode, alarm_name, who, at, note, snooze_until, shared
+                 FROM v0_shared_acknowledgements",
+            )?;
+            st.query_map([], |r| {
+                let values = (1..8)
+                    .map(|i| r.get::<_, rusqlite::types::Value>(i))
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok((r.get(0)?, values))
+            })?
+            .collect::<rusqlite::Result<_>>()?
+        };
+        for (arn, v) in rows {
+            if let Some(scope) = Scope::of_arn(&arn) {
+                tx.execute(
+                    "INSERT OR REPLACE INTO shared_acknowledgements
+                     (account, region, alarm_arn, episode, alarm_name, who, at, note,
+                      snooze_until, shared)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    params![
+                        scope.account,
+                        scope.region,
+                        arn,
+                        v[0],
+                        v[1],
+                        v[2],
+                        v[3],
+                        v[4],
+                        v[5],
+                        v[6]
+                    ],
+                )?;
+            }
+        }
+    }
+    for table in [
+        "change_counts",
+        "kinesis_checkpoints",
+        "shared_acknowledgements",
+        "detector_state",
+    ] {
+        tx.execute_batch(&format!("DROP TABLE IF EXISTS v0_{table}"))?;
+    }
+    tx.execute_batch(&format!("PRAGMA user_version = {VERSION}"))?;
+    tx.commit()
+}
+
+/// The account and region a store's rows belong to: the caller identity's account and the
+/// region the account is watched in.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Scope {
+    pub account: String,
+    pub region: String,
+}
+
+impl Scope {
+    pub fn new(account: impl Into<String>, region: impl Into<String>) -> Scope {
+        Scope {
+            account: account.into(),
+            region: region.into(),
+        }
+    }
+
+    /// The account and region an ARN names (`arn:PARTITION:SERVICE:REGION:ACCOUNT:...`);
+    /// `None` for anything else or an ARN without both.
+    pub fn of_arn(arn: &str) -> Option<Scope> {
+        let mut parts = arn.splitn(6, ':');
+        let (Some("arn"), Some(_), Some(_), Some(region), Some(account), Some(_)) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return None;
+        };
+        (!region.is_empty() && !account.is_empty()).then(|| Scope::new(account, region))
+    }
+
+    /// The scope of the account a `Cloud` talks to: its caller identity's account and region.
+    /// The demo is one simulated account in one region, known without a call, so its injected
+    /// faults (`--faults expired`) never cost it its store.
+    pub async fn of(cloud: &dyn crate::cloud::Cloud) -> crate::cloud::CloudResult<Scope> {
+        if cloud.demo().is_some() {
+            return Ok(Scope::new(
+                crate::cloud::sim::world::ACCOUNT,
+                crate::cloud::sim::world::REGION,
+            ));
+        }
+        let id = cloud.caller_identity().await?;
+        Ok(Scope::new(id.account, id.region))
+    }
+}
 
 /// What went wrong with the store, naming the file when there is one.
 #[derive(Debug, thiserror::Error)]
@@ -100,11 +283,16 @@ impl ChangeCount {
 pub struct Store {
     conn: Mutex<Connection>,
     path: Option<PathBuf>,
+    /// Whose rows this handle reads and writes; another scope's rows are invisible to it.
+    scope: Scope,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish()
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .field("scope", &self.scope)
+            .finish()
     }
 }
 
@@ -127,13 +315,13 @@ impl Store {
             return Err(StoreError::Empty { path });
         }
         let open = || -> rusqlite::Result<Connection> {
-            let conn = Connection::open(&path)?;
+            let mut conn = Connection::open(&path)?;
             conn.busy_timeout(BUSY_TIMEOUT)?;
             // WAL lets a second process read while this one writes; NORMAL sync is durable
             // across application crashes, which is all a cache and checkpoints need.
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
-            conn.execute_batch(SCHEMA)?;
+            migrate(&mut conn)?;
             Ok(conn)
         };
         let conn = open().map_err(|source| StoreError::Open {
@@ -143,17 +331,30 @@ impl Store {
         Ok(Store {
             conn: Mutex::new(conn),
             path: Some(path),
+            scope: Scope::default(),
         })
     }
 
     /// A private store that lives as long as the value (tests, the demo).
     pub fn in_memory() -> StoreResult<Store> {
-        let conn = Connection::open_in_memory()?;
-        conn.execute_batch(SCHEMA)?;
+        let mut conn = Connection::open_in_memory()?;
+        migrate(&mut conn)?;
         Ok(Store {
             conn: Mutex::new(conn),
             path: None,
+            scope: Scope::default(),
         })
+    }
+
+    /// This handle, reading and writing the rows of `scope` only. A handle opened without
+    /// one works in the empty scope (tests, a store no account was named for).
+    pub fn scoped(mut self, scope: Scope) -> Store {
+        self.scope = scope;
+        self
+    }
+
+    pub fn scope(&self) -> &Scope {
+        &self.scope
     }
 
     pub fn path(&self) -> Option<&Path> {
@@ -178,8 +379,14 @@ impl Store {
         self.with(|c| {
             c.query_row(
                 "SELECT blocks, block_size, volume_size_gib FROM change_counts
-                 WHERE first_snapshot = ?1 AND second_snapshot = ?2",
-                params![first.unwrap_or(""), second],
+                 WHERE account = ?1 AND region = ?2 AND first_snapshot = ?3
+                 AND second_snapshot = ?4",
+                params![
+                    self.scope.account,
+                    self.scope.region,
+                    first.unwrap_or(""),
+                    second
+                ],
                 |r| {
                     Ok(ChangeCount {
                         blocks: r.get::<_, i64>(0)? as u64,
@@ -201,9 +408,12 @@ impl Store {
         self.with(|c| {
             c.execute(
                 "INSERT OR REPLACE INTO change_counts
-                 (first_snapshot, second_snapshot, blocks, block_size, volume_size_gib)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                 (account, region, first_snapshot, second_snapshot, blocks, block_size,
+                  volume_size_gib)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
+                    self.scope.account,
+                    self.scope.region,
                     first.unwrap_or(""),
                     second,
                     count.blocks as i64,
@@ -221,8 +431,9 @@ impl Store {
     pub fn checkpoint(&self, stream: &str, shard: &str) -> StoreResult<Option<String>> {
         self.with(|c| {
             c.query_row(
-                "SELECT sequence FROM kinesis_checkpoints WHERE stream = ?1 AND shard = ?2",
-                params![stream, shard],
+                "SELECT sequence FROM kinesis_checkpoints
+                 WHERE account = ?1 AND region = ?2 AND stream = ?3 AND shard = ?4",
+                params![self.scope.account, self.scope.region, stream, shard],
                 |r| r.get(0),
             )
             .optional()
@@ -233,9 +444,17 @@ impl Store {
         let now = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now()).to_rfc3339();
         self.with(|c| {
             c.execute(
-                "INSERT OR REPLACE INTO kinesis_checkpoints (stream, shard, sequence, updated)
-                 VALUES (?1, ?2, ?3, ?4)",
-                params![stream, shard, sequence, now],
+                "INSERT OR REPLACE INTO kinesis_checkpoints
+                 (account, region, stream, shard, sequence, updated)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    self.scope.account,
+                    self.scope.region,
+                    stream,
+                    shard,
+                    sequence,
+                    now
+                ],
             )
             .map(|_| ())
         })
@@ -245,9 +464,13 @@ impl Store {
     pub fn checkpoints(&self, stream: &str) -> StoreResult<Vec<(String, String)>> {
         self.with(|c| {
             let mut st = c.prepare(
-                "SELECT shard, sequence FROM kinesis_checkpoints WHERE stream = ?1 ORDER BY shard",
+                "SELECT shard, sequence FROM kinesis_checkpoints
+                 WHERE account = ?1 AND region = ?2 AND stream = ?3 ORDER BY shard",
             )?;
-            let rows = st.query_map(params![stream], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let rows = st.query_map(
+                params![self.scope.account, self.scope.region, stream],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
             rows.collect()
         })
     }
@@ -259,9 +482,12 @@ impl Store {
         self.with(|c| {
             c.execute(
                 "INSERT OR REPLACE INTO shared_acknowledgements
-                 (alarm_arn, episode, alarm_name, who, at, note, snooze_until, shared)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 (account, region, alarm_arn, episode, alarm_name, who, at, note, snooze_until,
+                  shared)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
+                    self.scope.account,
+                    self.scope.region,
                     ack.alarm_arn,
                     ack_time(ack.episode),
                     ack.alarm_name,
@@ -284,8 +510,13 @@ impl Store {
     ) -> StoreResult<Option<(AckItem, bool)>> {
         self.with(|c| {
             c.query_row(
-                &format!("{ACK_COLUMNS} WHERE alarm_arn = ?1 AND episode = ?2"),
-                params![alarm_arn, ack_time(episode)],
+                &format!("{ACK_COLUMNS} {IN_SCOPE} AND alarm_arn = ?3 AND episode = ?4"),
+                params![
+                    self.scope.account,
+                    self.scope.region,
+                    alarm_arn,
+                    ack_time(episode)
+                ],
                 ack_from_row,
             )
             .optional()
@@ -296,8 +527,10 @@ impl Store {
     pub fn latest_cached_ack(&self, alarm_arn: &str) -> StoreResult<Option<(AckItem, bool)>> {
         self.with(|c| {
             c.query_row(
-                &format!("{ACK_COLUMNS} WHERE alarm_arn = ?1 ORDER BY episode DESC LIMIT 1"),
-                params![alarm_arn],
+                &format!(
+                    "{ACK_COLUMNS} {IN_SCOPE} AND alarm_arn = ?3 ORDER BY episode DESC LIMIT 1"
+                ),
+                params![self.scope.account, self.scope.region, alarm_arn],
                 ack_from_row,
             )
             .optional()
@@ -307,8 +540,14 @@ impl Store {
     pub fn uncache_ack(&self, alarm_arn: &str, episode: crate::cloud::Time) -> StoreResult<()> {
         self.with(|c| {
             c.execute(
-                "DELETE FROM shared_acknowledgements WHERE alarm_arn = ?1 AND episode = ?2",
-                params![alarm_arn, ack_time(episode)],
+                "DELETE FROM shared_acknowledgements
+                 WHERE account = ?1 AND region = ?2 AND alarm_arn = ?3 AND episode = ?4",
+                params![
+                    self.scope.account,
+                    self.scope.region,
+                    alarm_arn,
+                    ack_time(episode)
+                ],
             )
             .map(|_| ())
         })
@@ -317,8 +556,12 @@ impl Store {
     /// Acknowledgements made while the table was unreachable, oldest first.
     pub fn unshared_acks(&self) -> StoreResult<Vec<AckItem>> {
         self.with(|c| {
-            let mut st = c.prepare(&format!("{ACK_COLUMNS} WHERE shared = 0 ORDER BY at"))?;
-            let rows = st.query_map([], |r| ack_from_row(r).map(|(a, _)| a))?;
+            let mut st = c.prepare(&format!(
+                "{ACK_COLUMNS} {IN_SCOPE} AND shared = 0 ORDER BY at"
+            ))?;
+            let rows = st.query_map(params![self.scope.account, self.scope.region], |r| {
+                ack_from_row(r).map(|(a, _)| a)
+            })?;
             rows.collect()
         })
     }
@@ -326,8 +569,9 @@ impl Store {
     /// Every cached acknowledgement, oldest episode first, with whether it is shared.
     pub fn cached_acks(&self) -> StoreResult<Vec<(AckItem, bool)>> {
         self.with(|c| {
-            let mut st = c.prepare(&format!("{ACK_COLUMNS} ORDER BY episode"))?;
-            let rows = st.query_map([], ack_from_row)?;
+            let mut st = c.prepare(&format!("{ACK_COLUMNS} {IN_SCOPE} ORDER BY episode"))?;
+            let rows =
+                st.query_map(params![self.scope.account, self.scope.region], ack_from_row)?;
             rows.collect()
         })
     }
@@ -338,8 +582,9 @@ impl Store {
         let now = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now()).to_rfc3339();
         self.with(|c| {
             c.execute(
-                "INSERT OR REPLACE INTO detector_state (key, state, updated) VALUES (?1, ?2, ?3)",
-                params![key, state, now],
+                "INSERT OR REPLACE INTO detector_state (account, region, key, state, updated)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![self.scope.account, self.scope.region, key, state, now],
             )
             .map(|_| ())
         })
@@ -348,8 +593,8 @@ impl Store {
     pub fn detector_state(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
         self.with(|c| {
             c.query_row(
-                "SELECT state FROM detector_state WHERE key = ?1",
-                params![key],
+                "SELECT state FROM detector_state WHERE account = ?1 AND region = ?2 AND key = ?3",
+                params![self.scope.account, self.scope.region, key],
                 |r| r.get(0),
             )
             .optional()
@@ -358,8 +603,11 @@ impl Store {
 
     pub fn delete_detector_state(&self, key: &str) -> StoreResult<()> {
         self.with(|c| {
-            c.execute("DELETE FROM detector_state WHERE key = ?1", params![key])
-                .map(|_| ())
+            c.execute(
+                "DELETE FROM detector_state WHERE account = ?1 AND region = ?2 AND key = ?3",
+                params![self.scope.account, self.scope.region, key],
+            )
+            .map(|_| ())
         })
     }
 }
@@ -374,6 +622,8 @@ fn parse_time(s: String, col: usize) -> rusqlite::Result<crate::cloud::Time> {
 
 const ACK_COLUMNS: &str = "SELECT alarm_arn, episode, alarm_name, who, at, note, snooze_until, \
      shared FROM shared_acknowledgements";
+/// The handle's own rows (`?1` account, `?2` region).
+const IN_SCOPE: &str = "WHERE account = ?1 AND region = ?2";
 
 fn ack_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(AckItem, bool)> {
     Ok((
@@ -539,6 +789,180 @@ mod tests {
         // Reopening keeps the data.
         let c = Store::open(&path).unwrap();
         assert_eq!(c.checkpoint("s", "0").unwrap().as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn accounts_and_regions_never_share_a_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let dev = Store::open(&path)
+            .unwrap()
+            .scoped(Scope::new("111111111111", "eu-west-1"));
+        let prod = Store::open(&path)
+            .unwrap()
+            .scoped(Scope::new("222222222222", "eu-west-1"));
+        let prod_us = Store::open(&path)
+            .unwrap()
+            .scoped(Scope::new("222222222222", "us-east-1"));
+        let count = |blocks| ChangeCount {
+            blocks,
+            block_size: 524288,
+            volume_size_gib: 8,
+        };
+        dev.put_change_count(Some("snap-1"), "snap-2", &count(1))
+            .unwrap();
+        prod.put_change_count(Some("snap-1"), "snap-2", &count(2))
+            .unwrap();
+        assert_eq!(
+            dev.change_count(Some("snap-1"), "snap-2").unwrap(),
+            Some(count(1))
+        );
+        assert_eq!(
+            prod.change_count(Some("snap-1"), "snap-2").unwrap(),
+            Some(count(2))
+        );
+        assert_eq!(
+            prod_us.change_count(Some("snap-1"), "snap-2").unwrap(),
+            None
+        );
+
+        dev.set_checkpoint("temps", "shardId-0", "10").unwrap();
+        prod_us.set_checkpoint("temps", "shardId-0", "99").unwrap();
+        assert_eq!(
+            dev.checkpoint("temps", "shardId-0").unwrap().as_deref(),
+            Some("10")
+        );
+        assert_eq!(prod.checkpoint("temps", "shardId-0").unwrap(), None);
+        assert_eq!(
+            prod_us.checkpoints("temps").unwrap(),
+            vec![("shardId-0".to_string(), "99".to_string())]
+        );
+
+        let t = chrono::Utc.with_ymd_and_hms(2026, 1, 1, 1, 0, 0).unwrap();
+        let ack = AckItem {
+            alarm_arn: "alarm-a".into(),
+            alarm_name: "a".into(),
+            episode: t,
+            who: "arn:aws:iam::1:user/op".into(),
+            at: t,
+            note: None,
+            snooze_until: None,
+        };
+        dev.cache_ack(&ack, false).unwrap();
+        assert!(dev.cached_ack("alarm-a", t).unwrap().is_some());
+        assert!(prod.cached_ack("alarm-a", t).unwrap().is_none());
+        assert!(prod.latest_cached_ack("alarm-a").unwrap().is_none());
+        assert!(prod.unshared_acks().unwrap().is_empty());
+        assert!(prod.cached_acks().unwrap().is_empty());
+        prod.uncache_ack("alarm-a", t).unwrap();
+        assert_eq!(dev.unshared_acks().unwrap(), vec![ack]);
+
+        dev.put_detector_state("volume", b"dev").unwrap();
+        assert_eq!(prod.detector_state("volume").unwrap(), None);
+        prod.delete_detector_state("volume").unwrap();
+        assert_eq!(
+            dev.detector_state("volume").unwrap().as_deref(),
+            Some(&b"dev"[..])
+        );
+    }
+
+    #[test]
+    fn a_version_0_file_keeps_what_names_its_account_and_drops_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE change_counts (first_snapshot TEXT NOT NULL,
+                   second_snapshot TEXT NOT NULL, blocks INTEGER NOT NULL,
+                   block_size INTEGER NOT NULL, volume_size_gib INTEGER NOT NULL,
+                   PRIMARY KEY (first_snapshot, second_snapshot));
+                 CREATE TABLE kinesis_checkpoints (stream TEXT NOT NULL, shard TEXT NOT NULL,
+                   sequence TEXT NOT NULL, updated TEXT NOT NULL, PRIMARY KEY (stream, shard));
+                 CREATE TABLE shared_acknowledgements (alarm_arn TEXT NOT NULL,
+                   episode TEXT NOT NULL, alarm_name TEXT NOT NULL, who TEXT NOT NULL,
+                   at TEXT NOT NULL, note TEXT, snooze_until TEXT, shared INTEGER NOT NULL,
+                   PRIMARY KEY (alarm_arn, episode));
+                 CREATE TABLE detector_state (key TEXT PRIMARY KEY, state BLOB NOT NULL,
+                   updated TEXT NOT NULL);
+                 INSERT INTO change_counts VALUES ('snap-1', 'snap-2', 5, 524288, 8);
+                 INSERT INTO kinesis_checkpoints VALUES
+                   ('arn:aws:kinesis:eu-west-1:111111111111:stream/t@2026-01-01T00:00:00.000Z',
+                    'shardId-0', '42', 'x'),
+                   ('plain-name', 'shardId-0', '7', 'x');
+                 INSERT INTO shared_acknowledgements VALUES
+                   ('arn:aws:cloudwatch:eu-west-1:111111111111:alarm:a',
+                    '2026-01-01T01:00:00Z', 'a', 'op', '2026-01-01T01:05:00Z', 'n', NULL, 0);
+                 INSERT INTO detector_state VALUES ('k', x'01', 'x');",
+            )
+            .unwrap();
+        }
+        let stream = "arn:aws:kinesis:eu-west-1:111111111111:stream/t@2026-01-01T00:00:00.000Z";
+        let alarm = "arn:aws:cloudwatch:eu-west-1:111111111111:alarm:a";
+        let s = Store::open(&path)
+            .unwrap()
+            .scoped(Scope::new("111111111111", "eu-west-1"));
+        assert_eq!(
+            s.checkpoint(stream, "shardId-0").unwrap().as_deref(),
+            Some("42")
+        );
+        let (ack, shared) = s
+            .unshared_acks()
+            .unwrap()
+            .pop()
+            .map(|a| (a, false))
+            .unwrap();
+        assert_eq!(
+            (ack.alarm_arn.as_str(), ack.note.as_deref(), shared),
+            (alarm, Some("n"), false)
+        );
+        // Counted again on demand rather than guessed into an account.
+        assert_eq!(s.change_count(Some("snap-1"), "snap-2").unwrap(), None);
+        assert_eq!(s.detector_state("k").unwrap(), None);
+        let unscoped = Store::open(&path).unwrap();
+        assert_eq!(
+            unscoped.checkpoint("plain-name", "shardId-0").unwrap(),
+            None
+        );
+        // Another account sees none of it; reopening does not migrate twice.
+        let other = Store::open(&path)
+            .unwrap()
+            .scoped(Scope::new("222222222222", "eu-west-1"));
+        assert_eq!(other.checkpoint(stream, "shardId-0").unwrap(), None);
+        let version: i64 = other
+            .with(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(version, VERSION);
+    }
+
+    #[tokio::test]
+    async fn the_demo_s_scope_needs_no_call_even_when_every_call_fails() {
+        let sim = crate::cloud::sim::SimCloud::new(crate::cloud::sim::SimOptions {
+            faults: "expired".parse().unwrap(),
+            ..Default::default()
+        });
+        // Inside the profile's window of expired credentials.
+        sim.advance(std::time::Duration::from_secs(3 * 3600));
+        assert!(
+            crate::cloud::Cloud::caller_identity(sim.as_ref())
+                .await
+                .is_err(),
+            "the fault profile fails GetCallerIdentity"
+        );
+        assert_eq!(
+            Scope::of(sim.as_ref()).await.unwrap(),
+            Scope::new("123456789012", "us-east-1")
+        );
+    }
+
+    #[test]
+    fn a_scope_is_read_from_an_arn() {
+        assert_eq!(
+            Scope::of_arn("arn:aws:kinesis:eu-west-1:111111111111:stream/t@x"),
+            Some(Scope::new("111111111111", "eu-west-1"))
+        );
+        assert_eq!(Scope::of_arn("arn:aws:s3:::bucket"), None);
+        assert_eq!(Scope::of_arn("temps"), None);
     }
 
     #[test]

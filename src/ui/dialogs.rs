@@ -6,7 +6,7 @@
 use super::widgets::band_chart::{self, BandChart};
 use super::{scroll_offset, truncate};
 use crate::app::keymap::visible_bindings;
-use crate::app::state::{AlarmForm, AppState, Modal, RecoveryTarget};
+use crate::app::state::{AccountField, AlarmForm, AppState, Modal, RecoveryTarget};
 use crate::theme::Role;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -59,6 +59,11 @@ pub fn render(f: &mut Frame, area: Rect, state: &AppState, modal: &Modal) {
         Modal::MetricBrowser { query, selected } => {
             render_metric_browser(f, area, state, query, *selected)
         }
+        Modal::AccountPicker {
+            field,
+            query,
+            selected,
+        } => render_account_picker(f, area, state, *field, query, *selected),
     }
 }
 
@@ -549,6 +554,55 @@ fn render_metric_browser(
             },
             theme.style(Role::Dim),
         )));
+    }
+    f.render_widget(Paragraph::new(lines), list);
+}
+
+/// `:profile` / `:region` without a name: the profiles of the shared AWS files or the regions,
+/// narrowed by what is typed; the current one is marked.
+fn render_account_picker(
+    f: &mut Frame,
+    area: Rect,
+    state: &AppState,
+    field: AccountField,
+    query: &str,
+    selected: usize,
+) {
+    let theme = &state.theme;
+    let (title, current, none) = match field {
+        AccountField::Profile => (
+            "Switch profile — type to search, Enter switch, Esc cancel",
+            state.profile.as_deref().unwrap_or("default"),
+            "no profile in ~/.aws/config or ~/.aws/credentials matches",
+        ),
+        AccountField::Region => (
+            "Switch region — type to search, Enter switch, Esc cancel",
+            state.region.as_deref().unwrap_or(""),
+            "no region matches (a new one can be typed: :region NAME)",
+        ),
+    };
+    let r = centered(area, 64, area.height.saturating_sub(4));
+    let list = search_dialog(f, r, state, title, query);
+    let matches = crate::app::command::picker_matches(state, field, query);
+    let height = list.height as usize;
+    let offset = scroll_offset(selected, height);
+    let mut lines: Vec<Line> = matches
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(i, m)| {
+            let mark = if m == current { "● " } else { "  " };
+            let l = Line::raw(truncate(&format!("{mark}{m}"), list.width as usize));
+            if i == selected {
+                l.style(theme.style(Role::Selection))
+            } else {
+                l
+            }
+        })
+        .collect();
+    if lines.is_empty() {
+        lines.push(Line::from(Span::styled(none, theme.style(Role::Dim))));
     }
     f.render_widget(Paragraph::new(lines), list);
 }

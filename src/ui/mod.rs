@@ -46,11 +46,59 @@ pub fn render(f: &mut Frame, state: &AppState) {
         View::Metrics => views::metrics::render(f, body, state),
         View::Notifications => views::notifications::render(f, body, state),
     }
+    let source = match state.view {
+        View::Overview => None,
+        View::Backups => Some(crate::pipeline::Source::Backups),
+        View::Streams => Some(crate::pipeline::Source::Streams),
+        View::Alarms => Some(crate::pipeline::Source::Alarms),
+        View::Metrics => Some(crate::pipeline::Source::Metrics),
+        View::Notifications => Some(crate::pipeline::Source::Notifications),
+    };
+    if let Some(source) = source {
+        mark_stale(f, body, state, source);
+    }
     status::render_message_line(f, message, state);
     status::render_status_bar(f, status, state);
     if let Some(modal) = &state.modal {
         dialogs::render(f, area, state, modal);
     }
+}
+
+/// Stale is not current: when the view's source fails, everything inside the view is dimmed
+/// and its top line says how old the values are (`⚠ backups failing · read 3m ago`), or that
+/// nothing was read (`⚠ backups failing · nothing read yet`), so an empty table is not taken for
+/// an empty account.
+fn mark_stale(f: &mut Frame, body: Rect, state: &AppState, source: crate::pipeline::Source) {
+    use crate::app::state::Staleness;
+    let Some(stale) = state.source_staleness(source) else {
+        return;
+    };
+    let theme = &state.theme;
+    let inner = Rect::new(
+        body.x + 1,
+        body.y + 1,
+        body.width.saturating_sub(2),
+        body.height.saturating_sub(2),
+    );
+    f.buffer_mut().set_style(inner, theme.style(Role::Dim));
+    let note = match stale {
+        Staleness::NeverRead => format!(" ⚠ {} failing · nothing read yet ", source.label()),
+        Staleness::Since(secs) => {
+            format!(" ⚠ {} failing · read {} ago ", source.label(), age(secs))
+        }
+    };
+    let width = (unicode_width::UnicodeWidthStr::width(note.as_str()) as u16)
+        .min(body.width.saturating_sub(4));
+    let at = Rect::new(
+        body.x + body.width.saturating_sub(width + 2),
+        body.y,
+        width,
+        1.min(body.height),
+    );
+    f.render_widget(
+        Paragraph::new(Span::styled(note, theme.style(Role::HealthDegraded))),
+        at,
+    );
 }
 
 fn render_too_small(f: &mut Frame, area: Rect, state: &AppState) {

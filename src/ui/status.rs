@@ -1,6 +1,8 @@
-//! The two bottom lines: the message / input line, and the status bar with the caller identity,
-//! the account kind, the sources' health and the account clock.
+//! The two bottom lines: the message / input line, and the status bar with the account kind,
+//! the profile, account and region (on AWS), the caller identity, the sources' health and the
+//! account clock.
 
+use super::truncate;
 use crate::app::state::AppState;
 use crate::pipeline::HealthState;
 use crate::theme::Role;
@@ -64,6 +66,8 @@ fn width(spans: &[Span]) -> usize {
 }
 
 /// `demo ×3600 │ Operator/alice@123456789012 eu-west-1 │ ● backups ● alarms … │ 2026-11-21 15:00 UTC`
+/// on the demo; on AWS
+/// `aws │ prod@123456789012 eu-west-1 │ arn:aws:sts::…/alice │ ● backups … │ 2026-11-21 15:00 UTC`.
 ///
 /// The parts are laid out at full width when they fit; otherwise each, in drop order, is
 /// shortened, then removed, until the line fits, so the clock is never cut.
@@ -87,16 +91,50 @@ pub fn render_status_bar(f: &mut Frame, area: Rect, state: &AppState) {
         short: kind,
         drop_rank: 0,
     });
+    // On AWS: which profile, account and region, never dropped (which account a key acts on
+    // matters most once `:profile` and `:region` can change it); the caller's role/user
+    // beside it gives way first. The demo has one account and region, shown with the caller.
+    if state.demo.is_none() {
+        let profile = state.profile.as_deref().unwrap_or("default");
+        let account = state
+            .identity
+            .as_ref()
+            .map_or("?", |id| id.account.as_str());
+        let region = state
+            .identity
+            .as_ref()
+            .map(|id| id.region.as_str())
+            .or(state.region.as_deref())
+            .unwrap_or("?");
+        // A long profile name is cut (to 20, then 10 columns) so that this part and the clock
+        // fit at the 64-column minimum.
+        let place = |n| {
+            vec![Span::styled(
+                format!("│ {}@{account} {region} ", truncate(profile, n)),
+                bar,
+            )]
+        };
+        parts.push(Part {
+            full: place(20),
+            short: place(10),
+            drop_rank: 0,
+        });
+    }
     let (who_full, who_short) = match &state.identity {
         Some(id) => {
             // Short: the role/user part of the ARN and the account tell accounts apart.
             let tail = id.arn.split(['/', ':']).rev().take(2).collect::<Vec<_>>();
             let tail = tail.into_iter().rev().collect::<Vec<_>>().join("/");
-            (
-                format!("│ {} {} ", id.arn, id.region),
-                format!("│ {tail}@{} {} ", id.account, id.region),
-            )
+            if state.demo.is_none() {
+                (format!("│ {} ", id.arn), format!("│ {tail} "))
+            } else {
+                (
+                    format!("│ {} {} ", id.arn, id.region),
+                    format!("│ {tail}@{} {} ", id.account, id.region),
+                )
+            }
         }
+        None if state.switching.is_some() => ("│ switching… ".into(), "│ … ".into()),
         None => ("│ identity unknown ".into(), "│ ? ".into()),
     };
     parts.push(Part {

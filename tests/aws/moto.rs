@@ -476,3 +476,78 @@ async fn changed_blocks_between_two_snapshots_are_counted_as_moto_reports_them()
         .unwrap_err();
     assert_eq!(missing.service, "ebs");
 }
+
+/// Two regions of one account, each with a stream of the same name and the same shard ids:
+/// the store kept for one (scoped by its caller identity) never gives the other its
+/// checkpoint, so a consumer switched to the other region starts from that stream's own
+/// position instead of skipping to a sequence number of another stream.
+#[tokio::test]
+async fn the_same_stream_name_in_two_regions_never_shares_a_checkpoint() {
+    let Some(moto) = Moto::start() else { return };
+    let us_config = moto.sdk_config().await;
+    let eu_config = us_config
+        .to_builder()
+        .region(aws_config::Region::new("eu-west-1"))
+        .build();
+    let mut regions = Vec::new();
+    for config in [&us_config, &eu_config] {
+        let kinesis = aws_sdk_kinesis::Client::new(config);
+        kinesis
+            .create_stream()
+            .stream_name("temps")
+            .shard_count(1)
+            .send()
+            .await
+            .unwrap();
+        let cloud = aws::AwsCloud::from_sdk_config(config);
+        let records = temperature_readings(5)
+            .iter()
+            .map(|r| PutRecord {
+                partition_key: r.deviceid.clone(),
+                data: r.to_json().into_bytes(),
+            })
+            .collect();
+        assert_eq!(
+            cloud.put_records("temps", records).await.unwrap().failed(),
+            0
+        );
+        regions.push(cloud);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("watchband.db");
+    let mut stores = Vec::new();
+    for cloud in &regions {
+        let scope = watchband::store::Scope::of(cloud).await.unwrap();
+        stores.push(Store::open(&path).unwrap().scoped(scope));
+    }
+    assert_eq!(stores[0].scope().region, "us-east-1");
+    assert_eq!(stores[1].scope().region, "eu-west-1");
+    assert_eq!(stores[0].scope().account, stores[1].scope().account);
+
+    let shard = regions[0].list_shards("temps").await.unwrap()[0].id.clone();
+    assert_eq!(regions[1].list_shards("temps").await.unwrap()[0].id, shard);
+    let us_records = read_shard(&regions[0], "temps", &shard, ShardPosition::TrimHorizon, 10).await;
+    stores[0]
+        .set_checkpoint("temps", &shard, &us_records[2].sequence_number)
+        .unwrap();
+
+    // eu-west-1 has no checkpoint: it reads its own stream from the start.
+    assert_eq!(stores[1].checkpoint("temps", &shard).unwrap(), None);
+    let eu_records = read_shard(&regions[1], "temps", &shard, ShardPosition::TrimHorizon, 10).await;
+    assert_eq!(eu_records.len(), 5);
+    stores[1]
+        .set_checkpoint("temps", &shard, &eu_records[4].sequence_number)
+        .unwrap();
+    // us-east-1 resumes after its own checkpoint, untouched by eu-west-1's.
+    let resume = stores[0].checkpoint("temps", &shard).unwrap().unwrap();
+    assert_eq!(resume, us_records[2].sequence_number);
+    let rest = read_shard(
+        &regions[0],
+        "temps",
+        &shard,
+        ShardPosition::AfterSequence(resume),
+        10,
+    )
+    .await;
+    assert_eq!(rest.len(), 2);
+}

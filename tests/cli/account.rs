@@ -547,3 +547,120 @@ fn an_untrusted_certificate_is_one_line_naming_aws_ca_bundle() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("missing.pem"), "{}", stderr(&out));
 }
+
+/// `:profile` and `:region` in a real terminal against moto: profiles from the shared files
+/// (credentials only there), a missing profile and one without credentials as one line with
+/// the account kept, a region switch, and a profile whose configuration says `read_only = true`
+/// switching to read-only; the status bar names profile, account and region throughout.
+#[test]
+fn profile_and_region_switch_without_a_restart() {
+    let Some(moto) = support::Moto::start() else {
+        return;
+    };
+    let front = moto_front(&moto);
+    let home = tempfile::tempdir().unwrap();
+    let aws = home.path().join(".aws");
+    std::fs::create_dir_all(&aws).unwrap();
+    std::fs::write(
+        aws.join("config"),
+        "[default]\nregion = us-east-1\n\n[profile prod]\nregion = eu-west-1\n\n\
+         [profile broken]\nregion = eu-west-2\n",
+    )
+    .unwrap();
+    std::fs::write(
+        aws.join("credentials"),
+        "[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = s1\n\n\
+         [prod]\naws_access_key_id = AKIDPROD\naws_secret_access_key = s2\n",
+    )
+    .unwrap();
+    let config = home.path().join("watchband.toml");
+    std::fs::write(&config, "[profiles.prod]\nread_only = true\n").unwrap();
+    let bin = env!("CARGO_BIN_EXE_watchband");
+    let shell = format!(
+        "env -i PATH=/usr/bin:/bin HOME={home} XDG_DATA_HOME={home}/data TERM=xterm-256color \
+         AWS_EC2_METADATA_DISABLED=true {bin} --config {config} --endpoint-url {endpoint}; \
+         echo EXITED:$?; sleep 60",
+        home = home.path().display(),
+        config = config.display(),
+        endpoint = front.endpoint(),
+    );
+    let Some(t) = support::tmux::Tmux::start("profiles", 100, 30, &shell) else {
+        return;
+    };
+    t.wait("the default profile in the status bar", 60, |s| {
+        s.contains("default@123456789012 us-east-1")
+    });
+    t.text(":profile nope");
+    t.keys(&["Enter"]);
+    let screen = t.wait("the missing profile's line", 20, |s| {
+        s.contains("no profile `nope`")
+    });
+    assert!(
+        screen.contains("default@123456789012 us-east-1"),
+        "the account watched before goes on:\n{screen}"
+    );
+    // A profile whose credentials do not resolve: one line naming it, the account kept.
+    t.text(":profile broken");
+    t.keys(&["Enter"]);
+    let screen = t.wait("the unresolved credentials' line", 30, |s| {
+        s.contains("cannot switch to profile broken")
+    });
+    assert!(
+        screen.contains("default@123456789012 us-east-1"),
+        "the account watched before goes on:\n{screen}"
+    );
+    t.text(":region eu-west-1");
+    t.keys(&["Enter"]);
+    t.wait("the region switched", 30, |s| {
+        s.contains("default@123456789012 eu-west-1") && s.contains("now watching")
+    });
+    t.text(":profile prod");
+    t.keys(&["Enter"]);
+    let screen = t.wait(
+        "the prod profile, read-only by its configuration",
+        30,
+        |s| s.contains("prod@123456789012 eu-west-1") && s.contains("(read-only)"),
+    );
+    assert!(
+        !screen.contains("AKID"),
+        "no credential on screen:\n{screen}"
+    );
+    t.keys(&["b"]);
+    t.wait("a mutating key refused", 10, |s| s.contains("read-only"));
+    t.keys(&["q"]);
+    let screen = t.wait("the exit", 20, |s| s.contains("EXITED:"));
+    assert!(screen.contains("EXITED:0"), "{screen}");
+}
+
+/// A profile the configuration file makes read-only refuses a writing command as `--read-only`
+/// does (exit 64, nothing sent), and only that profile, and never the demo.
+#[test]
+fn a_read_only_profile_refuses_a_writing_command() {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("watchband.toml");
+    std::fs::write(&config, "[profiles.prod]\nread_only = true\n").unwrap();
+    let endpoint = format!("http://127.0.0.1:{}", closed_port());
+    let mut c = watchband(home.path());
+    c.args(["--config", config.to_str().unwrap(), "--profile", "prod"])
+        .args(["--endpoint-url", &endpoint, "process", "stream"]);
+    let (out, _) = run(c);
+    assert_eq!(out.status.code(), Some(64), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("profile prod is read_only"),
+        "{}",
+        stderr(&out)
+    );
+    // The demo is no AWS profile: prod's setting does not apply to it.
+    let mut c = watchband(home.path());
+    c.env("XDG_DATA_HOME", home.path().join("data"))
+        .args(["--config", config.to_str().unwrap(), "--profile", "prod"])
+        .args(["generate", "--demo", "--count", "1"]);
+    let (out, _) = run(c);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Another profile is not refused for prod's setting (it fails later, on the account).
+    let mut c = watchband(home.path());
+    c.args(["--config", config.to_str().unwrap(), "--profile", "dev"])
+        .args(["--endpoint-url", &endpoint, "process", "stream"]);
+    let (out, _) = run(c);
+    assert_ne!(out.status.code(), Some(64), "{}", stderr(&out));
+}

@@ -6,6 +6,7 @@ mod support;
 
 mod cockpit;
 mod mouse;
+mod profiles;
 mod recovery;
 mod screens;
 mod signals;

@@ -93,3 +93,121 @@ fn a_failing_source_shows_its_last_values_with_their_age() {
     assert!(row.contains("? 3m ago"), "{row}");
     assert!(row.contains("0 ms"), "{row}");
 }
+
+// ---------------------------------------------------------------- every view (point 7)
+
+fn fail(s: &mut AppState, source: Source) {
+    let now = s.now;
+    update(
+        s,
+        Input::Event(Event::Health(SourceHealth {
+            source,
+            state: HealthState::Degraded,
+            last_error: Some("expired credentials".into()),
+            last_error_resource: None,
+            last_error_kind: Some(watchband::cloud::ErrorKind::ExpiredCredentials),
+            last_error_at: Some(now),
+            since: now,
+        })),
+    );
+}
+
+fn later(s: &mut AppState, minutes: i64) {
+    let t = s.now + chrono::Duration::minutes(minutes);
+    update(s, Input::Clock(t));
+}
+
+/// The screen's text and the style of the cell where `needle` starts (on the first line
+/// holding it below the view's top border).
+fn screen_with_style(s: &AppState, needle: &str) -> (String, ratatui::style::Style) {
+    let mut t = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    t.draw(|f| watchband::ui::render(f, s)).unwrap();
+    let buf = t.backend().buffer();
+    let lines: Vec<String> = (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect()
+        })
+        .collect();
+    let y = lines
+        .iter()
+        .enumerate()
+        .position(|(y, l)| (y >= 2 || s.view == View::Overview) && l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle} on screen:\n{}", lines.join("\n")));
+    let x = lines[y].find(needle).unwrap();
+    let x = lines[y][..x].chars().count() as u16;
+    (lines.join("\n"), buf[(x, y as u16)].style())
+}
+
+#[test]
+fn each_view_dims_a_failing_source_s_values_with_their_age() {
+    for (view, source, row) in [
+        (View::Backups, Source::Backups, "prod-db-02"),
+        (View::Alarms, Source::Alarms, "prod-db-02"),
+        (View::Metrics, Source::Metrics, "CPUUtilization"),
+    ] {
+        let mut s = fixture::state();
+        s.view = view;
+        let (healthy, style) = screen_with_style(&s, row);
+        assert!(!healthy.contains("failing"), "{view:?}:\n{healthy}");
+        let dim = s.theme.style(watchband::theme::Role::Dim);
+        assert_ne!(style.fg, dim.fg, "{view:?} is not dimmed while healthy");
+        fail(&mut s, source);
+        later(&mut s, 3);
+        let (text, style) = screen_with_style(&s, row);
+        let note = format!("⚠ {} failing · read 3m ago", source.label());
+        assert!(text.contains(&note), "{view:?}:\n{text}");
+        assert_eq!(style.fg, dim.fg, "{view:?}'s rows are dimmed");
+        // Healthy again: current again.
+        let mut back = s
+            .health
+            .iter()
+            .find(|h| h.source == source)
+            .unwrap()
+            .clone();
+        back.state = HealthState::Ok;
+        update(&mut s, Input::Event(Event::Health(back)));
+        let (text, _) = screen_with_style(&s, row);
+        assert!(!text.contains("failing"), "{view:?}:\n{text}");
+    }
+}
+
+#[test]
+fn a_source_that_never_answered_is_unknown_not_empty() {
+    let mut s = AppState::new(
+        fixture::fixture_now(),
+        "aws",
+        false,
+        watchband::theme::Theme::default_theme(),
+    );
+    for source in [Source::Backups, Source::Alarms, Source::Notifications] {
+        fail(&mut s, source);
+    }
+    let (text, _) = screen_with_style(&s, "volumes");
+    assert!(text.contains("— volumes ·"), "{text}");
+    assert!(text.contains("— alarms in ALARM ·"), "{text}");
+    assert!(text.contains("— notifications"), "{text}");
+    assert!(!text.contains("0 volumes"), "{text}");
+    s.view = View::Backups;
+    let (text, _) = screen_with_style(&s, "Name");
+    assert!(
+        text.contains("⚠ backups failing · nothing read yet"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_overview_s_counters_carry_their_age_when_their_source_fails() {
+    let mut s = fixture::state();
+    let (before, _) = screen_with_style(&s, "volumes");
+    assert!(before.contains("10 volumes ·"), "{before}");
+    fail(&mut s, Source::Backups);
+    fail(&mut s, Source::Streams);
+    later(&mut s, 5);
+    let (text, style) = screen_with_style(&s, "10 volumes (5m ago)");
+    assert_eq!(style.fg, s.theme.style(watchband::theme::Role::Dim).fg);
+    // The rate is of now, which a failing stream source cannot tell.
+    assert!(text.contains("? rec/s"), "{text}");
+    assert!(!text.contains("5.0 rec/s"), "{text}");
+}

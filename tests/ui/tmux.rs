@@ -127,3 +127,36 @@ fn demo_walkthrough_in_a_real_terminal() {
     assert_eq!(t.var("alternate_on").trim(), "0", "alternate screen left");
     assert_eq!(t.var("cursor_flag").trim(), "1", "cursor shown again");
 }
+
+/// No credentials anywhere (an empty home, no AWS variables, no instance metadata): the TUI
+/// shows the no-account screen in a real terminal instead of a demo started by surprise, and
+/// its `d` starts the demo.
+#[test]
+fn without_credentials_the_no_account_screen_offers_the_demo() {
+    let bin = env!("CARGO_BIN_EXE_watchband");
+    let home = tempfile::tempdir().unwrap();
+    let shell = format!(
+        "env -i PATH=/usr/bin:/bin HOME={home} XDG_DATA_HOME={home}/data \
+         XDG_CONFIG_HOME={home}/config TERM=xterm-256color AWS_EC2_METADATA_DISABLED=true \
+         AWS_REGION=us-east-1 {bin}; echo EXITED:$?; sleep 60",
+        home = home.path().display(),
+    );
+    let Some(t) = Tmux::start("noaccount", 100, 30, &shell) else {
+        return;
+    };
+    let screen = t.wait("the no-account screen", 60, |s| {
+        s.contains("no AWS account")
+    });
+    assert!(screen.contains("run the demo"), "{screen}");
+    assert!(
+        !screen.contains("Overview"),
+        "no demo started by surprise:\n{screen}"
+    );
+    t.keys(&["d"]);
+    t.wait("the demo", 60, |s| {
+        s.contains("Overview") && s.contains(" demo ") && s.contains(" volumes · ")
+    });
+    t.keys(&["q"]);
+    let screen = t.wait("the exit", 20, |s| s.contains("EXITED:"));
+    assert!(screen.contains("EXITED:0"), "{screen}");
+}

@@ -426,6 +426,7 @@ async fn no_frame_is_drawn_when_nothing_changes() {
     let outputs = watchband::app::runtime::Outputs {
         commands,
         cloud: None,
+        switcher: None,
     };
     watchband::app::runtime::event_loop(&mut screen, &mut s, inputs, outputs)
         .await

@@ -16,6 +16,7 @@ mod dynamodb;
 mod ebs;
 pub mod errors;
 mod kinesis;
+pub mod profiles;
 mod sns;
 mod sqs;
 mod sts;

@@ -5,8 +5,9 @@
 
 use crate::app::layout::{OVERVIEW_DETAIL_H, overview_problem_rows};
 use crate::app::problems::Problem;
-use crate::app::state::{AppState, EventKind, LogEvent, View};
+use crate::app::state::{AppState, EventKind, LogEvent, Staleness, View};
 use crate::app::text::count;
+use crate::pipeline::Source;
 use crate::theme::Role;
 use crate::ui::{age, block, scroll_offset, truncate, when};
 use ratatui::Frame;
@@ -59,34 +60,68 @@ fn render_summary(f: &mut Frame, area: Rect, state: &AppState) {
             },
         )
     };
+    // Stale is not current: a counter whose source fails is dimmed with its age, and one
+    // whose source never answered is unknown (`—`), not zero.
+    let known = |source: Source, span: Span<'static>, unknown: &str| -> Span<'static> {
+        match state.source_staleness(source) {
+            None => span,
+            // The Problems list names the failing source; the view says nothing was read.
+            Some(Staleness::NeverRead) => {
+                Span::styled(format!("— {unknown}"), theme.style(Role::Dim))
+            }
+            Some(Staleness::Since(secs)) => Span::styled(
+                format!("{} ({} ago)", span.content, age(secs)),
+                theme.style(Role::Dim),
+            ),
+        }
+    };
+    let streams_text = match state.source_staleness(Source::Streams) {
+        // The rate is now, and nothing is known of now.
+        Some(Staleness::Since(_)) => {
+            format!("{} (? rec/s)", count(streams.len(), "stream", "streams"))
+        }
+        _ => format!(
+            "{} ({:.1} rec/s)",
+            count(streams.len(), "stream", "streams"),
+            state.records_per_sec()
+        ),
+    };
     let spans = vec![
-        Span::raw(count(state.volumes.len(), "volume", "volumes")),
+        known(
+            Source::Backups,
+            Span::raw(count(state.volumes.len(), "volume", "volumes")),
+            "volumes",
+        ),
         sep.clone(),
         bad(
             anomalies,
             format!("{} in 24 h", count(anomalies, "anomaly", "anomalies")),
         ),
         sep.clone(),
-        Span::raw(format!(
-            "{} ({:.1} rec/s)",
-            count(streams.len(), "stream", "streams"),
-            state.records_per_sec()
-        )),
+        known(Source::Streams, Span::raw(streams_text), "streams"),
         sep.clone(),
-        bad(
-            in_alarm,
-            format!("{} in ALARM", count(in_alarm, "alarm", "alarms")),
+        known(
+            Source::Alarms,
+            bad(
+                in_alarm,
+                format!("{} in ALARM", count(in_alarm, "alarm", "alarms")),
+            ),
+            "alarms in ALARM",
         ),
         sep,
-        Span::raw(count(
-            state
-                .notifications
-                .iter()
-                .map(|n| n.count as usize)
-                .sum::<usize>(),
-            "notification",
+        known(
+            Source::Notifications,
+            Span::raw(count(
+                state
+                    .notifications
+                    .iter()
+                    .map(|n| n.count as usize)
+                    .sum::<usize>(),
+                "notification",
+                "notifications",
+            )),
             "notifications",
-        )),
+        ),
     ];
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
