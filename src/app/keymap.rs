@@ -95,7 +95,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding { keys: "+ -", what: "charts: zoom in / out inside the time range", action: Action::ZoomIn },
     Binding { keys: "< >", what: "charts: pan the zoomed window older / newer", action: Action::PanOlder },
     Binding { keys: "J K", what: "Streams: scroll the anomaly and rejected panes", action: Action::PaneDown },
-    Binding { keys: ":", what: "command (Tab completes, ↑↓ history): :backups :metric :range 30d :theme NAME ...", action: Action::Command },
+    Binding { keys: ":", what: "command (Tab completes, ↑↓ history): :backups :metric :range 30d :theme NAME :profile :region ...", action: Action::Command },
     Binding { keys: "r", what: "refresh from the account now", action: Action::Refresh },
     Binding { keys: "y", what: "copy the selected ARN to the clipboard (OSC 52, works over SSH)", action: Action::Copy },
     Binding { keys: "t", what: "next theme", action: Action::NextTheme },
