@@ -126,6 +126,9 @@ pub struct Config {
     /// Metrics watched with a band from the start.
     pub metrics: Vec<MetricConfig>,
     pub aws: AwsSection,
+    /// Accounts whose volumes the backup processor counts besides its own (cross-account
+    /// backup); `process backups --allow-account` adds to them.
+    pub backup_allow_accounts: Vec<String>,
 }
 
 impl Default for Config {
@@ -141,8 +144,14 @@ impl Default for Config {
             namespaces: vec![interop::BACKUP_NAMESPACE.into()],
             metrics: Vec::new(),
             aws: AwsSection::default(),
+            backup_allow_accounts: Vec::new(),
         }
     }
+}
+
+/// An AWS account id: exactly 12 digits.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// What the command line says over the configuration file: plain options, so that nothing
@@ -244,6 +253,14 @@ impl Config {
                         "period {} of {} is not 1, 5, 10, 30 or a multiple of 60",
                         m.period, m.name
                     ),
+                ));
+            }
+        }
+        for (i, account) in self.backup_allow_accounts.iter().enumerate() {
+            if !is_account_id(account) {
+                return Err(fail(
+                    &[Step::Key("backup_allow_accounts"), Step::Index(i)],
+                    format!("{account:?} is not an AWS account id (12 digits)"),
                 ));
             }
         }

@@ -251,6 +251,13 @@ pub enum ProcessCommand {
     Backups {
         #[arg(long)]
         queue: String,
+        /// Also count volumes of this account (cross-account backup); repeatable. Added to
+        /// the configuration's `backup_allow_accounts`.
+        #[arg(long = "allow-account", value_name = "ID")]
+        allow_account: Vec<String>,
+        /// Send each refused event (with the reason) to this SQS queue before deleting it.
+        #[arg(long, value_name = "URL")]
+        dead_letter_queue: Option<String>,
     },
     /// Stream processor over a Kinesis stream.
     #[command(
@@ -262,6 +269,10 @@ pub enum ProcessCommand {
     Stream {
         #[arg(long, default_value = crate::interop::TEMPERATURE_STREAM)]
         stream: String,
+        /// Send each rejected record (stream, shard, sequence number, reason, its bytes in
+        /// base64) to this SQS queue; a record is checkpointed only once it is there.
+        #[arg(long, value_name = "URL")]
+        dead_letter_queue: Option<String>,
     },
     /// Metric scorer (Random Cut Forest) writing <Metric>AnomalyIndicator.
     #[command(

@@ -1,12 +1,13 @@
 //! `watchband process ...`: the patterns' processors as local processes, on the same code the
 //! Lambda handlers and the demo account run.
 //!
-//! - `process backups --queue URL`: handles the `Backup Job State Change` events an EventBridge
-//!   rule delivers to an SQS queue, until Ctrl-C; one JSON line per event on stdout.
+//! - `process backups --queue URL [--allow-account ID]... [--dead-letter-queue URL]`: handles
+//!   the `Backup Job State Change` events an EventBridge rule delivers to an SQS queue, until
+//!   Ctrl-C; one JSON line per event on stdout, one line on stderr per refused event.
 //! - `process metric --namespace NS --metric NAME [--dimension K=V]`: one scoring run of the
 //!   metric; the report as JSON on stdout.
-//! - `process stream --stream NAME`: the temperature stream processor over a Kinesis stream,
-//!   with checkpoints in the embedded store, until Ctrl-C.
+//! - `process stream --stream NAME [--dead-letter-queue URL]`: the temperature stream
+//!   processor over a Kinesis stream, with checkpoints in the embedded store, until Ctrl-C.
 
 use super::{ProcessCommand, SourceArgs};
 use crate::cloud::{Cloud, MetricId};
@@ -47,14 +48,36 @@ pub fn run(source: &SourceArgs, command: &ProcessCommand) -> anyhow::Result<Exit
     let code = rt.block_on(async {
         let cloud = crate::session::open_cloud(&source.options(), &config).await?;
         match command {
-            ProcessCommand::Backups { queue } => backups(cloud, &config, queue).await,
+            ProcessCommand::Backups {
+                queue,
+                allow_account,
+                dead_letter_queue,
+            } => {
+                backups(
+                    cloud,
+                    &config,
+                    queue,
+                    allow_account,
+                    dead_letter_queue.as_deref(),
+                )
+                .await
+            }
             ProcessCommand::Metric {
                 namespace,
                 metric,
                 dimension,
             } => metric_run(cloud.as_ref(), namespace, metric, dimension).await,
-            ProcessCommand::Stream { stream } => {
-                crate::processors::stream::run_stream(cloud, &config, stream).await
+            ProcessCommand::Stream {
+                stream,
+                dead_letter_queue,
+            } => {
+                crate::processors::stream::run_stream(
+                    cloud,
+                    &config,
+                    stream,
+                    dead_letter_queue.as_deref(),
+                )
+                .await
             }
         }
     })?;
@@ -62,7 +85,22 @@ pub fn run(source: &SourceArgs, command: &ProcessCommand) -> anyhow::Result<Exit
     Ok(code)
 }
 
-async fn backups(cloud: Arc<dyn Cloud>, config: &Config, queue: &str) -> anyhow::Result<ExitCode> {
+async fn backups(
+    cloud: Arc<dyn Cloud>,
+    config: &Config,
+    queue: &str,
+    allow_account: &[String],
+    dead_letter_queue: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    if let Some(bad) = allow_account
+        .iter()
+        .find(|a| !crate::config::is_account_id(a))
+    {
+        anyhow::bail!(
+            "--allow-account takes an AWS account id (12 digits), not {:?}",
+            crate::sanitize::clean(bad)
+        );
+    }
     let topic = crate::processors::topic_arn(cloud.as_ref(), &config.topics.backup).await?;
     let store = crate::store::Store::default_path()
         .map(crate::store::Store::open)
@@ -76,6 +114,13 @@ async fn backups(cloud: Arc<dyn Cloud>, config: &Config, queue: &str) -> anyhow:
         BackupProcessorConfig {
             table: config.tables.backup.clone(),
             band_width: config.band_width,
+            allow_accounts: config
+                .backup_allow_accounts
+                .iter()
+                .chain(allow_account)
+                .cloned()
+                .collect(),
+            dead_letter_queue: dead_letter_queue.map(str::to_string),
             ..BackupProcessorConfig::new(&topic)
         },
     );
