@@ -551,11 +551,15 @@ pub async fn run_stream(
             eprintln!("\nwatchband: {line}");
         }
     };
+    // A shard stopped at a record it cannot finish emits no event while it waits: the
+    // failures are printed on a tick too.
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     let code = loop {
         tokio::select! {
             biased;
             _ = tokio::signal::ctrl_c() => break 130u8,
             _ = terminate.recv() => break 143u8,
+            _ = tick.tick() => report(&sink, &mut repeats),
             event = events.recv() => match event {
                 Some(Event::Health(h)) => {
                     if let Some(line) = h.last_error.as_deref().and_then(|e| repeats.line(e)) {
