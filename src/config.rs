@@ -461,6 +461,17 @@ period = 60
     }
 
     #[test]
+    fn backup_allow_accounts_take_account_ids_only() {
+        let c = parse("backup_allow_accounts = [\"210987654321\"]\n").unwrap();
+        assert_eq!(c.backup_allow_accounts, vec!["210987654321".to_string()]);
+        let e = parse("tag_key = \"b\"\nbackup_allow_accounts = [\"2109876\"]\n").unwrap_err();
+        assert!(
+            matches!(&e, ConfigError::Invalid { line: 2, reason, .. } if reason.contains("12 digits")),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn an_unknown_key_is_refused_on_its_line() {
         let e = parse("tag_key = \"a\"\n\ntopcs = 3\n").unwrap_err();
         assert!(

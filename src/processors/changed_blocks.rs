@@ -610,3 +610,27 @@ pub async fn drain_queue(
     }
     Ok(done)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_own_region_and_own_or_allowed_accounts_are_counted() {
+        let me = Identity {
+            account: "123456789012".into(),
+            arn: "arn:aws:iam::123456789012:user/op".into(),
+            region: "us-east-1".into(),
+        };
+        let allowed = vec!["210987654321".to_string()];
+        assert_eq!(foreign_volume("us-east-1", "123456789012", &me, &[]), None);
+        assert_eq!(
+            foreign_volume("us-east-1", "210987654321", &me, &allowed),
+            None
+        );
+        let other = foreign_volume("us-east-1", "210987654321", &me, &[]).unwrap();
+        assert!(other.contains("account 210987654321"), "{other}");
+        let west = foreign_volume("us-west-2", "123456789012", &me, &allowed).unwrap();
+        assert!(west.contains("region us-west-2"), "{west}");
+    }
+}

@@ -7,11 +7,12 @@ use super::http::{Response, Server};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-/// Recovery points per resource ARN: (recovery point ARN, creation date).
+/// One listed recovery point: its ARN and creation date.
+type Point = (String, chrono::DateTime<chrono::Utc>);
+
+/// Recovery points per resource ARN.
 #[derive(Clone, Default)]
-pub struct RecoveryPoints(
-    Arc<Mutex<BTreeMap<String, Vec<(String, chrono::DateTime<chrono::Utc>)>>>>,
-);
+pub struct RecoveryPoints(Arc<Mutex<BTreeMap<String, Vec<Point>>>>);
 
 impl RecoveryPoints {
     /// Registers the EBS snapshot `snapshot_id` of `volume_arn`, created at `created`, as AWS
