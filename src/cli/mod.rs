@@ -246,7 +246,10 @@ pub enum ProcessCommand {
     /// Backup processor fed by an SQS queue that an EventBridge rule targets.
     #[command(
         after_help = "Refused under --read-only (exit 64): it writes the table, metrics, alarms and\n\
-                      alerts, and deletes the queue's messages. Stops on Ctrl-C (exit 0)."
+                      alerts, and deletes the queue's messages. Stops on Ctrl-C (exit 0).\n\
+                      An event is refused, writing nothing, unless its volume is in this region and\n\
+                      account (or an allowed one) and its snapshot is one of the volume's recovery\n\
+                      points; the table follows the snapshots' creation dates (docs/pipeline.md)."
     )]
     Backups {
         #[arg(long)]

@@ -150,7 +150,9 @@ async fn backups(
                         Err(e) => eprintln!(
                             "watchband: event {} {}: {}",
                             crate::sanitize::clean(&o.message_id),
-                            if o.deleted {
+                            if o.deleted && dead_letter_queue.is_some() {
+                                "dead-lettered"
+                            } else if o.deleted {
                                 "dropped"
                             } else {
                                 "left for redelivery"

@@ -373,6 +373,7 @@ async fn a_foreign_account_is_refused_until_allow_listed_and_a_foreign_region_al
         "{stderr}"
     );
     assert!(stderr.contains("in region us-west-2"), "{stderr}");
+    assert_eq!(stderr.matches("dead-lettered").count(), 2, "{stderr}");
     assert!(w.alarm_names().await.is_empty());
     assert!(w.item(foreign).await.is_none() && w.item(west).await.is_none());
     // Both are in the dead-letter queue, as they came, with the reason.
