@@ -575,9 +575,8 @@ pub async fn drain_queue(
             break;
         }
         for m in messages {
-            let outcome = processor.handle_json(&m.body).await;
+            let mut outcome = processor.handle_json(&m.body).await;
             let mut permanent = matches!(&outcome, Err(e) if e.kind == ErrorKind::InvalidRequest);
-            let mut outcome = outcome;
             if permanent
                 && let (Err(why), Some(dlq)) = (&outcome, &processor.config.dead_letter_queue)
             {
