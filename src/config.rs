@@ -130,6 +130,9 @@ pub struct Config {
     /// Metrics watched with a band from the start.
     pub metrics: Vec<MetricConfig>,
     pub aws: AwsSection,
+    /// Accounts whose volumes the backup processor counts besides its own (cross-account
+    /// backup); `process backups --allow-account` adds to them.
+    pub backup_allow_accounts: Vec<String>,
     /// `[profiles.NAME]`: settings that apply while watchband runs with that AWS profile.
     pub profiles: BTreeMap<String, ProfileSettings>,
 }
@@ -160,9 +163,15 @@ impl Default for Config {
             namespaces: vec![interop::BACKUP_NAMESPACE.into()],
             metrics: Vec::new(),
             aws: AwsSection::default(),
+            backup_allow_accounts: Vec::new(),
             profiles: BTreeMap::new(),
         }
     }
+}
+
+/// An AWS account id: exactly 12 digits.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// What the command line says over the configuration file: plain options, so that nothing
@@ -264,6 +273,14 @@ impl Config {
                         "period {} of {} is not 1, 5, 10, 30 or a multiple of 60",
                         m.period, m.name
                     ),
+                ));
+            }
+        }
+        for (i, account) in self.backup_allow_accounts.iter().enumerate() {
+            if !is_account_id(account) {
+                return Err(fail(
+                    &[Step::Key("backup_allow_accounts"), Step::Index(i)],
+                    format!("{account:?} is not an AWS account id (12 digits)"),
                 ));
             }
         }
@@ -547,6 +564,17 @@ period = 60
         assert!(path.ends_with("watchband/config.toml"));
         assert_eq!(*line, 2, "{reason}");
         assert!(e.to_string().contains("config.toml:2:"), "{e}");
+    }
+
+    #[test]
+    fn backup_allow_accounts_take_account_ids_only() {
+        let c = parse("backup_allow_accounts = [\"210987654321\"]\n").unwrap();
+        assert_eq!(c.backup_allow_accounts, vec!["210987654321".to_string()]);
+        let e = parse("tag_key = \"b\"\nbackup_allow_accounts = [\"2109876\"]\n").unwrap_err();
+        assert!(
+            matches!(&e, ConfigError::Invalid { line: 2, reason, .. } if reason.contains("12 digits")),
+            "{e}"
+        );
     }
 
     #[test]

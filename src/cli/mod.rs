@@ -246,11 +246,21 @@ pub enum ProcessCommand {
     /// Backup processor fed by an SQS queue that an EventBridge rule targets.
     #[command(
         after_help = "Refused under --read-only (exit 64): it writes the table, metrics, alarms and\n\
-                      alerts, and deletes the queue's messages. Stops on Ctrl-C (exit 0)."
+                      alerts, and deletes the queue's messages. Stops on Ctrl-C (exit 0).\n\
+                      An event is refused, writing nothing, unless its volume is in this region and\n\
+                      account (or an allowed one) and its snapshot is one of the volume's recovery\n\
+                      points; the table follows the snapshots' creation dates (docs/pipeline.md)."
     )]
     Backups {
         #[arg(long)]
         queue: String,
+        /// Also count volumes of this account (cross-account backup); repeatable. Added to
+        /// the configuration's `backup_allow_accounts`.
+        #[arg(long = "allow-account", value_name = "ID")]
+        allow_account: Vec<String>,
+        /// Send each refused event (with the reason) to this SQS queue before deleting it.
+        #[arg(long, value_name = "URL")]
+        dead_letter_queue: Option<String>,
     },
     /// Stream processor over a Kinesis stream.
     #[command(
@@ -273,6 +283,10 @@ pub enum ProcessCommand {
         /// shards are taken over 1 to 1.33 periods after it died (renewals every third).
         #[arg(long, value_name = "SECS", default_value_t = 10.0)]
         lease_period: f64,
+        /// Send each rejected record (stream, shard, sequence number, reason, its bytes in
+        /// base64) to this SQS queue; a record is checkpointed only once it is there.
+        #[arg(long, value_name = "URL")]
+        dead_letter_queue: Option<String>,
     },
     /// Metric scorer (Random Cut Forest) writing <Metric>AnomalyIndicator.
     #[command(

@@ -1,13 +1,15 @@
 //! `watchband process ...`: the patterns' processors as local processes, on the same code the
 //! Lambda handlers and the demo account run.
 //!
-//! - `process backups --queue URL`: handles the `Backup Job State Change` events an EventBridge
-//!   rule delivers to an SQS queue, until Ctrl-C; one JSON line per event on stdout.
+//! - `process backups --queue URL [--allow-account ID]... [--dead-letter-queue URL]`: handles
+//!   the `Backup Job State Change` events an EventBridge rule delivers to an SQS queue, until
+//!   Ctrl-C; one JSON line per event on stdout, one line on stderr per refused event.
 //! - `process metric --namespace NS --metric NAME [--dimension K=V]`: one scoring run of the
 //!   metric; the report as JSON on stdout.
-//! - `process stream --stream NAME`: the temperature stream processor over a Kinesis stream,
-//!   with checkpoints in the embedded store, until Ctrl-C; with `--lease-table NAME`, shard
-//!   leases in DynamoDB shared with the other workers on the stream.
+//! - `process stream --stream NAME [--dead-letter-queue URL]`: the temperature stream
+//!   processor over a Kinesis stream, with checkpoints in the embedded store, until Ctrl-C;
+//!   with `--lease-table NAME`, shard leases in DynamoDB shared with the other workers on the
+//!   stream.
 
 use super::{ProcessCommand, SourceArgs};
 use crate::cloud::{Cloud, MetricId};
@@ -64,7 +66,20 @@ pub fn run(source: &SourceArgs, command: &ProcessCommand) -> anyhow::Result<Exit
     let code = rt.block_on(async {
         let cloud = crate::session::open_cloud(&source.options(), &config).await?;
         match command {
-            ProcessCommand::Backups { queue } => backups(cloud, &config, queue).await,
+            ProcessCommand::Backups {
+                queue,
+                allow_account,
+                dead_letter_queue,
+            } => {
+                backups(
+                    cloud,
+                    &config,
+                    queue,
+                    allow_account,
+                    dead_letter_queue.as_deref(),
+                )
+                .await
+            }
             ProcessCommand::Metric {
                 namespace,
                 metric,
@@ -74,6 +89,7 @@ pub fn run(source: &SourceArgs, command: &ProcessCommand) -> anyhow::Result<Exit
                 stream,
                 lease_table,
                 lease_period,
+                dead_letter_queue,
             } => {
                 let table = lease_table
                     .clone()
@@ -83,7 +99,14 @@ pub fn run(source: &SourceArgs, command: &ProcessCommand) -> anyhow::Result<Exit
                     anyhow::bail!("--lease-period takes seconds, at least 1 (got {lease_period})");
                 }
                 let leases = table.map(|t| (t, std::time::Duration::from_secs_f64(*lease_period)));
-                crate::processors::stream::run_stream(cloud, &config, stream, leases).await
+                crate::processors::stream::run_stream(
+                    cloud,
+                    &config,
+                    stream,
+                    leases,
+                    dead_letter_queue.as_deref(),
+                )
+                .await
             }
         }
     })?;
@@ -91,7 +114,22 @@ pub fn run(source: &SourceArgs, command: &ProcessCommand) -> anyhow::Result<Exit
     Ok(code)
 }
 
-async fn backups(cloud: Arc<dyn Cloud>, config: &Config, queue: &str) -> anyhow::Result<ExitCode> {
+async fn backups(
+    cloud: Arc<dyn Cloud>,
+    config: &Config,
+    queue: &str,
+    allow_account: &[String],
+    dead_letter_queue: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    if let Some(bad) = allow_account
+        .iter()
+        .find(|a| !crate::config::is_account_id(a))
+    {
+        anyhow::bail!(
+            "--allow-account takes an AWS account id (12 digits), not {:?}",
+            crate::sanitize::clean(bad)
+        );
+    }
     let topic = crate::processors::topic_arn(cloud.as_ref(), &config.topics.backup).await?;
     let store = crate::session::open_store(cloud.as_ref()).await?;
     let counter = ChangeCounter::new(cloud.clone(), store);
@@ -101,6 +139,13 @@ async fn backups(cloud: Arc<dyn Cloud>, config: &Config, queue: &str) -> anyhow:
         BackupProcessorConfig {
             table: config.tables.backup.clone(),
             band_width: config.band_width,
+            allow_accounts: config
+                .backup_allow_accounts
+                .iter()
+                .chain(allow_account)
+                .cloned()
+                .collect(),
+            dead_letter_queue: dead_letter_queue.map(str::to_string),
             ..BackupProcessorConfig::new(&topic)
         },
     );
@@ -130,7 +175,9 @@ async fn backups(cloud: Arc<dyn Cloud>, config: &Config, queue: &str) -> anyhow:
                         Err(e) => eprintln!(
                             "watchband: event {} {}: {}",
                             crate::sanitize::clean(&o.message_id),
-                            if o.deleted {
+                            if o.deleted && dead_letter_queue.is_some() {
+                                "dead-lettered"
+                            } else if o.deleted {
                                 "dropped"
                             } else {
                                 "left for redelivery"

@@ -157,6 +157,8 @@ pub trait Cloud: Send + Sync + 'static {
         wait_seconds: i32,
     ) -> CloudResult<Vec<QueueMessage>>;
     async fn delete_message(&self, queue_url: &str, receipt_handle: &str) -> CloudResult<()>;
+    /// SendMessage; returns the message id. The dead-letter destinations of the processors.
+    async fn send_message(&self, queue_url: &str, body: &str) -> CloudResult<String>;
 
     // ------------------------------------------------------------ Kinesis
     async fn list_streams(&self) -> CloudResult<Vec<String>>;

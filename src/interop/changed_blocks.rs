@@ -114,8 +114,19 @@ pub fn parse_backup_event(json: &str) -> Result<Option<BackupJobEvent>, String> 
         .and_then(|r| r.get(0))
         .and_then(|r| r.as_str())
         .unwrap_or_default();
+    // Only an ARN's characters: an escape sequence before the `snap-` id would otherwise
+    // pass the id's suffix check.
+    let arn_chars = resource0
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b":/-_.".contains(&b));
     let snapshot_id = snapshot_id_in(resource0)
-        .ok_or_else(|| format!("resources[0] is not a snapshot: {resource0:?}"))?;
+        .filter(|_| arn_chars)
+        .ok_or_else(|| {
+            format!(
+                "resources[0] is not a snapshot: {:?}",
+                crate::sanitize::clean(resource0)
+            )
+        })?;
     Ok(Some(BackupJobEvent {
         job_id: s("backupJobId").to_string(),
         state: s("state").to_string(),

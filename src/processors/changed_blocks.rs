@@ -6,16 +6,22 @@
 //! published as `BACKUP/BACKUP_CHANGED_BLOCKS` with dimension `BACKUP_RESOURCE`; on a volume's
 //! first sighting the `Backup-Anomaly-Alarm/<arn>` alarm is created as the original creates it.
 //!
-//! What the original lacks: the table write is conditional (the item advances only from the
-//! snapshot it was read at, and only forward in time), so a redelivered or out-of-order event
-//! neither double-counts nor goes backwards; a count whose publish failed is published on the
+//! What the original lacks: the event is checked before anything is written — the volume ARN
+//! must be an EC2 volume ARN of the processor's own region and of its own account (or one
+//! allow-listed for cross-account backup), and the snapshot must be one of that volume's
+//! recovery points in AWS Backup, whose creation date orders the table (never the event's
+//! arrival or its `time`, which a redelivery or a late job does not keep in snapshot order).
+//! The table write is conditional (the item advances only from the snapshot it was read at,
+//! and only to a snapshot started later), so a redelivered or out-of-order event neither
+//! double-counts nor goes backwards; a count whose publish failed is published on the
 //! redelivery; and the count is scored by the shared detection core against the volume's own
 //! history, with a verdict notification on the backup topic when it is anomalous — the
-//! deployments wait weeks for CloudWatch's band to train.
+//! deployments wait weeks for CloudWatch's band to train. An event refused for good can be
+//! sent to a dead-letter queue with the reason before it is deleted.
 
 use crate::cloud::{
     AlarmFilter, AlarmState, AttrValue, Cloud, CloudError, CloudResult, Condition, ErrorKind,
-    GetMetricData, Item, MetricDatum, MetricQuery, Time,
+    GetMetricData, Identity, Item, MetricDatum, MetricQuery, Time, collect_pages,
 };
 use crate::detect::Verdict;
 use crate::interop::{self, BackupJobEvent};
@@ -35,6 +41,11 @@ pub struct BackupProcessorConfig {
     /// The team's shared acknowledgements: an alert on a volume whose alarm is snoozed is not
     /// sent, and one whose alarm episode is acknowledged says by whom.
     pub ack_table: String,
+    /// Accounts whose volumes are accepted besides the processor's own (cross-account
+    /// backup: a vault in this account holding other accounts' recovery points).
+    pub allow_accounts: Vec<String>,
+    /// Where an event refused for good goes (with the reason) before it is deleted.
+    pub dead_letter_queue: Option<String>,
 }
 
 impl BackupProcessorConfig {
@@ -45,6 +56,8 @@ impl BackupProcessorConfig {
             band_width: 2.0,
             history_days: 90,
             ack_table: interop::ACK_TABLE.into(),
+            allow_accounts: Vec::new(),
+            dead_letter_queue: None,
         }
     }
 }
@@ -73,7 +86,8 @@ pub enum BackupOutcome {
     Duplicate { snapshot_id: String },
     /// The same event again after a failed publish: the stored count was published now.
     Republished { snapshot_id: String, blocks: u64 },
-    /// An event older than what the table already holds.
+    /// A snapshot started before the one the table already holds: nothing written or
+    /// published (the table's latest never moves backwards).
     OutOfOrder { snapshot_id: String, stored: String },
     /// Not a completed EBS backup job.
     Ignored,
@@ -83,6 +97,8 @@ pub struct BackupProcessor<'a> {
     cloud: &'a dyn Cloud,
     counter: ChangeCounter,
     config: BackupProcessorConfig,
+    /// The processor's own account and region (STS), read once.
+    identity: tokio::sync::OnceCell<Identity>,
 }
 
 impl<'a> BackupProcessor<'a> {
@@ -95,6 +111,7 @@ impl<'a> BackupProcessor<'a> {
             cloud,
             counter,
             config,
+            identity: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -115,20 +132,19 @@ impl<'a> BackupProcessor<'a> {
     }
 
     pub async fn handle(&self, event: &BackupJobEvent) -> CloudResult<BackupOutcome> {
-        // The event's own time orders the table; stamping an event without one "now" would
-        // let a stale or forged event pass the order check and move the table backwards.
-        let at = event
+        // An event without a usable time is not one AWS Backup sent: refused. (The table is
+        // ordered by the snapshot's own creation date below, not by this time.)
+        event
             .time
             .as_deref()
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.with_timezone(&chrono::Utc))
             .ok_or_else(|| {
                 CloudError::new(
                     ErrorKind::InvalidRequest,
                     "watchband",
                     "ProcessBackupEvent",
                     format!(
-                        "the event for snapshot {} has no usable `time` ({}): refused, since it cannot be ordered",
+                        "the event for snapshot {} has no usable `time` ({}): refused",
                         crate::sanitize::clean(&event.snapshot_id),
                         match &event.time {
                             Some(t) => format!("{:?} is not RFC 3339", crate::sanitize::clean(t)),
@@ -137,7 +153,8 @@ impl<'a> BackupProcessor<'a> {
                     ),
                 )
             })?;
-        let at_text = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let at = self.check(event).await?;
+        let at_text = at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let arn = &event.volume_arn;
         let current = &event.snapshot_id;
 
@@ -175,8 +192,12 @@ impl<'a> BackupProcessor<'a> {
                 }),
             };
         }
-        // Items written by the changed-block pipeline's own function have no time; any event is newer then.
-        if !stored_time.is_empty() && at_text.as_str() <= stored_time {
+        // Items written by the changed-block pipeline's own function have no time; any snapshot
+        // is newer then. A snapshot started at or before the stored one never replaces it.
+        let stored_at = chrono::DateTime::parse_from_rfc3339(stored_time)
+            .ok()
+            .map(|t| t.with_timezone(&chrono::Utc));
+        if stored_at.is_some_and(|stored_at| at <= stored_at) {
             return Ok(BackupOutcome::OutOfOrder {
                 snapshot_id: current.clone(),
                 stored: previous,
@@ -236,6 +257,48 @@ impl<'a> BackupProcessor<'a> {
             anomalous,
             expected: verdict.and_then(|v| v.band).map(|b| (b.lower, b.upper)),
         })
+    }
+
+    /// Checks the event before anything is written and returns the snapshot's start time
+    /// (its recovery point's creation date), which orders the table. Refused
+    /// (`InvalidRequest`, for good): a volume of another region, or of an account that is
+    /// neither the processor's nor allow-listed; a snapshot that is not one of the volume's
+    /// recovery points (a snapshot of volume B presented as volume A's).
+    async fn check(&self, event: &BackupJobEvent) -> CloudResult<Time> {
+        let arn = &event.volume_arn;
+        let refuse = |why: String| {
+            CloudError::new(
+                ErrorKind::InvalidRequest,
+                "watchband",
+                "ProcessBackupEvent",
+                format!(
+                    "refused the event for {} (snapshot {}): {why}; nothing was written",
+                    crate::sanitize::clean(arn),
+                    crate::sanitize::clean(&event.snapshot_id)
+                ),
+            )
+        };
+        let Some((region, account, _)) = crate::cloud::arn::volume_arn_parts(arn) else {
+            return Err(refuse("not an EC2 volume ARN".into()));
+        };
+        let me = self
+            .identity
+            .get_or_try_init(|| self.cloud.caller_identity())
+            .await?;
+        if let Some(why) = foreign_volume(region, account, me, &self.config.allow_accounts) {
+            return Err(refuse(why));
+        }
+        let points = collect_pages(|t| self.cloud.list_recovery_points_by_resource(arn, t)).await?;
+        let Some(point) = points
+            .iter()
+            .find(|p| p.snapshot_id() == Some(event.snapshot_id.as_str()))
+        else {
+            return Err(refuse(format!(
+                "the snapshot is not a recovery point of this volume in AWS Backup ({} listed)",
+                points.len()
+            )));
+        };
+        Ok(point.created)
     }
 
     async fn first_sighting(
@@ -456,6 +519,30 @@ enum Acked {
     Snoozed,
 }
 
+/// Why a volume of `region` and `account` is not the processor's to count, or `None` when it
+/// is: the processor's own region, and its own account or one of `allowed`.
+pub fn foreign_volume(
+    region: &str,
+    account: &str,
+    me: &Identity,
+    allowed: &[String],
+) -> Option<String> {
+    if region != me.region {
+        return Some(format!(
+            "the volume is in region {region}, this processor counts {}",
+            me.region
+        ));
+    }
+    if account != me.account && !allowed.iter().any(|a| a == account) {
+        return Some(format!(
+            "the volume belongs to account {account}, not this one ({}) nor an allowed one \
+             (--allow-account or backup_allow_accounts)",
+            me.account
+        ));
+    }
+    None
+}
+
 /// What became of one queued event.
 #[derive(Debug)]
 pub struct QueuedOutcome {
@@ -467,8 +554,9 @@ pub struct QueuedOutcome {
 
 /// Receives what is waiting on the queue an EventBridge rule feeds (at most `max` messages,
 /// waiting up to `wait_seconds` for the first) and handles each event. A message is deleted
-/// once handled, or when it can never be handled (not an event); after a retryable failure it
-/// stays, and SQS delivers it again after its visibility timeout.
+/// once handled, or when it can never be handled (not an event, or refused) — after it was
+/// sent to the dead-letter queue when there is one; after a retryable failure, or a failed
+/// dead-letter send, it stays, and SQS delivers it again after its visibility timeout.
 pub async fn drain_queue(
     processor: &BackupProcessor<'_>,
     queue_url: &str,
@@ -487,8 +575,24 @@ pub async fn drain_queue(
             break;
         }
         for m in messages {
-            let outcome = processor.handle_json(&m.body).await;
-            let permanent = matches!(&outcome, Err(e) if e.kind == ErrorKind::InvalidRequest);
+            let mut outcome = processor.handle_json(&m.body).await;
+            let mut permanent = matches!(&outcome, Err(e) if e.kind == ErrorKind::InvalidRequest);
+            if permanent
+                && let (Err(why), Some(dlq)) = (&outcome, &processor.config.dead_letter_queue)
+            {
+                let letter = serde_json::json!({
+                    "queue": queue_url,
+                    "message_id": m.message_id,
+                    "reason": why.message,
+                    "body": m.body,
+                })
+                .to_string();
+                if let Err(e) = processor.cloud.send_message(dlq, &letter).await {
+                    // Kept on the source queue: redelivered, refused and dead-lettered again.
+                    outcome = Err(e);
+                    permanent = false;
+                }
+            }
             let deleted = outcome.is_ok() || permanent;
             if deleted {
                 processor
@@ -504,4 +608,28 @@ pub async fn drain_queue(
         }
     }
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_own_region_and_own_or_allowed_accounts_are_counted() {
+        let me = Identity {
+            account: "123456789012".into(),
+            arn: "arn:aws:iam::123456789012:user/op".into(),
+            region: "us-east-1".into(),
+        };
+        let allowed = vec!["210987654321".to_string()];
+        assert_eq!(foreign_volume("us-east-1", "123456789012", &me, &[]), None);
+        assert_eq!(
+            foreign_volume("us-east-1", "210987654321", &me, &allowed),
+            None
+        );
+        let other = foreign_volume("us-east-1", "210987654321", &me, &[]).unwrap();
+        assert!(other.contains("account 210987654321"), "{other}");
+        let west = foreign_volume("us-west-2", "123456789012", &me, &allowed).unwrap();
+        assert!(west.contains("region us-west-2"), "{west}");
+    }
 }

@@ -34,6 +34,15 @@ pub async fn run() -> Result<(), Error> {
                     .and_then(|w| w.parse().ok())
                     .unwrap_or(2.0),
                 ack_table: env("ACK_TABLE").unwrap_or_else(|_| crate::interop::ACK_TABLE.into()),
+                // Comma-separated account ids, for cross-account backup.
+                allow_accounts: env("ALLOW_ACCOUNTS")
+                    .map(|a| {
+                        a.split(',')
+                            .map(|a| a.trim().to_string())
+                            .filter(|a| !a.is_empty())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
                 ..BackupProcessorConfig::new(&env("BACKUP_TOPIC_ARN")?)
             };
             let counter = ChangeCounter::new(cloud.clone(), None);

@@ -8,7 +8,10 @@
 //!
 //! - **A record that can never be stored** (an empty or over-long key, a number outside
 //!   DynamoDB's range, any other request DynamoDB refuses as invalid) is rejected like a
-//!   malformed one, with its shard and sequence number, and the shard goes on.
+//!   malformed one, with its shard and sequence number, and the shard goes on. With a
+//!   dead-letter queue, every rejected record is sent there first (stream, shard, sequence
+//!   number, reason, its bytes in base64); a failed send stops the batch at that record like
+//!   an error that can heal, so no record is checkpointed past before it is dead-lettered.
 //! - **Errors that can heal** (throttling, network, 5xx — and anything that is not the
 //!   record's fault) stop the batch at that record; its sequence number is reported so the
 //!   consumer (or Lambda's ReportBatchItemFailures) retries from there with back-off.
@@ -50,6 +53,8 @@ pub struct StreamProcessorConfig {
     pub table: String,
     pub topic_arn: String,
     pub band_width: f64,
+    /// The SQS queue rejected records are sent to (`--dead-letter-queue`).
+    pub dead_letter_queue: Option<String>,
 }
 
 impl StreamProcessorConfig {
@@ -58,6 +63,7 @@ impl StreamProcessorConfig {
             table: TEMPERATURE_TABLE.into(),
             topic_arn: topic_arn.into(),
             band_width: 3.0,
+            dead_letter_queue: None,
         }
     }
 }
@@ -126,11 +132,11 @@ impl StreamProcessor {
 
     /// Handles records in order; stops at the first record whose anomaly could not be stored
     /// or announced for a reason that may heal, and before the next record once `stop` is
-    /// set. (`_stream` is the caller's name for the source; records do not need it.)
+    /// set. (`stream` is the caller's name for the source, written into dead letters.)
     pub async fn handle_batch(
         &mut self,
         cloud: &dyn Cloud,
-        _stream: &str,
+        stream: &str,
         shard_id: &str,
         records: &[StreamRecord],
         stop: &AtomicBool,
@@ -145,7 +151,13 @@ impl StreamProcessor {
             }
             let c = match self.classify(record) {
                 Err(e) => {
-                    report.rejected.push(rejected(shard_id, record, &e));
+                    let r = rejected(shard_id, record, &e);
+                    if let Err(e) = self.dead_letter(cloud, stream, record, &r).await {
+                        report.failed.push(record.sequence_number.clone());
+                        report.error = Some(e);
+                        break;
+                    }
+                    report.rejected.push(r);
                     report.handled += 1;
                     continue;
                 }
@@ -157,30 +169,37 @@ impl StreamProcessor {
                 continue;
             };
             // A poison record: set aside with its reason, and the shard goes on.
-            let poison = |report: &mut BatchReport, why: String| {
-                report.rejected.push(refused(shard_id, record, &why));
-                report.refused += 1;
-                report.handled += 1;
-            };
+            let mut poison = None;
             if let Some(problem) =
                 temperature_row_problem(&c.reading.deviceid, &c.reading.timestamp, c.reading.value)
             {
-                poison(&mut report, format!("the row cannot be stored: {problem}"));
-                continue;
-            }
-            match self.store_and_alert(cloud, row, &anomaly).await {
-                Ok(Gate::Announced) => report.anomalies.push(anomaly),
-                Ok(Gate::Repeat) => report.repeats += 1,
-                // DynamoDB refused this row as invalid: no retry will store it.
-                Err(e) if e.kind == ErrorKind::InvalidRequest && e.operation == "PutItem" => {
-                    poison(&mut report, format!("the row was refused: {e}"));
-                    continue;
+                poison = Some(format!("the row cannot be stored: {problem}"));
+            } else {
+                match self.store_and_alert(cloud, row, &anomaly).await {
+                    Ok(Gate::Announced) => report.anomalies.push(anomaly),
+                    Ok(Gate::Repeat) => report.repeats += 1,
+                    // DynamoDB refused this row as invalid: no retry will store it.
+                    Err(e) if e.kind == ErrorKind::InvalidRequest && e.operation == "PutItem" => {
+                        poison = Some(format!("the row was refused: {e}"));
+                    }
+                    Err(e) => {
+                        report.failed.push(record.sequence_number.clone());
+                        report.error = Some(e);
+                        break;
+                    }
                 }
-                Err(e) => {
+            }
+            if let Some(why) = poison {
+                let r = refused(shard_id, record, &why);
+                if let Err(e) = self.dead_letter(cloud, stream, record, &r).await {
                     report.failed.push(record.sequence_number.clone());
                     report.error = Some(e);
                     break;
                 }
+                report.rejected.push(r);
+                report.refused += 1;
+                report.handled += 1;
+                continue;
             }
             report.readings += 1;
             report.handled += 1;
@@ -188,6 +207,33 @@ impl StreamProcessor {
         report.anomaly_count = report.anomalies.len();
         report.rejected_count = report.rejected.len();
         report
+    }
+
+    /// Sends a rejected record to the dead-letter queue, when there is one: the record's
+    /// stream, shard, sequence number, partition key, reason and original bytes (base64).
+    async fn dead_letter(
+        &self,
+        cloud: &dyn Cloud,
+        stream: &str,
+        record: &StreamRecord,
+        r: &RejectedRecord,
+    ) -> Result<(), CloudError> {
+        use base64::Engine;
+        let Some(queue) = &self.config.dead_letter_queue else {
+            return Ok(());
+        };
+        let letter = serde_json::json!({
+            "stream": stream,
+            "shard_id": r.shard_id,
+            "sequence_number": r.sequence_number,
+            "partition_key": r.partition_key,
+            "reason": r.error,
+            "data_base64": base64::engine::general_purpose::STANDARD.encode(&record.data),
+        });
+        cloud
+            .send_message(queue, &letter.to_string())
+            .await
+            .map(|_| ())
     }
 
     /// The gate: create the row or find it, and publish only for a row this writer created
@@ -497,6 +543,7 @@ pub async fn run_stream(
     config: &crate::config::Config,
     stream: &str,
     leases: Option<(String, std::time::Duration)>,
+    dead_letter_queue: Option<&str>,
 ) -> anyhow::Result<std::process::ExitCode> {
     use crate::pipeline::{Event, PipelineConfig, StreamStart};
     let topic = super::topic_arn(cloud.as_ref(), &config.topics.temperature).await?;
@@ -539,6 +586,7 @@ pub async fn run_stream(
         StreamProcessorConfig {
             table: config.tables.temperature.clone(),
             band_width: config.band_width.max(3.0),
+            dead_letter_queue: dead_letter_queue.map(str::to_string),
             ..StreamProcessorConfig::new(&topic)
         },
     ));
@@ -570,11 +618,15 @@ pub async fn run_stream(
             eprintln!("\nwatchband: {line}");
         }
     };
+    // A shard stopped at a record it cannot finish emits no event while it waits: the
+    // failures are printed on a tick too.
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     let code = loop {
         tokio::select! {
             biased;
             _ = tokio::signal::ctrl_c() => break 130u8,
             _ = terminate.recv() => break 143u8,
+            _ = tick.tick() => report(&sink, &mut repeats),
             event = events.recv() => match event {
                 Some(Event::Health(h)) => {
                     if let Some(line) = h.last_error.as_deref().and_then(|e| repeats.line(e)) {

@@ -6,6 +6,7 @@
 mod support;
 
 mod alarm_action;
+mod dead_letter;
 mod moto;
 mod process_backups;
 mod process_gate;

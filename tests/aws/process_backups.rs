@@ -1,23 +1,37 @@
-//! `watchband process backups` as a child process against moto, fed hostile events on its
-//! queue: an event whose volume ARN hides an escape sequence and a bidi override before the
-//! id, and an event with no `time`. Both are refused with a message; neither writes anything;
-//! nothing unsafe reaches stdout or stderr; the good event beside them is handled.
+//! `watchband process backups` as a child process against moto, fed hostile and disordered
+//! events on its queue. moto 5.2 has no ListRecoveryPointsByResource: the recovery points the
+//! processor checks each snapshot against are served by a stand-in in front of moto
+//! (`support::backup`); everything else (table, queue, alarms, metrics, STS, EBS) is moto's.
+//!
+//! - an event whose volume ARN hides an escape sequence and a bidi override, one whose
+//!   snapshot ARN hides one, and one without `time` are refused and write nothing;
+//! - snapshots arriving newest first (S4, S2, S1) never move the table's item backwards nor
+//!   publish a count, and the next newer snapshot is counted from S4;
+//! - a volume of another account is refused until allow-listed, one of another region is
+//!   refused, a snapshot of volume B presented as volume A's is refused; refused events go to
+//!   the dead-letter queue with the reason.
 
-use crate::support::Moto;
+use crate::support::{self, Moto, backup::RecoveryPoints};
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use watchband::cloud::{AlarmFilter, Cloud};
+use watchband::cloud::{AlarmFilter, AttrValue, Cloud, GetMetricData, Item, MetricQuery, Time};
 use watchband::interop;
 
-fn event(volume_arn: &str, snapshot: &str, time: Option<&str>) -> String {
+const ACCOUNT: &str = "123456789012";
+
+fn event(volume_arn: &str, snapshot_arn: &str, time: Option<Time>) -> String {
+    let time = time.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
     let mut v: serde_json::Value = serde_json::from_str(&interop::backup_event_json(
-        "123456789012",
+        ACCOUNT,
         "us-east-1",
-        &format!("job-{snapshot}"),
+        &format!(
+            "job-{}",
+            snapshot_arn.rsplit('/').next().unwrap_or_default()
+        ),
         volume_arn,
-        &format!("arn:aws:ec2:us-east-1::snapshot/{snapshot}"),
-        time.unwrap_or(""),
+        snapshot_arn,
+        time.as_deref().unwrap_or(""),
     ))
     .unwrap();
     if time.is_none() {
@@ -26,126 +40,396 @@ fn event(volume_arn: &str, snapshot: &str, time: Option<&str>) -> String {
     v.to_string()
 }
 
+fn snap_arn(snapshot: &str) -> String {
+    format!("arn:aws:ec2:us-east-1::snapshot/{snapshot}")
+}
+
+/// moto behind the recovery-point stand-in, with the backup table and the events queue.
+struct World {
+    // Kept alive for the proxy.
+    _moto: Moto,
+    proxy: support::http::Server,
+    points: RecoveryPoints,
+    config: aws_config::SdkConfig,
+    cloud: watchband::cloud::aws::AwsCloud,
+    queue: String,
+}
+
+impl World {
+    async fn start() -> Option<World> {
+        let moto = Moto::start()?;
+        let points = RecoveryPoints::default();
+        let proxy = support::backup::moto_proxy(moto.port, points.clone());
+        let config = support::sdk_config_for(&proxy.endpoint()).await;
+        let cloud = watchband::cloud::aws::AwsCloud::from_sdk_config(&config);
+        aws_sdk_dynamodb::Client::new(&config)
+            .create_table()
+            .table_name(interop::BACKUP_TABLE)
+            .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+            .attribute_definitions(
+                aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                    .attribute_name("arn")
+                    .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                    .attribute_name("arn")
+                    .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let queue = cloud.create_queue("backup-events").await.unwrap();
+        Some(World {
+            _moto: moto,
+            proxy,
+            points,
+            config,
+            cloud,
+            queue,
+        })
+    }
+
+    async fn send(&self, queue: &str, bodies: &[String]) {
+        let sqs = aws_sdk_sqs::Client::new(&self.config);
+        for body in bodies {
+            sqs.send_message()
+                .queue_url(queue)
+                .message_body(body)
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+
+    async fn queue_count(&self, queue: &str) -> usize {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let out = aws_sdk_sqs::Client::new(&self.config)
+            .get_queue_attributes()
+            .queue_url(queue)
+            .attribute_names(A::ApproximateNumberOfMessages)
+            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .unwrap();
+        let attrs = out.attributes().cloned().unwrap_or_default();
+        [
+            A::ApproximateNumberOfMessages,
+            A::ApproximateNumberOfMessagesNotVisible,
+        ]
+        .iter()
+        .map(|k| {
+            attrs
+                .get(k)
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(0)
+        })
+        .sum()
+    }
+
+    /// Runs `process backups` on the queue until it is empty, then stops it with SIGINT;
+    /// returns stdout and stderr after checking the exit and that nothing unsafe was printed.
+    async fn process(&self, extra: &[&str]) -> (String, String) {
+        let home = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_watchband"))
+            .args(["--endpoint-url", &self.proxy.endpoint()])
+            .args(["process", "backups", "--queue", &self.queue])
+            .args(extra)
+            .env_remove("AWS_PROFILE")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_CONFIG_FILE", home.path().join("aws-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                home.path().join("aws-credentials"),
+            )
+            .env("HOME", home.path())
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.queue_count(&self.queue).await > 0 {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let mut stderr = String::new();
+                let _ = child.stderr.take().unwrap().read_to_string(&mut stderr);
+                panic!("the queue was not emptied within 60 s: {stderr}");
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let _ = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status();
+        let status = child.wait().unwrap();
+        let (mut stdout, mut stderr) = (String::new(), String::new());
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut stdout)
+            .unwrap();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert!(status.success(), "{status:?}: {stderr}");
+        let unsafe_char = |c: char| c != '\n' && watchband::sanitize::is_unsafe(c);
+        assert!(!stdout.chars().any(unsafe_char), "stdout: {stdout:?}");
+        assert!(!stderr.chars().any(unsafe_char), "stderr: {stderr:?}");
+        (stdout, stderr)
+    }
+
+    async fn alarm_names(&self) -> Vec<String> {
+        self.cloud
+            .describe_alarms(AlarmFilter::default())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.definition.name)
+            .collect()
+    }
+
+    async fn item(&self, volume_arn: &str) -> Option<Item> {
+        let mut key = Item::new();
+        key.insert("arn".into(), AttrValue::S(volume_arn.into()));
+        self.cloud
+            .get_item(interop::BACKUP_TABLE, key)
+            .await
+            .unwrap()
+    }
+
+    /// How many changed-block counts were published for the volume in the last day.
+    async fn published_counts(&self, volume_arn: &str) -> usize {
+        let now = self.cloud.now();
+        let results = self
+            .cloud
+            .get_metric_data(GetMetricData {
+                queries: vec![MetricQuery::stat(
+                    "m1",
+                    interop::backup_metric(volume_arn),
+                    60,
+                    "SampleCount",
+                )],
+                start: now - chrono::Duration::days(1),
+                end: now + chrono::Duration::minutes(5),
+            })
+            .await
+            .unwrap();
+        results
+            .into_iter()
+            .flat_map(|r| r.values)
+            .map(|v| v as usize)
+            .sum()
+    }
+}
+
+/// The `result.outcome` of each stdout line.
+fn outcomes(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("a JSON line");
+            v["result"]["outcome"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_backup_events_are_refused_and_nothing_unsafe_is_printed() {
-    let Some(moto) = Moto::start() else { return };
-    let config = moto.sdk_config().await;
-    let cloud = moto.cloud().await;
-    aws_sdk_dynamodb::Client::new(&config)
-        .create_table()
-        .table_name(interop::BACKUP_TABLE)
-        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
-        .attribute_definitions(
-            aws_sdk_dynamodb::types::AttributeDefinition::builder()
-                .attribute_name("arn")
-                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            aws_sdk_dynamodb::types::KeySchemaElement::builder()
-                .attribute_name("arn")
-                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let queue = cloud.create_queue("backup-events").await.unwrap();
-    let sqs = aws_sdk_sqs::Client::new(&config);
+    let Some(w) = World::start().await else {
+        return;
+    };
+    let now = w.cloud.now();
     let good = "arn:aws:ec2:us-east-1:123456789012:volume/vol-0aaa";
     // The JSON escapes arrive as ESC, BEL and U+202E once the body is parsed.
     let hostile = "arn:aws:ec2:us-east-1:123456789012:volume/\u{1b}]0;pwned\u{7}\u{202e}vol-0bbb";
     let untimed = "arn:aws:ec2:us-east-1:123456789012:volume/vol-0ccc";
-    for body in [
-        event(hostile, "snap-01", Some("2026-05-01T05:00:00Z")),
-        event(untimed, "snap-02", None),
-        event(good, "snap-03", Some("2026-05-01T05:00:00Z")),
-    ] {
-        sqs.send_message()
-            .queue_url(&queue)
-            .message_body(body)
-            .send()
-            .await
-            .unwrap();
-    }
-    let home = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_watchband"))
-        .args(["--endpoint-url", &moto.endpoint()])
-        .args(["process", "backups", "--queue", &queue])
-        .env_remove("AWS_PROFILE")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("HOME", home.path())
-        .env("XDG_DATA_HOME", home.path().join("data"))
-        .env("XDG_CONFIG_HOME", home.path().join("config"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Done once the good volume's alarm exists and the queue is empty.
-    let alarm = interop::backup_alarm_name(good);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let alarms = cloud
-            .describe_alarms(AlarmFilter {
-                names: vec![alarm.clone()],
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let left = sqs
-            .get_queue_attributes()
-            .queue_url(&queue)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
-            .send()
-            .await
-            .unwrap();
-        let left = left
-            .attributes()
-            .and_then(|a| {
-                a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
-            })
-            .cloned()
-            .unwrap_or_default();
-        if !alarms.is_empty() && left == "0" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the good event was not handled");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let _ = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status();
-    let status = child.wait().unwrap();
-    let (mut stdout, mut stderr) = (String::new(), String::new());
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    assert!(status.success(), "{status:?}: {stderr}");
-    let unsafe_char = |c: char| c != '\n' && watchband::sanitize::is_unsafe(c);
-    assert!(!stdout.chars().any(unsafe_char), "stdout: {stdout:?}");
-    assert!(!stderr.chars().any(unsafe_char), "stderr: {stderr:?}");
+    let hidden = "arn:aws:ec2:us-east-1:123456789012:volume/vol-0ddd";
+    w.points.add(good, "snap-03", now);
+    w.points.add(untimed, "snap-02", now);
+    w.points.add(hidden, "snap-04", now);
+    w.send(
+        &w.queue,
+        &[
+            event(hostile, &snap_arn("snap-01"), Some(now)),
+            event(untimed, &snap_arn("snap-02"), None),
+            // An escape sequence before the snapshot id (the volume ARN is clean).
+            event(
+                hidden,
+                "arn:aws:ec2:us-east-1::snapshot/\u{1b}]0;pwned\u{7}snap-04",
+                Some(now),
+            ),
+            event(good, &snap_arn("snap-03"), Some(now)),
+        ],
+    )
+    .await;
+    let (stdout, stderr) = w.process(&[]).await;
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 1, "only the good event has a result: {stdout}");
     assert!(lines[0].contains("vol-0aaa"), "{stdout}");
     assert!(stderr.contains("not an EC2 volume ARN"), "{stderr}");
     assert!(stderr.contains("no usable `time`"), "{stderr}");
+    assert!(
+        stderr.contains("resources[0] is not a snapshot"),
+        "{stderr}"
+    );
     // Nothing was written for the refused events.
-    let all = cloud.describe_alarms(AlarmFilter::default()).await.unwrap();
-    let names: Vec<&str> = all.iter().map(|a| a.definition.name.as_str()).collect();
-    assert_eq!(names, vec![alarm.as_str()], "alarms: {names:?}");
+    assert_eq!(
+        w.alarm_names().await,
+        vec![interop::backup_alarm_name(good)]
+    );
+    assert!(w.item(hidden).await.is_none());
+    assert!(w.item(untimed).await.is_none());
+}
+
+/// Snapshots S1 < S2 < S4 (by their recovery points' creation dates) whose events arrive S4,
+/// S2, S1, each event's `time` later than the one before (late jobs, redeliveries): the item
+/// stays at S4 and no count is published for S2 or S1; S5 is then counted from S4.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arrival_order_s4_s2_s1_never_moves_the_item_backwards_nor_publishes() {
+    let Some(w) = World::start().await else {
+        return;
+    };
+    let ebs = aws_sdk_ebs::Client::new(&w.config);
+    let s1 = support::ebs::snapshot(&ebs, &[(0, 1), (1, 1)]).await;
+    let s2 = support::ebs::snapshot(&ebs, &[(0, 1), (1, 2)]).await;
+    let s4 = support::ebs::snapshot(&ebs, &[(0, 2), (1, 2), (2, 1)]).await;
+    let s5 = support::ebs::snapshot(&ebs, &[(0, 3), (1, 2), (2, 1)]).await;
+    let volume = "arn:aws:ec2:us-east-1:123456789012:volume/vol-0123456789abcdef0";
+    let now = w.cloud.now();
+    let hours = chrono::Duration::hours;
+    w.points.add(volume, &s1, now - hours(4));
+    w.points.add(volume, &s2, now - hours(3));
+    w.points.add(volume, &s4, now - hours(1));
+    let minutes = chrono::Duration::minutes;
+    w.send(
+        &w.queue,
+        &[
+            event(volume, &snap_arn(&s4), Some(now - minutes(30))),
+            event(volume, &snap_arn(&s2), Some(now - minutes(20))),
+            event(volume, &snap_arn(&s1), Some(now - minutes(10))),
+        ],
+    )
+    .await;
+    let (stdout, stderr) = w.process(&[]).await;
+    assert_eq!(
+        outcomes(&stdout),
+        vec!["first_sighting", "out_of_order", "out_of_order"],
+        "{stdout}\n{stderr}"
+    );
+    let item = w.item(volume).await.expect("the item");
+    assert_eq!(item["snapshot"], AttrValue::S(s4.clone()), "{item:?}");
+    assert_eq!(w.published_counts(volume).await, 0, "no count for S2 or S1");
+
+    // The next snapshot is counted from S4, not from S2 or S1.
+    w.points.add(volume, &s5, now - minutes(5));
+    w.send(&w.queue, &[event(volume, &snap_arn(&s5), Some(now))])
+        .await;
+    let (stdout, stderr) = w.process(&[]).await;
+    let line: serde_json::Value = serde_json::from_str(stdout.trim()).expect(&stderr);
+    assert_eq!(line["result"]["outcome"], "counted", "{stdout}");
+    assert_eq!(line["result"]["previous"], s4.as_str(), "{stdout}");
+    assert_eq!(w.item(volume).await.unwrap()["snapshot"], AttrValue::S(s5));
+    assert_eq!(w.published_counts(volume).await, 1);
+}
+
+/// A volume of another account is refused (and dead-lettered with the reason) until that
+/// account is allow-listed; a volume of another region is refused even then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreign_account_is_refused_until_allow_listed_and_a_foreign_region_always() {
+    let Some(w) = World::start().await else {
+        return;
+    };
+    let now = w.cloud.now();
+    let foreign = "arn:aws:ec2:us-east-1:210987654321:volume/vol-0f0f";
+    let west = "arn:aws:ec2:us-west-2:123456789012:volume/vol-0e0e";
+    w.points.add(foreign, "snap-0a", now);
+    w.points.add(west, "snap-0b", now);
+    let dlq = w.cloud.create_queue("backup-dead-letters").await.unwrap();
+    let bodies = [
+        event(foreign, &snap_arn("snap-0a"), Some(now)),
+        event(west, "arn:aws:ec2:us-west-2::snapshot/snap-0b", Some(now)),
+    ];
+    w.send(&w.queue, &bodies).await;
+    let (stdout, stderr) = w.process(&["--dead-letter-queue", &dlq]).await;
+    assert!(stdout.trim().is_empty(), "{stdout}");
+    assert!(
+        stderr.contains("belongs to account 210987654321"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("in region us-west-2"), "{stderr}");
+    assert_eq!(stderr.matches("dead-lettered").count(), 2, "{stderr}");
+    assert!(w.alarm_names().await.is_empty());
+    assert!(w.item(foreign).await.is_none() && w.item(west).await.is_none());
+    // Both are in the dead-letter queue, as they came, with the reason.
+    let letters = w.cloud.receive_messages(&dlq, 10, 1).await.unwrap();
+    assert_eq!(letters.len(), 2, "{letters:?}");
+    for (letter, body) in letters.iter().zip(&bodies) {
+        let v: serde_json::Value = serde_json::from_str(&letter.body).unwrap();
+        assert_eq!(v["body"].as_str(), Some(body.as_str()));
+        assert!(
+            v["reason"]
+                .as_str()
+                .unwrap()
+                .contains("nothing was written")
+        );
+    }
+
+    w.send(&w.queue, &bodies).await;
+    let (stdout, stderr) = w.process(&["--allow-account", "210987654321"]).await;
+    assert_eq!(outcomes(&stdout), vec!["first_sighting"], "{stderr}");
+    assert!(stderr.contains("in region us-west-2"), "{stderr}");
+    assert_eq!(
+        w.alarm_names().await,
+        vec![interop::backup_alarm_name(foreign)]
+    );
+    assert!(w.item(west).await.is_none());
+}
+
+/// A snapshot of volume B (one of B's recovery points) presented as volume A's next backup
+/// is refused: A's item stays where it was and nothing is counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_of_volume_b_presented_as_volume_as_is_refused() {
+    let Some(w) = World::start().await else {
+        return;
+    };
+    let ebs = aws_sdk_ebs::Client::new(&w.config);
+    let a1 = support::ebs::snapshot(&ebs, &[(0, 1)]).await;
+    let b1 = support::ebs::snapshot(&ebs, &[(0, 2), (1, 2)]).await;
+    let a = "arn:aws:ec2:us-east-1:123456789012:volume/vol-0aa0";
+    let b = "arn:aws:ec2:us-east-1:123456789012:volume/vol-0bb0";
+    let now = w.cloud.now();
+    w.points.add(a, &a1, now - chrono::Duration::hours(2));
+    w.points.add(b, &b1, now - chrono::Duration::hours(1));
+    w.send(
+        &w.queue,
+        &[
+            event(a, &snap_arn(&a1), Some(now - chrono::Duration::minutes(2))),
+            event(a, &snap_arn(&b1), Some(now)),
+        ],
+    )
+    .await;
+    let (stdout, stderr) = w.process(&[]).await;
+    assert_eq!(outcomes(&stdout), vec!["first_sighting"], "{stdout}");
+    assert!(
+        stderr.contains("not a recovery point of this volume"),
+        "{stderr}"
+    );
+    assert_eq!(w.item(a).await.unwrap()["snapshot"], AttrValue::S(a1));
+    assert_eq!(w.published_counts(a).await, 0);
 }

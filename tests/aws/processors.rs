@@ -91,7 +91,9 @@ async fn sample_count(cloud: &dyn Cloud, volume_arn: &str, around: Time) -> Vec<
 #[tokio::test]
 async fn a_backup_event_on_eventbridge_is_counted_published_and_alarmed_once() {
     let Some(moto) = Moto::start() else { return };
-    let proxy = support::ebs::moto_proxy(moto.port);
+    // moto lists no recovery points: the stand-in serves the ones registered below.
+    let points = support::backup::RecoveryPoints::default();
+    let proxy = support::backup::moto_proxy(moto.port, points.clone());
     let config = support::sdk_config_for(&proxy.endpoint()).await;
     let cloud: Arc<dyn Cloud> = Arc::new(watchband::cloud::aws::AwsCloud::from_sdk_config(&config));
     create_table(&config, interop::BACKUP_TABLE, "arn").await;
@@ -139,6 +141,8 @@ async fn a_backup_event_on_eventbridge_is_counted_published_and_alarmed_once() {
     let volume = "arn:aws:ec2:us-east-1:123456789012:volume/vol-0123456789abcdef0";
     let t1 = cloud.now() - chrono::Duration::days(1);
     let t2 = cloud.now() - chrono::Duration::minutes(1);
+    points.add(volume, &first, t1);
+    points.add(volume, &second, t2);
 
     let counter = ChangeCounter::new(cloud.clone(), None);
     let processor =

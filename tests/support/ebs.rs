@@ -25,19 +25,23 @@ pub fn numeric_block_indices(body: &[u8]) -> Vec<u8> {
 
 /// A pass-through proxy in front of moto that fixes its EBS listings (see above).
 pub fn moto_proxy(moto_port: u16) -> super::http::Server {
-    super::http::Server::start(move |req| {
-        let mut resp = super::http::forward(moto_port, req);
-        if req.method == "GET"
-            && (req.path.contains("/changedblocks") || req.path.contains("/blocks"))
-        {
-            resp.body = numeric_block_indices(&resp.body);
-            resp.headers
-                .retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
-            resp.headers
-                .push(("Content-Type".into(), "application/json".into()));
-        }
-        resp
-    })
+    super::http::Server::start(move |req| fix_listing(req, super::http::forward(moto_port, req)))
+}
+
+/// Moto's answer to `req`, with an EBS listing's block indices made numbers.
+pub fn fix_listing(
+    req: &super::http::Request,
+    mut resp: super::http::Response,
+) -> super::http::Response {
+    if req.method == "GET" && (req.path.contains("/changedblocks") || req.path.contains("/blocks"))
+    {
+        resp.body = numeric_block_indices(&resp.body);
+        resp.headers
+            .retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
+        resp.headers
+            .push(("Content-Type".into(), "application/json".into()));
+    }
+    resp
 }
 
 /// Writes a snapshot with EBS direct APIs: `blocks` are (index, fill byte) pairs.

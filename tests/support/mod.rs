@@ -2,7 +2,7 @@
 //! (`#[path = "../support/mod.rs"] mod support;`): here a `moto_server` per test on a free port
 //! of 127.0.0.1 and SDK clients pointed at it; in [`http`] a tiny HTTP server that replays
 //! recorded AWS responses for the operations moto does not implement; in [`ebs`] EBS snapshots
-//! for moto; in [`sim`] the simulated account on a paused clock; in [`pipeline`] a pipeline over
+//! for moto; in [`backup`] the recovery points moto's AWS Backup does not list; in [`sim`] the simulated account on a paused clock; in [`pipeline`] a pipeline over
 //! it and the stream's reader and producer; in [`tmux`] a real terminal (pty) per test.
 //!
 //! A missing `moto_server` skips the test with a message, except under `CI=true`, where it is
@@ -11,6 +11,7 @@
 // Each binary uses part of the support; the rest is dead code there, not a mistake.
 #![allow(dead_code)]
 
+pub mod backup;
 pub mod ebs;
 pub mod http;
 pub mod pipeline;

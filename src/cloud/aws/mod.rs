@@ -255,6 +255,9 @@ impl Cloud for AwsCloud {
     async fn delete_message(&self, queue_url: &str, receipt_handle: &str) -> CloudResult<()> {
         sqs::delete_message(&self.sqs, queue_url, receipt_handle).await
     }
+    async fn send_message(&self, queue_url: &str, body: &str) -> CloudResult<String> {
+        sqs::send_message(&self.sqs, queue_url, body).await
+    }
 
     async fn list_streams(&self) -> CloudResult<Vec<String>> {
         kinesis::list_streams(&self.kinesis).await

@@ -115,3 +115,14 @@ pub async fn delete_message(c: &Client, queue_url: &str, receipt_handle: &str) -
         .map_err(|e| map_sdk_error(SERVICE, "DeleteMessage", Some(queue_url), e))?;
     Ok(())
 }
+
+pub async fn send_message(c: &Client, queue_url: &str, body: &str) -> CloudResult<String> {
+    let out = c
+        .send_message()
+        .queue_url(queue_url)
+        .message_body(body)
+        .send()
+        .await
+        .map_err(|e| map_sdk_error(SERVICE, "SendMessage", Some(queue_url), e))?;
+    Ok(clean(out.message_id()))
+}

@@ -420,6 +420,9 @@ impl Cloud for SimCloud {
     async fn delete_message(&self, queue_url: &str, receipt_handle: &str) -> CloudResult<()> {
         api::sqs::delete_message(self, queue_url, receipt_handle).await
     }
+    async fn send_message(&self, queue_url: &str, body: &str) -> CloudResult<String> {
+        api::sqs::send_message(self, queue_url, body).await
+    }
 
     async fn list_streams(&self) -> CloudResult<Vec<String>> {
         api::kinesis::list_streams(self).await

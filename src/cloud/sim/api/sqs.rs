@@ -84,3 +84,17 @@ pub(crate) async fn delete_message(
             .map_err(|e| sqs_err(e, OP, queue_url))
     })
 }
+
+pub(crate) async fn send_message(
+    sim: &SimCloud,
+    queue_url: &str,
+    body: &str,
+) -> CloudResult<String> {
+    const OP: &str = "SendMessage";
+    sim.gate("sqs", OP, Some(queue_url)).await?;
+    sim.with(|w, _, real| {
+        w.msg
+            .send(queue_url, body.to_string(), real)
+            .map_err(|e| sqs_err(e, OP, queue_url))
+    })
+}
