@@ -134,7 +134,7 @@ impl<'a> BackupProcessor<'a> {
     pub async fn handle(&self, event: &BackupJobEvent) -> CloudResult<BackupOutcome> {
         // An event without a usable time is not one AWS Backup sent: refused. (The table is
         // ordered by the snapshot's own creation date below, not by this time.)
-        event
+        let sent = event
             .time
             .as_deref()
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
@@ -153,7 +153,7 @@ impl<'a> BackupProcessor<'a> {
                     ),
                 )
             })?;
-        let at = self.check(event).await?;
+        let at = self.check(event, sent.with_timezone(&chrono::Utc)).await?;
         let at_text = at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let arn = &event.volume_arn;
         let current = &event.snapshot_id;
@@ -263,8 +263,11 @@ impl<'a> BackupProcessor<'a> {
     /// (its recovery point's creation date), which orders the table. Refused
     /// (`InvalidRequest`, for good): a volume of another region, or of an account that is
     /// neither the processor's nor allow-listed; a snapshot that is not one of the volume's
-    /// recovery points (a snapshot of volume B presented as volume A's).
-    async fn check(&self, event: &BackupJobEvent) -> CloudResult<Time> {
+    /// recovery points (a snapshot of volume B presented as volume A's) — once the event is
+    /// older than [`LISTING_GRACE`]: before that the snapshot may be listed late (Backup's
+    /// listings are eventually consistent), so the event is kept for a retry (`NotFound`,
+    /// which leaves the queue message to be delivered again) rather than dropped.
+    async fn check(&self, event: &BackupJobEvent, sent: Time) -> CloudResult<Time> {
         let arn = &event.volume_arn;
         let refuse = |why: String| {
             CloudError::new(
@@ -293,6 +296,25 @@ impl<'a> BackupProcessor<'a> {
             .iter()
             .find(|p| p.snapshot_id() == Some(event.snapshot_id.as_str()))
         else {
+            if self.cloud.now() - sent < LISTING_GRACE {
+                return Err(CloudError::new(
+                    ErrorKind::NotFound,
+                    "backup",
+                    "ListRecoveryPointsByResource",
+                    format!(
+                        "snapshot {} of {} is not listed among the volume's recovery points yet \
+                         ({} listed); the event is kept and retried until {} after it was sent",
+                        crate::sanitize::clean(&event.snapshot_id),
+                        crate::sanitize::clean(arn),
+                        points.len(),
+                        crate::words::count(
+                            LISTING_GRACE.num_minutes() as usize,
+                            "minute",
+                            "minutes"
+                        )
+                    ),
+                ));
+            }
             return Err(refuse(format!(
                 "the snapshot is not a recovery point of this volume in AWS Backup ({} listed)",
                 points.len()
@@ -542,6 +564,12 @@ pub fn foreign_volume(
     }
     None
 }
+
+/// How long after an event was sent a snapshot missing from the volume's recovery points is
+/// taken for a listing that lags (kept for a retry) rather than for a snapshot of another
+/// volume (refused for good). AWS Backup emits the job's COMPLETED event once its recovery
+/// point exists; the grace covers the listing catching up, not a job still running.
+pub const LISTING_GRACE: chrono::Duration = chrono::Duration::minutes(15);
 
 /// What became of one queued event.
 #[derive(Debug)]

@@ -420,7 +420,8 @@ async fn a_snapshot_of_volume_b_presented_as_volume_as_is_refused() {
         &w.queue,
         &[
             event(a, &snap_arn(&a1), Some(now - chrono::Duration::minutes(2))),
-            event(a, &snap_arn(&b1), Some(now)),
+            // Sent longer ago than the listing grace: not a listing that lags.
+            event(a, &snap_arn(&b1), Some(now - chrono::Duration::minutes(20))),
         ],
     )
     .await;
@@ -432,4 +433,70 @@ async fn a_snapshot_of_volume_b_presented_as_volume_as_is_refused() {
     );
     assert_eq!(w.item(a).await.unwrap()["snapshot"], AttrValue::S(a1));
     assert_eq!(w.published_counts(a).await, 0);
+}
+
+/// A snapshot that AWS Backup does not list yet when its fresh event arrives (its listings
+/// are eventually consistent) is kept on the queue and counted once it is listed, not
+/// refused for good as a snapshot of another volume would be.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_listed_late_is_retried_then_counted() {
+    let Some(w) = World::start().await else {
+        return;
+    };
+    // Redelivered 1 s after a receive that did not delete it (SQS's default is 30 s).
+    aws_sdk_sqs::Client::new(&w.config)
+        .set_queue_attributes()
+        .queue_url(&w.queue)
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            "1",
+        )
+        .send()
+        .await
+        .unwrap();
+    let ebs = aws_sdk_ebs::Client::new(&w.config);
+    let s1 = support::ebs::snapshot(&ebs, &[(0, 1)]).await;
+    let s2 = support::ebs::snapshot(&ebs, &[(0, 2), (1, 2)]).await;
+    let volume = "arn:aws:ec2:us-east-1:123456789012:volume/vol-0cc0";
+    let now = w.cloud.now();
+    w.points.add(volume, &s1, now - chrono::Duration::hours(2));
+    w.send(
+        &w.queue,
+        &[
+            event(
+                volume,
+                &snap_arn(&s1),
+                Some(now - chrono::Duration::minutes(3)),
+            ),
+            event(volume, &snap_arn(&s2), Some(now)),
+        ],
+    )
+    .await;
+    // S2's recovery point shows up in the listing a few seconds after its event.
+    let points = w.points.clone();
+    let (late, s2_id) = (volume.to_string(), s2.clone());
+    let listed = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        points.add(&late, &s2_id, now - chrono::Duration::minutes(1));
+    });
+    let (stdout, stderr) = w.process(&[]).await;
+    listed.await.unwrap();
+    assert!(
+        stderr.contains("not listed among the volume's recovery points yet"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("refused"), "{stderr}");
+    let done = outcomes(&stdout);
+    assert_eq!(
+        done.first().map(String::as_str),
+        Some("first_sighting"),
+        "{stdout}"
+    );
+    assert_eq!(
+        done.last().map(String::as_str),
+        Some("counted"),
+        "{stdout}\n{stderr}"
+    );
+    assert_eq!(w.item(volume).await.unwrap()["snapshot"], AttrValue::S(s2));
+    assert_eq!(w.published_counts(volume).await, 1);
 }
