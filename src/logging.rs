@@ -19,38 +19,83 @@ use std::str::FromStr;
 use std::sync::Mutex;
 
 /// A long-running command's stderr during an outage: each failing message is printed once,
-/// its repeats are counted, and the count is printed when the message changes or the
-/// command ends (a 20 s outage is three lines, not 30 KB). The log keeps every occurrence.
+/// its repeats are counted, and the counts are printed when a new message comes or the
+/// command ends (a 20 s outage is a few lines, not 30 KB). Messages are remembered as a set,
+/// not only the last one: two shards failing in turn print one line each, then counts. A
+/// health report's " (retrying)" suffix does not make a message new. The log keeps every
+/// occurrence.
 #[derive(Debug, Default)]
 pub struct Repeats {
-    last: Option<String>,
-    repeated: u64,
+    /// The messages printed, oldest first, each with its repeats not yet reported.
+    seen: Vec<(String, u64)>,
 }
+
+/// `text` (one or more lines from [`Repeats`]) with each line marked as watchband's, as a
+/// headless command prints its messages on stderr.
+pub fn prefixed(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("watchband: {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// How many distinct messages are remembered; past that, the counts are reported and the
+/// memory starts again (so an endless variety of messages cannot grow it).
+const REMEMBERED: usize = 64;
 
 impl Repeats {
     /// What to print for `message` now: the message the first time, nothing while it
-    /// repeats, the count of repeats and the new message once it changes.
+    /// repeats, and the pending counts followed by the new message when another one comes.
     pub fn line(&mut self, message: &str) -> Option<String> {
         tracing::warn!("{message}");
-        if self.last.as_deref() == Some(message) {
-            self.repeated += 1;
+        let key = message.strip_suffix(" (retrying)").unwrap_or(message);
+        if let Some((_, n)) = self.seen.iter_mut().find(|(m, _)| m == key) {
+            *n += 1;
             return None;
         }
-        let mut out = self.finish().map(|c| c + "\n").unwrap_or_default();
+        let mut out = self.counts().map(|c| c + "\n").unwrap_or_default();
+        if self.seen.len() >= REMEMBERED {
+            self.seen.clear();
+        }
         out.push_str(message);
-        self.last = Some(message.to_string());
+        self.seen.push((key.to_string(), 0));
         Some(out)
     }
 
-    /// The pending count of repeats, if any (at the end of the command).
+    /// The pending counts of repeats, if any (at the end of the command).
     pub fn finish(&mut self) -> Option<String> {
-        let n = std::mem::take(&mut self.repeated);
-        (n > 0).then(|| {
-            format!(
-                "(the message above repeated {n} more {})",
-                crate::words::agree(n, "time", "times")
-            )
-        })
+        let out = self.counts();
+        self.seen.clear();
+        out
+    }
+
+    /// One line per message repeated since it (or its last count) was printed; the counts
+    /// are reset.
+    fn counts(&mut self) -> Option<String> {
+        let last = self.seen.len().checked_sub(1);
+        let lines: Vec<String> = self
+            .seen
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, (_, n))| *n > 0)
+            .map(|(i, (message, n))| {
+                let times = format!("{n} more {}", crate::words::agree(*n, "time", "times"));
+                let line = if Some(i) == last {
+                    format!("(the message above repeated {times})")
+                } else {
+                    let short: String = message.chars().take(100).collect();
+                    let cut = if short.len() < message.len() {
+                        "…"
+                    } else {
+                        ""
+                    };
+                    format!("(repeated {times}: {short}{cut})")
+                };
+                *n = 0;
+                line
+            })
+            .collect();
+        (!lines.is_empty()).then(|| lines.join("\n"))
     }
 }
 
@@ -267,6 +312,30 @@ mod tests {
                 "(the message above repeated 29 more times)\nrecovered".to_string(),
             ]
         );
+    }
+
+    #[test]
+    fn messages_that_take_turns_are_each_printed_once() {
+        let mut r = Repeats::default();
+        let (a, b) = (
+            "GetShardIterator on s/0: refused",
+            "GetShardIterator on s/1: refused",
+        );
+        let mut printed = Vec::new();
+        for _ in 0..10 {
+            printed.extend(r.line(a));
+            printed.extend(r.line(&format!("{b} (retrying)")));
+            printed.extend(r.line(b));
+        }
+        assert_eq!(printed, vec![a.to_string(), format!("{b} (retrying)")]);
+        assert_eq!(
+            r.finish().as_deref(),
+            Some(
+                "(repeated 9 more times: GetShardIterator on s/0: refused)\n\
+                 (the message above repeated 19 more times)"
+            )
+        );
+        assert_eq!(r.finish(), None);
     }
 
     #[test]

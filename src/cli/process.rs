@@ -189,7 +189,7 @@ async fn backups(
             }
             Err(e) => {
                 if let Some(line) = repeats.line(&crate::sanitize::clean(&e.to_string())) {
-                    eprintln!("watchband: {line}");
+                    eprintln!("{}", crate::logging::prefixed(&line));
                 }
                 if !e.kind.is_retryable() {
                     return Ok(ExitCode::from(1));
@@ -199,7 +199,7 @@ async fn backups(
         }
     }
     if let Some(count) = repeats.finish() {
-        eprintln!("watchband: {count}");
+        eprintln!("{}", crate::logging::prefixed(&count));
     }
     eprintln!(
         "watchband: stopped after {}",

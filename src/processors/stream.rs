@@ -615,7 +615,7 @@ pub async fn run_stream(
             );
         }
         if let Some(line) = sink.last_error().and_then(|e| repeats.line(&e.to_string())) {
-            eprintln!("\nwatchband: {line}");
+            eprintln!("\n{}", crate::logging::prefixed(&line));
         }
     };
     // A shard stopped at a record it cannot finish emits no event while it waits: the
@@ -630,7 +630,7 @@ pub async fn run_stream(
             event = events.recv() => match event {
                 Some(Event::Health(h)) => {
                     if let Some(line) = h.last_error.as_deref().and_then(|e| repeats.line(e)) {
-                        eprintln!("\nwatchband: {line}");
+                        eprintln!("\n{}", crate::logging::prefixed(&line));
                     }
                 }
                 Some(_) => {
@@ -671,7 +671,7 @@ pub async fn run_stream(
     let t = sink.totals();
     eprintln!();
     if let Some(count) = repeats.finish() {
-        eprintln!("watchband: {count}");
+        eprintln!("{}", crate::logging::prefixed(&count));
     }
     println!("{}", serde_json::to_string(&t)?);
     Ok(std::process::ExitCode::from(code))

@@ -1051,3 +1051,66 @@ async fn a_worker_stopped_by_sigterm_hands_its_leases_back() {
         .collect();
     assert!(wrong.is_empty(), "not alerted exactly once: {wrong:?}");
 }
+
+/// The server goes away under a running `process stream` on two shards (moto killed, so
+/// every call is refused): the failure is printed once and then counted, not once per call
+/// or per shard; the output of a 12 s outage stays small, and SIGINT still exits 130 with
+/// the count of repeats.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_is_reported_once_then_counted() {
+    let Some(moto) = Moto::start() else { return };
+    let config = moto.sdk_config().await;
+    let cloud = moto.cloud().await;
+    create_anomaly_table(&config).await;
+    create_stream(&config, 2).await;
+    let (records, injected) = readings(400, 5, 0);
+    put_all(&cloud, records).await;
+    let home = tempfile::tempdir().unwrap();
+    let p = Processor::start(&moto, home.path());
+    wait_until_done(&config, &injected, &p, Duration::from_secs(60)).await;
+    let before = p.stderr().len();
+    drop(moto); // every call from now on: connection refused
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    p.signal("INT");
+    let log = p.stderr.clone();
+    let (code, _) = p.wait();
+    // The reader thread drains the pipe after the exit.
+    std::thread::sleep(Duration::from_millis(300));
+    let stderr = log.lock().unwrap().clone();
+    assert_eq!(code, Some(130), "{stderr}");
+    let outage = &stderr[before..];
+    // The progress line is redrawn with `\r`; the failures are whole lines.
+    let failures: Vec<_> = outage
+        .split(['\n', '\r'])
+        .filter(|l| l.starts_with("watchband: ") && !l.contains("repeated"))
+        .collect();
+    assert!(
+        !failures.is_empty(),
+        "the outage was not reported: {outage:?}"
+    );
+    assert!(
+        failures.len() <= 6,
+        "{} failure lines in 12 s (once, then a count): {outage}",
+        failures.len()
+    );
+    assert!(
+        failures
+            .iter()
+            .all(|l| !l.contains("DispatchFailure") && !l.contains("{")),
+        "a debug dump reached stderr: {outage}"
+    );
+    assert!(
+        outage.len() < 4096,
+        "{} bytes in 12 s: {outage}",
+        outage.len()
+    );
+    eprintln!(
+        "a 12 s outage on 2 shards: {} failure lines, {} bytes on stderr:\n{outage}",
+        failures.len(),
+        outage.len()
+    );
+    assert!(
+        outage.contains("repeated"),
+        "no count of the repeats: {outage}"
+    );
+}
