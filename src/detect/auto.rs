@@ -191,6 +191,11 @@ struct Surprise {
 }
 
 impl Surprise {
+    /// A placeholder for a view that is off.
+    fn unused() -> Self {
+        Surprise::new(MIN_HISTORY, 1)
+    }
+
     fn new(history: usize, window: usize) -> Self {
         Surprise {
             point: Calibrator::new(history),
@@ -230,7 +235,10 @@ pub struct AutoDetector {
     n: usize,
     quiet_until: Timestamp,
     quiet_level: f64,
+    /// (Absent from states saved before the contextual view: it then stays off.)
+    #[serde(default)]
     cad: Option<ContextModel>,
+    #[serde(default = "Surprise::unused")]
     cal_cad: Surprise,
 }
 
@@ -391,6 +399,22 @@ impl Detector for AutoDetector {
 mod tests {
     use super::*;
     use crate::detect::{AnyDetector, DetectorConfig};
+
+    /// A state saved before the contextual view existed still loads (the view stays off).
+    #[test]
+    fn state_without_the_contextual_view_loads() {
+        let mut det = AutoDetector::new(&AutoConfig::default(), &BandConfig::default()).unwrap();
+        for i in 0..300i64 {
+            det.observe(300 * i, (i % 7) as f64).unwrap();
+        }
+        let mut json = serde_json::to_value(&det).unwrap();
+        let obj = json.as_object_mut().unwrap();
+        obj.remove("cad");
+        obj.remove("cal_cad");
+        let mut back: AutoDetector = serde_json::from_value(json).unwrap();
+        assert!(back.cad.is_none());
+        assert!(back.observe(300 * 300, 3.0).is_ok());
+    }
 
     /// The bugs met in use: a zero-width band made of the value itself before the seasonal
     /// band was known, and scores printed as "-0".

@@ -43,6 +43,8 @@ pub struct CadConfig {
     pub measure: CadMeasure,
     /// How a level becomes facts.
     pub encoding: CadEncoding,
+    /// Points of history for the rank quantiser; 0: levels split the range seen so far (CAD's).
+    pub rank_history: usize,
 }
 
 /// How a quantised level becomes facts.
@@ -79,6 +81,7 @@ impl Default for CadConfig {
             capacity: 100_000,
             measure: CadMeasure::Both,
             encoding: CadEncoding::Binary,
+            rank_history: 0,
         }
     }
 }
@@ -112,6 +115,13 @@ pub struct ContextModel {
     encoding: CadEncoding,
     lowest: f64,
     highest: f64,
+    /// With a rank quantiser: the recent values, in arrival order and sorted.
+    #[serde(default)]
+    ranked: VecDeque<f64>,
+    #[serde(default)]
+    sorted: Vec<f64>,
+    #[serde(default)]
+    rank_history: usize,
     /// Levels of the last `window` points, oldest first.
     recent: VecDeque<u8>,
     /// Left part (order and levels, packed) -> bit set of the levels seen after it.
@@ -128,6 +138,9 @@ impl ContextModel {
             capacity: config.capacity,
             measure: config.measure,
             encoding: config.encoding,
+            ranked: VecDeque::new(),
+            sorted: Vec::new(),
+            rank_history: config.rank_history,
             lowest: f64::INFINITY,
             highest: f64::NEG_INFINITY,
             recent: VecDeque::with_capacity(config.window),
@@ -138,6 +151,16 @@ impl ContextModel {
 
     fn level(&self, value: f64) -> u8 {
         let levels = 1u32 << self.bits;
+        if self.rank_history > 0 {
+            // the value's rank among the recent values (a new record is the top level)
+            let n = self.sorted.len();
+            if n == 0 {
+                return 0;
+            }
+            let below = self.sorted.partition_point(|&x| x < value);
+            let x = (below as f64 / n as f64 * levels as f64).floor();
+            return x.clamp(0.0, (levels - 1) as f64) as u8;
+        }
         let range = self.highest - self.lowest;
         if range.is_nan() || range <= 0.0 {
             return 0;
@@ -179,6 +202,17 @@ impl ContextModel {
         self.lowest = self.lowest.min(value);
         self.highest = self.highest.max(value);
         let q = self.level(value);
+        if self.rank_history > 0 {
+            if self.ranked.len() == self.rank_history
+                && let Some(old) = self.ranked.pop_front()
+            {
+                let i = self.sorted.partition_point(|&x| x < old);
+                self.sorted.remove(i);
+            }
+            self.ranked.push_back(value);
+            let i = self.sorted.partition_point(|&x| x < value);
+            self.sorted.insert(i, value);
+        }
         let all = (1u64 << self.bits) - 1;
         let (mut facts, mut foreseen, mut pairs, mut new) = (0u32, 0u32, 0u32, 0u32);
         for k in 1..=self.recent.len() {
@@ -348,6 +382,21 @@ mod tests {
         let short = run(&values[..1000]);
         let long = run(&values);
         assert_eq!(short, long[..1000].to_vec());
+        // the same with levels by rank among recent values
+        let ranked = |values: &[f64]| {
+            let mut d = CadDetector::new(&CadConfig {
+                rank_history: 200,
+                ..CadConfig::default()
+            })
+            .unwrap();
+            let out: Vec<Verdict> = values
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| d.observe(300 * i as i64, v).unwrap())
+                .collect();
+            out
+        };
+        assert_eq!(ranked(&values[..1000]), ranked(&values)[..1000].to_vec());
     }
 
     #[test]
