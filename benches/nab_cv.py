@@ -7,7 +7,7 @@ choice is made on five categories and scored on the sixth, which it never saw:
 
   1. every candidate configuration (CANDIDATES below, or --grid FILE.json) scores every file
      once: `watchband detect --nab DATA --output WORK/<name> --set KEY=VALUE ...`
-     (causal, one point at a time; cached in WORK, keyed by the overrides);
+     (causal, one point at a time; cached in WORK, keyed by the overrides and the binary);
   2. for each held-out category and each NAB profile: the configuration and the single
      threshold that maximise the NAB score of the other categories are chosen, then the
      held-out category is scored with that configuration at that threshold;
@@ -46,6 +46,12 @@ CANDIDATES = {
     # Ideas measured and dropped (docs/detect.md) are no longer settings; to repeat them, check
     # out the commit that had them: HTM's anomaly likelihood for the sustained view
     # ("auto.likelihood") and a long-context forest over block means ("auto.context").
+    # the contextual view (after CAD OSE): off (main 57030ad's auto), and its knobs
+    "cad off": {"auto.cad": "Off"},
+    "cad bits 4": {"auto.cad_model.bits": 4},
+    "cad bits 6": {"auto.cad_model.bits": 6},
+    "cad window 4": {"auto.cad_model.window": 4},
+    "cad window 9": {"auto.cad_model.window": 9},
     # the general knobs, each moved both ways
     "quiet 12 h": {"auto.quiet": 12 * 3600},
     "quiet 72 h": {"auto.quiet": 72 * 3600},
@@ -59,6 +65,9 @@ CANDIDATES = {
     "record tolerance 0.2": {"auto.record_tolerance": 0.2},
     "escalation 1.2": {"auto.escalation": 1.2},
     "escalation 2": {"auto.escalation": 2.0},
+    # other detectors, alone and combined (`--set algo=...` picks the detector)
+    "cad alone": {"algo": "Cad"},
+    "auto max cad": {"auto.cad": "Max", "auto.cad_weight": 0.2},
 }
 
 
@@ -70,8 +79,14 @@ def load_scorer(nab_dir):
     return mod
 
 
-def run_candidate(binary, data_dir, work, name, overrides):
-    key = hashlib.sha256(json.dumps(overrides, sort_keys=True).encode()).hexdigest()[:12]
+def binary_id(binary):
+    """The build's identity: a cached result is reused only for the same binary."""
+    with open(binary, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def run_candidate(binary, data_dir, work, name, overrides, build=""):
+    key = hashlib.sha256((build + json.dumps(overrides, sort_keys=True)).encode()).hexdigest()[:12]
     out = os.path.join(work, f"{name}-{key}")
     done = os.path.join(out, ".done")
     if not os.path.exists(done):
@@ -171,7 +186,8 @@ def main(argv=None):
         windows = json.load(f)
     data = os.path.join(a.nab, "data")
     os.makedirs(a.work, exist_ok=True)
-    dirs = {n: run_candidate(a.bin, data, a.work, n, o) for n, o in cands.items()}
+    build = binary_id(a.bin)
+    dirs = {n: run_candidate(a.bin, data, a.work, n, o, build) for n, o in cands.items()}
     corpus = Corpus(ns, windows, dirs)
     names = list(cands)
     report = {"candidates": cands, "profiles": {}}

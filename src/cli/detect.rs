@@ -25,6 +25,7 @@ impl From<AlgoArg> for Algo {
             AlgoArg::Band => Algo::Band,
             AlgoArg::Rcf => Algo::Rcf,
             AlgoArg::Rule => Algo::Rule,
+            AlgoArg::Cad => Algo::Cad,
         }
     }
 }

@@ -188,6 +188,7 @@ pub enum AlgoArg {
     Band,
     Rcf,
     Rule,
+    Cad,
 }
 
 #[derive(Debug, Args)]

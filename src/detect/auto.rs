@@ -1,6 +1,6 @@
 //! `auto`: the default detector for a series of unknown kind, and the one measured on NAB.
 //!
-//! Four views of surprise are computed for each point before it is learned:
+//! Five views of surprise are computed for each point before it is learned:
 //! - the seasonal band's residual, in robust standard deviations (spikes, dips, level shifts,
 //!   a broken daily or weekly pattern);
 //! - a Random Cut Forest over a short shingle of values (odd shapes the band cannot express,
@@ -8,7 +8,9 @@
 //! - a flat line: how many points in a row repeat the previous value, against how long such
 //!   runs usually are here (a stuck sensor is normal-looking value by value);
 //! - a new record: a value beyond everything seen so far (by a tolerance of the range), whose
-//!   probability among n exchangeable points is 1/n.
+//!   probability among n exchangeable points is 1/n;
+//! - a broken context ([`super::cad`]): how much of the quantised value the contexts of the
+//!   last few points did not foresee (judged for the point alone: one look).
 //!
 //! Raw surprise is not comparable across series, so each view is calibrated against its own
 //! recent history into a tail probability ("how unusual is this much surprise here?"), both
@@ -19,6 +21,7 @@
 //! one change is reported once, as an operator wants, and as NAB rewards.
 
 use super::band::BandDetector;
+use super::cad::{CadConfig, ContextModel};
 use super::rcf::{RandomCutForest, RcfConfig};
 use super::{Band, BandConfig, DetectError, Detector, Timestamp, Verdict, check_finite, saturate};
 use serde::{Deserialize, Serialize};
@@ -43,6 +46,27 @@ pub struct AutoConfig {
     pub quiet: i64,
     /// A score this many times the last detection's breaks through the quiet period.
     pub escalation: f64,
+    /// How the contextual detector (`cad`) joins the views (default: a fifth view, the point
+    /// alone).
+    pub cad: CadMode,
+    /// The contextual detector's model, when `cad` is not `Off`.
+    pub cad_model: CadConfig,
+    /// With `cad = Max`: the final score is the larger of `auto`'s and this × the contextual
+    /// detector's raw score.
+    pub cad_weight: f64,
+}
+
+/// How the contextual detector joins `auto`'s views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum CadMode {
+    #[default]
+    Off,
+    /// A fifth view, calibrated like the others, point and sustained (two more looks).
+    View,
+    /// A fifth view, the point alone (one more look).
+    Point,
+    /// The larger of `auto`'s score and `cad_weight` × the raw contextual score.
+    Max,
 }
 
 impl Default for AutoConfig {
@@ -61,6 +85,12 @@ impl Default for AutoConfig {
             alarm: 0.175,
             quiet: 36 * 3600,
             escalation: 1.5,
+            cad: CadMode::Point,
+            cad_model: CadConfig {
+                bits: 5,
+                ..CadConfig::default()
+            },
+            cad_weight: 0.2,
         }
     }
 }
@@ -80,7 +110,10 @@ impl AutoConfig {
         if self.quiet < 0 || !(self.escalation.is_finite() && self.escalation >= 1.0) {
             return bad("quiet must be ≥ 0 seconds and escalation ≥ 1");
         }
-        Ok(())
+        if !(self.cad_weight.is_finite() && self.cad_weight >= 0.0) {
+            return bad("cad weight must be a non-negative number");
+        }
+        self.cad_model.validate()
     }
 }
 
@@ -158,6 +191,11 @@ struct Surprise {
 }
 
 impl Surprise {
+    /// A placeholder for a view that is off.
+    fn unused() -> Self {
+        Surprise::new(MIN_HISTORY, 1)
+    }
+
     fn new(history: usize, window: usize) -> Self {
         Surprise {
             point: Calibrator::new(history),
@@ -197,6 +235,11 @@ pub struct AutoDetector {
     n: usize,
     quiet_until: Timestamp,
     quiet_level: f64,
+    /// (Absent from states saved before the contextual view: it then stays off.)
+    #[serde(default)]
+    cad: Option<ContextModel>,
+    #[serde(default = "Surprise::unused")]
+    cal_cad: Surprise,
 }
 
 impl AutoDetector {
@@ -220,6 +263,11 @@ impl AutoDetector {
             n: 0,
             quiet_until: Timestamp::MIN,
             quiet_level: 0.0,
+            cad: match config.cad {
+                CadMode::Off => None,
+                _ => Some(ContextModel::new(&config.cad_model)?),
+            },
+            cal_cad: Surprise::new(config.history, config.short_window),
             config: config.clone(),
         })
     }
@@ -291,6 +339,20 @@ impl Detector for AutoDetector {
             p_min = p_min.min(p);
             looks += 1.0;
         }
+        let cad = self.cad.as_mut().and_then(|m| m.observe(value));
+        if let Some(c) = cad {
+            match self.config.cad {
+                CadMode::View => {
+                    p_min = p_min.min(self.cal_cad.observe(c));
+                    looks += 2.0;
+                }
+                CadMode::Point => {
+                    p_min = p_min.min(self.cal_cad.point.observe(c));
+                    looks += 1.0;
+                }
+                CadMode::Off | CadMode::Max => {}
+            }
+        }
         if self.n <= self.config.warmup || looks == 0.0 {
             return Ok(Verdict {
                 timestamp,
@@ -305,6 +367,9 @@ impl Detector for AutoDetector {
         // printed as "-0", hence the explicit zero
         let s = -p.log10() / 12.0;
         let mut score = if s > 0.0 { s.min(1.0) } else { 0.0 };
+        if let (CadMode::Max, Some(c)) = (self.config.cad, cad) {
+            score = score.max((self.config.cad_weight * c).min(1.0));
+        }
         let mut anomalous = score >= self.config.alarm;
         if timestamp < self.quiet_until && score <= self.quiet_level * self.config.escalation {
             // the change was already reported: keep the ranking, stay under the alarm
@@ -334,6 +399,22 @@ impl Detector for AutoDetector {
 mod tests {
     use super::*;
     use crate::detect::{AnyDetector, DetectorConfig};
+
+    /// A state saved before the contextual view existed still loads (the view stays off).
+    #[test]
+    fn state_without_the_contextual_view_loads() {
+        let mut det = AutoDetector::new(&AutoConfig::default(), &BandConfig::default()).unwrap();
+        for i in 0..300i64 {
+            det.observe(300 * i, (i % 7) as f64).unwrap();
+        }
+        let mut json = serde_json::to_value(&det).unwrap();
+        let obj = json.as_object_mut().unwrap();
+        obj.remove("cad");
+        obj.remove("cal_cad");
+        let mut back: AutoDetector = serde_json::from_value(json).unwrap();
+        assert!(back.cad.is_none());
+        assert!(back.observe(300 * 300, 3.0).is_ok());
+    }
 
     /// The bugs met in use: a zero-width band made of the value itself before the seasonal
     /// band was known, and scores printed as "-0".

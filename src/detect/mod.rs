@@ -8,12 +8,13 @@
 //!
 //! Detectors: [`band`] (CloudWatch-like seasonal band), [`rcf`] (streaming Random Cut Forest,
 //! the RCF metric scorer's), [`rules`] (the Kinesis temperature pipeline's rule, the static
-//! CloudWatch alarm's threshold) and [`auto`]
+//! CloudWatch alarm's threshold), [`cad`] (contextual, after NAB's CAD OSE) and [`auto`]
 //! (the default for a series of unknown kind, measured on NAB). [`AnyDetector`] wraps any of
 //! them behind one serialisable type built from a [`DetectorConfig`].
 
 pub mod auto;
 pub mod band;
+pub mod cad;
 pub mod last_clean;
 #[cfg(test)]
 mod operators;
@@ -24,6 +25,7 @@ pub mod stats;
 
 pub use auto::{AutoConfig, AutoDetector};
 pub use band::BandDetector;
+pub use cad::{CadConfig, CadDetector};
 pub use rcf::{RcfConfig, RcfDetector, anomaly_indicators, batch_cutoff};
 pub use rules::{RuleConfig, RuleDetector};
 
@@ -83,6 +85,8 @@ pub enum Algo {
     Band,
     Rcf,
     Rule,
+    /// Contextual anomaly detector (after NAB's CAD OSE).
+    Cad,
 }
 
 /// Seasonality of the band.
@@ -150,6 +154,7 @@ pub struct DetectorConfig {
     pub rcf: RcfConfig,
     pub rule: RuleConfig,
     pub auto: AutoConfig,
+    pub cad: CadConfig,
 }
 
 impl Default for DetectorConfig {
@@ -160,6 +165,7 @@ impl Default for DetectorConfig {
             rcf: RcfConfig::default(),
             rule: RuleConfig::default(),
             auto: AutoConfig::default(),
+            cad: CadConfig::default(),
         }
     }
 }
@@ -187,6 +193,7 @@ pub enum AnyDetector {
     Rcf(Box<RcfDetector>),
     Rule(RuleDetector),
     Auto(Box<AutoDetector>),
+    Cad(Box<CadDetector>),
 }
 
 impl AnyDetector {
@@ -200,6 +207,7 @@ impl AnyDetector {
             Algo::Auto => {
                 AnyDetector::Auto(Box::new(AutoDetector::new(&config.auto, &config.band)?))
             }
+            Algo::Cad => AnyDetector::Cad(Box::new(CadDetector::new(&config.cad)?)),
         })
     }
 
@@ -209,6 +217,7 @@ impl AnyDetector {
             AnyDetector::Rcf(d) => d.as_ref(),
             AnyDetector::Rule(d) => d,
             AnyDetector::Auto(d) => d.as_ref(),
+            AnyDetector::Cad(d) => d.as_ref(),
         }
     }
 }
@@ -220,6 +229,7 @@ impl Detector for AnyDetector {
             AnyDetector::Rcf(d) => d.observe(timestamp, value),
             AnyDetector::Rule(d) => d.observe(timestamp, value),
             AnyDetector::Auto(d) => d.observe(timestamp, value),
+            AnyDetector::Cad(d) => d.observe(timestamp, value),
         }?;
         // -0.0 + 0.0 is +0.0: a score is never printed as "-0", whatever the detector
         v.score += 0.0;

@@ -160,3 +160,29 @@ fn auto_output_has_no_made_up_band_no_negative_zero_and_exit_0_when_quiet() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("histroy"));
 }
+
+/// The contextual detector is selectable by name and settable by `--set`, and flags a spike.
+#[test]
+fn cad_through_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("series.csv");
+    std::fs::write(&input, series_csv(1200, 1100)).unwrap();
+    let output = dir.path().join("out.csv");
+    let status = Command::new(env!("CARGO_BIN_EXE_watchband"))
+        .args(["detect", "--input"])
+        .arg(&input)
+        .args(["--algo", "cad", "--set", "cad.bits=4", "--output"])
+        .arg(&output)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(2), "a flagged row exits 2");
+    let out = std::fs::read_to_string(&output).unwrap();
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 1200);
+    assert_eq!(rows[1100][5], "1", "the spike: {:?}", rows[1100]);
+    assert_eq!(rows[1100][3], "", "cad draws no band");
+}

@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use watchband::detect::{Algo, AnyDetector, DetectError, Detector, DetectorConfig, Verdict};
 
-const ALGOS: [Algo; 4] = [Algo::Band, Algo::Rcf, Algo::Rule, Algo::Auto];
+const ALGOS: [Algo; 5] = [Algo::Band, Algo::Rcf, Algo::Rule, Algo::Auto, Algo::Cad];
 
 fn config(algo: Algo, seed: u64) -> DetectorConfig {
     let mut c = DetectorConfig {
