@@ -706,7 +706,7 @@ mod tests {
     use crate::cloud::sim::{SimCloud, SimOptions};
     use crate::cloud::{Query, Time};
 
-    fn record(seq: u32, deviceid: &str, value: f64) -> StreamRecord {
+    pub(super) fn record(seq: u32, deviceid: &str, value: f64) -> StreamRecord {
         let reading = crate::interop::TemperatureReading {
             timestamp: "2026-05-01 10:00:00.000001".into(),
             datatype: "Temperature".into(),
@@ -781,21 +781,7 @@ mod fifo_tests {
     use crate::cloud::sim::{SimCloud, SimOptions};
 
     fn hot(deviceid: &str, value: f64) -> StreamRecord {
-        let reading = crate::interop::TemperatureReading {
-            timestamp: "2026-05-01 10:00:00.000001".into(),
-            datatype: "Temperature".into(),
-            value,
-            deviceid: deviceid.into(),
-            date: "2026-05-01".into(),
-            lowest_temp: 96.0,
-            highest_temp: 101.0,
-        };
-        StreamRecord {
-            sequence_number: "1".into(),
-            partition_key: "p".into(),
-            data: reading.to_json().into_bytes(),
-            arrival: crate::cloud::Time::from_timestamp(1_780_000_000, 0).unwrap(),
-        }
+        super::tests::record(1, deviceid, value)
     }
 
     /// The window the gate leaves open: a worker dies after SNS took its alert and before the

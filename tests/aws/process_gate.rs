@@ -230,6 +230,36 @@ impl Drop for Processor {
     }
 }
 
+/// Starts `process stream` three times, each killed with SIGKILL once it has stored 40 more
+/// rows than the run before it left; the row counts at each kill.
+async fn kill_three_times_mid_run(
+    moto: &Moto,
+    config: &aws_config::SdkConfig,
+    home: &std::path::Path,
+) -> Vec<usize> {
+    let mut killed_at = Vec::new();
+    for _ in 0..3 {
+        let before = rows(config).await.len();
+        let p = Processor::start(moto, home);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let now = rows(config).await.len();
+            if now >= before + 40 {
+                killed_at.push(now);
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no progress in 60 s; stderr: {}",
+                p.stderr()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        drop(p); // SIGKILL
+    }
+    killed_at
+}
+
 /// Waits until every injected value has a row marked `sent`, then until nothing moves for
 /// two seconds (replays finished).
 async fn wait_until_done(
@@ -280,27 +310,7 @@ async fn three_kill_nines_lose_nothing_and_page_once() {
     put_all(&cloud, records).await;
     let home = tempfile::tempdir().unwrap();
 
-    // Each run is killed once it has stored 40 more rows than the run before it left.
-    let mut killed_at = Vec::new();
-    for _ in 0..3 {
-        let before = rows(&config).await.len();
-        let p = Processor::start(&moto, home.path());
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let now = rows(&config).await.len();
-            if now >= before + 40 {
-                killed_at.push(now);
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no progress in 60 s; stderr: {}",
-                p.stderr()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        drop(p); // SIGKILL
-    }
+    let killed_at = kill_three_times_mid_run(&moto, &config, home.path()).await;
     assert!(
         killed_at.last().is_some_and(|&n| n < injected.len()),
         "every kill must land mid-run (rows at each kill: {killed_at:?})"
@@ -887,26 +897,7 @@ async fn three_kill_nines_on_a_fifo_topic_deliver_each_alert_once() {
     let queue = fifo_alerts(&config, &[home.path()]).await;
     let (records, injected) = readings(20_000, 22, 0);
     put_all(&cloud, records).await;
-    let mut killed_at = Vec::new();
-    for _ in 0..3 {
-        let before = rows(&config).await.len();
-        let p = Processor::start(&moto, home.path());
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let now = rows(&config).await.len();
-            if now >= before + 40 {
-                killed_at.push(now);
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no progress in 60 s; stderr: {}",
-                p.stderr()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        drop(p); // SIGKILL
-    }
+    let killed_at = kill_three_times_mid_run(&moto, &config, home.path()).await;
     assert!(
         killed_at.last().is_some_and(|&n| n < injected.len()),
         "every kill must land mid-run (rows at each kill: {killed_at:?})"
