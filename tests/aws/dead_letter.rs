@@ -4,11 +4,9 @@
 //! shard waits at that record (nothing after it is stored), and it goes on once the send
 //! succeeds.
 
+use crate::support::process::Processor;
 use crate::support::{Moto, create_anomaly_table};
 use base64::Engine;
-use std::io::Read;
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use watchband::cloud::{AttrValue, Cloud, Item, PutRecord};
 use watchband::interop;
@@ -82,41 +80,12 @@ async fn the_dead_letter_queue_receives_the_poison_records_with_shard_and_sequen
     }
 
     let home = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_watchband"))
-        .args(["--endpoint-url", &moto.endpoint()])
-        .args(["process", "stream", "--dead-letter-queue", &dlq])
-        .env_remove("AWS_PROFILE")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", home.path().join("aws-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            home.path().join("aws-credentials"),
-        )
-        .env("HOME", home.path())
-        .env("XDG_DATA_HOME", home.path().join("data"))
-        .env("XDG_CONFIG_HOME", home.path().join("config"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = Arc::new(Mutex::new(String::new()));
-    let mut pipe = child.stderr.take().unwrap();
-    let sink = stderr.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = pipe.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock()
-                .unwrap()
-                .push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
-    let err = || stderr.lock().unwrap().clone();
+    let mut p = Processor::start(
+        &moto.endpoint(),
+        home.path(),
+        &["process", "stream", "--dead-letter-queue", &dlq],
+    );
+    let err = || p.stderr();
 
     // The shard waits at the malformed record while the queue is missing.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -146,11 +115,9 @@ async fn the_dead_letter_queue_receives_the_poison_records_with_shard_and_sequen
         );
         letters.extend(cloud.receive_messages(&dlq, 10, 1).await.unwrap());
     }
-    let _ = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status();
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130), "{}", err());
+    p.signal("INT");
+    let (code, _) = p.wait();
+    assert_eq!(code, Some(130), "{}", p.stderr());
     for i in 0..6 {
         assert!(row_exists(&cloud, &hot(i)).await, "reading {i} not stored");
     }

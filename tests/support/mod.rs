@@ -3,7 +3,8 @@
 //! of 127.0.0.1 and SDK clients pointed at it; in [`http`] a tiny HTTP server that replays
 //! recorded AWS responses for the operations moto does not implement; in [`ebs`] EBS snapshots
 //! for moto; in [`backup`] the recovery points moto's AWS Backup does not list; in [`sim`] the simulated account on a paused clock; in [`pipeline`] a pipeline over
-//! it and the stream's reader and producer; in [`tmux`] a real terminal (pty) per test.
+//! it and the stream's reader and producer; in [`process`] the `watchband` binary as a child
+//! process against moto; in [`tmux`] a real terminal (pty) per test.
 //!
 //! A missing `moto_server` skips the test with a message, except under `CI=true`, where it is
 //! a failure (`.ci/test` installs moto into target/test-venv).
@@ -15,6 +16,7 @@ pub mod backup;
 pub mod ebs;
 pub mod http;
 pub mod pipeline;
+pub mod process;
 pub mod proxy;
 pub mod sim;
 pub mod tls;
