@@ -662,7 +662,11 @@ mod tests {
     const TABLE: &str = "leases";
     const PERIOD: Duration = Duration::from_secs(10);
 
-    async fn account() -> Arc<dyn Cloud> {
+    const STREAM: &str = "arn:aws:kinesis:us-east-1:1:stream/s@2026-01-01T00:00:00Z";
+
+    /// A paused demo account with the lease table, and workers `a` and `b` on `shards`: every
+    /// test's setup (the one-worker test leaves `b` alone).
+    async fn two_workers(shards: &[&str]) -> (Arc<dyn Cloud>, Leases, Leases) {
         let cloud: Arc<dyn Cloud> = SimCloud::new(SimOptions {
             paused: true,
             ..SimOptions::default()
@@ -670,21 +674,21 @@ mod tests {
         ensure_table(cloud.as_ref(), TABLE).await.unwrap();
         // A second call finds the table and leaves it.
         ensure_table(cloud.as_ref(), TABLE).await.unwrap();
-        cloud
-    }
-
-    fn worker(cloud: &Arc<dyn Cloud>, name: &str, shards: &[&str]) -> Leases {
-        let l = Leases::new(
-            cloud.clone(),
-            LeaseSettings {
-                table: TABLE.into(),
-                period: PERIOD,
-                worker: name.into(),
-            },
-            "arn:aws:kinesis:us-east-1:1:stream/s@2026-01-01T00:00:00Z",
-        );
-        l.set_shards(shards.iter().map(|s| s.to_string()));
-        l
+        let worker = |name: &str| {
+            let l = Leases::new(
+                cloud.clone(),
+                LeaseSettings {
+                    table: TABLE.into(),
+                    period: PERIOD,
+                    worker: name.into(),
+                },
+                STREAM,
+            );
+            l.set_shards(shards.iter().map(|s| s.to_string()));
+            l
+        };
+        let (a, b) = (worker("a"), worker("b"));
+        (cloud, a, b)
     }
 
     async fn stored(cloud: &Arc<dyn Cloud>, shard: &str) -> Lease {
@@ -692,9 +696,7 @@ mod tests {
             .query(Query {
                 table: TABLE.into(),
                 hash_key: HASH_KEY.into(),
-                hash_value: AttrValue::S(
-                    "arn:aws:kinesis:us-east-1:1:stream/s@2026-01-01T00:00:00Z".into(),
-                ),
+                hash_value: AttrValue::S(STREAM.into()),
                 limit: None,
                 newest_first: false,
             })
@@ -717,9 +719,7 @@ mod tests {
     /// holds its fair share, and then nothing moves any more.
     #[tokio::test(start_paused = true)]
     async fn two_workers_split_the_shards_evenly() {
-        let cloud = account().await;
-        let a = worker(&cloud, "a", &FOUR);
-        let b = worker(&cloud, "b", &FOUR);
+        let (cloud, a, b) = two_workers(&FOUR).await;
         a.cycle().await.unwrap();
         assert_eq!(holding(&a).await, FOUR);
         b.cycle().await.unwrap();
@@ -753,9 +753,7 @@ mod tests {
     /// the survivor, which then takes all of them, checkpoints included.
     #[tokio::test(start_paused = true)]
     async fn a_dead_workers_leases_are_taken_after_one_period() {
-        let cloud = account().await;
-        let a = worker(&cloud, "a", &["s0", "s1"]);
-        let b = worker(&cloud, "b", &["s0", "s1"]);
+        let (_, a, b) = two_workers(&["s0", "s1"]).await;
         a.cycle().await.unwrap();
         b.cycle().await.unwrap();
         a.cycle().await.unwrap();
@@ -786,9 +784,7 @@ mod tests {
     /// it no longer holds the shard, and the checkpoint in the table stays the new holder's.
     #[tokio::test(start_paused = true)]
     async fn a_worker_that_lost_its_lease_never_moves_the_checkpoint() {
-        let cloud = account().await;
-        let a = worker(&cloud, "a", &["s0", "s1"]);
-        let b = worker(&cloud, "b", &["s0", "s1"]);
+        let (cloud, a, b) = two_workers(&["s0", "s1"]).await;
         a.cycle().await.unwrap();
         let before = a.held().await;
         for (shard, epoch) in &before {
@@ -824,9 +820,7 @@ mod tests {
     /// A renewal finds the lease stolen: it is reported lost and no longer held.
     #[tokio::test(start_paused = true)]
     async fn a_renewal_notices_a_stolen_lease() {
-        let cloud = account().await;
-        let a = worker(&cloud, "a", &["s0", "s1"]);
-        let b = worker(&cloud, "b", &["s0", "s1"]);
+        let (_, a, b) = two_workers(&["s0", "s1"]).await;
         a.cycle().await.unwrap();
         b.cycle().await.unwrap();
         let stolen = holding(&b).await[0].clone();
@@ -844,8 +838,7 @@ mod tests {
     /// by then another worker may hold the shard.
     #[tokio::test(start_paused = true)]
     async fn an_unrenewed_lease_is_not_held_after_a_period() {
-        let cloud = account().await;
-        let a = worker(&cloud, "a", &["s0"]);
+        let (_, a, _) = two_workers(&["s0"]).await;
         a.cycle().await.unwrap();
         let epoch = a.held().await["s0"];
         tokio::time::advance(PERIOD).await;
@@ -860,25 +853,22 @@ mod tests {
     /// worker takes them at its next round, without waiting for a lease period.
     #[tokio::test(start_paused = true)]
     async fn handed_back_leases_are_taken_at_the_next_round() {
-        let cloud = account().await;
-        let a = worker(&cloud, "a", &["s0", "s1"]);
-        let b = worker(&cloud, "b", &["s0", "s1"]);
+        let (cloud, a, b) = two_workers(&["s0", "s1"]).await;
         a.cycle().await.unwrap();
         for (shard, epoch) in a.held().await {
             a.checkpoint(&shard, epoch, "0007").await.unwrap();
         }
         b.cycle().await.unwrap();
         assert_eq!(holding(&b).await.len(), 1);
-        let stream = "arn:aws:kinesis:us-east-1:1:stream/s@2026-01-01T00:00:00Z";
         assert_eq!(
-            release_all(cloud.as_ref(), TABLE, stream, "a")
+            release_all(cloud.as_ref(), TABLE, STREAM, "a")
                 .await
                 .unwrap(),
             1
         );
         // Nothing of a's is left to hand back, and b's lease was not touched.
         assert_eq!(
-            release_all(cloud.as_ref(), TABLE, stream, "a")
+            release_all(cloud.as_ref(), TABLE, STREAM, "a")
                 .await
                 .unwrap(),
             0
@@ -897,9 +887,7 @@ mod tests {
     /// counts for no one's share, and nobody takes it.
     #[tokio::test(start_paused = true)]
     async fn a_finished_shard_counts_for_no_one() {
-        let cloud = account().await;
-        let a = worker(&cloud, "a", &["parent", "c1", "c2"]);
-        let b = worker(&cloud, "b", &["parent", "c1", "c2"]);
+        let (cloud, a, b) = two_workers(&["parent", "c1", "c2"]).await;
         a.cycle().await.unwrap();
         let epoch = a.held().await["parent"];
         a.checkpoint("parent", epoch, SHARD_END).await.unwrap();
