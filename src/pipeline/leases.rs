@@ -366,17 +366,7 @@ impl Leases {
     pub async fn cycle(&self) -> Result<Vec<LeaseChange>, CloudError> {
         let mut changes = Vec::new();
         self.renew(&mut changes).await;
-        let listed = self
-            .cloud
-            .query(Query {
-                table: self.settings.table.clone(),
-                hash_key: HASH_KEY.into(),
-                hash_value: AttrValue::S(self.stream.clone()),
-                limit: None,
-                newest_first: false,
-            })
-            .await?;
-        let leases: Vec<Lease> = listed.iter().filter_map(Lease::from_item).collect();
+        let mut leases = list(self.cloud.as_ref(), &self.settings.table, &self.stream).await?;
         let known: BTreeSet<String> = leases.iter().map(|l| l.shard.clone()).collect();
         let missing: Vec<String> = self
             .shards
@@ -385,7 +375,6 @@ impl Leases {
             .difference(&known)
             .cloned()
             .collect();
-        let mut leases = leases;
         for shard in missing {
             let lease = Lease {
                 shard: shard.clone(),
@@ -570,18 +559,9 @@ pub async fn release_all(
 ) -> Result<usize, CloudError> {
     let mut released = 0;
     for _ in 0..3 {
-        let items = cloud
-            .query(Query {
-                table: table.to_string(),
-                hash_key: HASH_KEY.into(),
-                hash_value: AttrValue::S(stream.to_string()),
-                limit: None,
-                newest_first: false,
-            })
-            .await?;
-        let mine: Vec<Lease> = items
-            .iter()
-            .filter_map(Lease::from_item)
+        let mine: Vec<Lease> = list(cloud, table, stream)
+            .await?
+            .into_iter()
             .filter(|l| l.owner.as_deref() == Some(worker) && !l.finished())
             .collect();
         if mine.is_empty() {
@@ -611,18 +591,33 @@ pub async fn release_all(
     Ok(released)
 }
 
+/// Every lease of a stream (`stream`: its identity key) as the table holds it now.
+async fn list(cloud: &dyn Cloud, table: &str, stream: &str) -> Result<Vec<Lease>, CloudError> {
+    let items = cloud
+        .query(Query {
+            table: table.to_string(),
+            hash_key: HASH_KEY.into(),
+            hash_value: AttrValue::S(stream.to_string()),
+            limit: None,
+            newest_first: false,
+        })
+        .await?;
+    Ok(items.iter().filter_map(Lease::from_item).collect())
+}
+
 /// Creates the lease table when it does not exist (and waits until it is ACTIVE).
 pub async fn ensure_table(cloud: &dyn Cloud, table: &str) -> Result<(), CloudError> {
-    let probe = cloud
-        .query(Query {
+    // One item of a key no lease has: answers once the table exists and is ACTIVE.
+    let probe = || {
+        cloud.query(Query {
             table: table.to_string(),
             hash_key: HASH_KEY.into(),
             hash_value: AttrValue::S("-".into()),
             limit: Some(1),
             newest_first: false,
         })
-        .await;
-    match probe {
+    };
+    match probe().await {
         Ok(_) => Ok(()),
         Err(e) if e.kind == ErrorKind::NotFound => {
             match cloud.create_table(table, HASH_KEY, Some(RANGE_KEY)).await {
@@ -631,17 +626,7 @@ pub async fn ensure_table(cloud: &dyn Cloud, table: &str) -> Result<(), CloudErr
                 Err(e) if e.kind == ErrorKind::InvalidRequest => {
                     for _ in 0..120 {
                         tokio::time::sleep(Duration::from_millis(500)).await;
-                        if cloud
-                            .query(Query {
-                                table: table.to_string(),
-                                hash_key: HASH_KEY.into(),
-                                hash_value: AttrValue::S("-".into()),
-                                limit: Some(1),
-                                newest_first: false,
-                            })
-                            .await
-                            .is_ok()
-                        {
+                        if probe().await.is_ok() {
                             return Ok(());
                         }
                     }
@@ -692,19 +677,10 @@ mod tests {
     }
 
     async fn stored(cloud: &Arc<dyn Cloud>, shard: &str) -> Lease {
-        let items = cloud
-            .query(Query {
-                table: TABLE.into(),
-                hash_key: HASH_KEY.into(),
-                hash_value: AttrValue::S(STREAM.into()),
-                limit: None,
-                newest_first: false,
-            })
+        list(cloud.as_ref(), TABLE, STREAM)
             .await
-            .unwrap();
-        items
-            .iter()
-            .filter_map(Lease::from_item)
+            .unwrap()
+            .into_iter()
             .find(|l| l.shard == shard)
             .unwrap()
     }
