@@ -5,27 +5,11 @@
 //! succeeds.
 
 use crate::support::process::Processor;
-use crate::support::{Moto, create_anomaly_table};
+use crate::support::{Moto, create_anomaly_table, create_temperature_stream, reading_record};
 use base64::Engine;
 use std::time::{Duration, Instant};
 use watchband::cloud::{AttrValue, Cloud, Item, PutRecord};
 use watchband::interop;
-
-fn reading(deviceid: &str, timestamp: &str, value: f64) -> PutRecord {
-    let r = interop::TemperatureReading {
-        timestamp: timestamp.into(),
-        datatype: "Temperature".into(),
-        value,
-        deviceid: deviceid.into(),
-        date: "2026-05-28".into(),
-        lowest_temp: 96.0,
-        highest_temp: 101.0,
-    };
-    PutRecord {
-        partition_key: "p".into(),
-        data: r.to_json().into_bytes(),
-    }
-}
 
 async fn row_exists(cloud: &dyn Cloud, timestamp: &str) -> bool {
     let mut key = Item::new();
@@ -44,13 +28,7 @@ async fn the_dead_letter_queue_receives_the_poison_records_with_shard_and_sequen
     let config = moto.sdk_config().await;
     let cloud = moto.cloud().await;
     create_anomaly_table(&config).await;
-    aws_sdk_kinesis::Client::new(&config)
-        .create_stream()
-        .stream_name(interop::TEMPERATURE_STREAM)
-        .shard_count(1)
-        .send()
-        .await
-        .unwrap();
+    create_temperature_stream(&config, 1).await;
     // The queue's URL, with no queue behind it until later: SendMessage fails meanwhile.
     let dlq = cloud.create_queue("stream-dead-letters").await.unwrap();
     aws_sdk_sqs::Client::new(&config)
@@ -64,12 +42,12 @@ async fn the_dead_letter_queue_receives_the_poison_records_with_shard_and_sequen
         partition_key: "p".into(),
         data: b"{\"deviceid\": \"DHT_001\", \x1b[31m not json".to_vec(),
     };
-    let unstorable = reading("", "2026-05-28 10:00:00.000002", 150.0);
+    let unstorable = reading_record("", "2026-05-28 10:00:00.000002", 150.0);
     let hot = |i: usize| format!("2026-05-28 10:00:{:02}.000000", 10 + i);
     let mut records = vec![malformed.clone()];
-    records.extend((0..3).map(|i| reading("DHT_001", &hot(i), 120.0)));
+    records.extend((0..3).map(|i| reading_record("DHT_001", &hot(i), 120.0)));
     records.push(unstorable.clone());
-    records.extend((3..6).map(|i| reading("DHT_001", &hot(i), 120.0)));
+    records.extend((3..6).map(|i| reading_record("DHT_001", &hot(i), 120.0)));
     let mut sent = Vec::new();
     for r in &records {
         let out = cloud

@@ -12,23 +12,15 @@
 //! names its record and a duplicate is seen as a value alerted twice.
 
 use crate::support::process::{Processor, watchband};
-use crate::support::{Moto, create_anomaly_table};
+use crate::support::{
+    Moto, create_anomaly_table, create_temperature_stream, put_all, reading_record,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use watchband::cli::generate::ReadingSource;
 use watchband::cloud::{Cloud, PutRecord, Time};
 use watchband::interop;
-
-async fn create_stream(config: &aws_config::SdkConfig, shards: i32) {
-    aws_sdk_kinesis::Client::new(config)
-        .create_stream()
-        .stream_name(interop::TEMPERATURE_STREAM)
-        .shard_count(shards)
-        .send()
-        .await
-        .unwrap();
-}
 
 /// `n` readings of 8 devices, 1 % of them Hot with a unique value; returns the records and
 /// the injected values. Readings of different seeds have different timestamps (the row key).
@@ -49,16 +41,6 @@ fn readings(n: usize, seed: u64, first_value: usize) -> (Vec<PutRecord>, BTreeSe
         });
     }
     (records, injected)
-}
-
-async fn put_all(cloud: &dyn Cloud, records: Vec<PutRecord>) {
-    for chunk in records.chunks(500) {
-        let out = cloud
-            .put_records(interop::TEMPERATURE_STREAM, chunk.to_vec())
-            .await
-            .unwrap();
-        assert_eq!(out.failed(), 0);
-    }
 }
 
 /// The value of every alert published on the topic, with how often it was alerted.
@@ -205,7 +187,7 @@ async fn three_kill_nines_lose_nothing_and_page_once() {
     let config = moto.sdk_config().await;
     let cloud = moto.cloud().await;
     create_anomaly_table(&config).await;
-    create_stream(&config, 2).await;
+    create_temperature_stream(&config, 2).await;
     let (records, injected) = readings(20_000, 21, 0);
     assert_eq!(injected.len(), 200);
     put_all(&cloud, records).await;
@@ -265,28 +247,13 @@ async fn poison_records_are_rejected_and_the_shard_goes_on() {
     let config = moto.sdk_config().await;
     let cloud = moto.cloud().await;
     create_anomaly_table(&config).await;
-    create_stream(&config, 1).await;
-    let poison = |deviceid: &str, timestamp: &str, value: f64| {
-        let r = interop::TemperatureReading {
-            timestamp: timestamp.into(),
-            datatype: "Temperature".into(),
-            value,
-            deviceid: deviceid.into(),
-            date: "2026-05-28".into(),
-            lowest_temp: 96.0,
-            highest_temp: 101.0,
-        };
-        PutRecord {
-            partition_key: "poison".into(),
-            data: r.to_json().into_bytes(),
-        }
-    };
+    create_temperature_stream(&config, 1).await;
     let long = "D".repeat(3000);
     let poisons = vec![
-        poison("", "2026-05-28 10:00:00.000001", 150.0),
-        poison(&long, "2026-05-28 10:00:00.000002", 150.0),
-        poison("DHT_001", "2026-05-28 10:00:00.000003", 1e200),
-        poison("DHT_001", "", 150.0),
+        reading_record("", "2026-05-28 10:00:00.000001", 150.0),
+        reading_record(&long, "2026-05-28 10:00:00.000002", 150.0),
+        reading_record("DHT_001", "2026-05-28 10:00:00.000003", 1e200),
+        reading_record("DHT_001", "", 150.0),
     ];
     let mut sequences = Vec::new();
     for p in &poisons {
@@ -335,7 +302,7 @@ async fn a_recreated_stream_is_read_again_from_its_start() {
     let config = moto.sdk_config().await;
     let cloud = moto.cloud().await;
     create_anomaly_table(&config).await;
-    create_stream(&config, 1).await;
+    create_temperature_stream(&config, 1).await;
     let (records, first) = readings(1_000, 3, 0);
     put_all(&cloud, records).await;
     let home = tempfile::tempdir().unwrap();
@@ -358,7 +325,7 @@ async fn a_recreated_stream_is_read_again_from_its_start() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    create_stream(&config, 1).await;
+    create_temperature_stream(&config, 1).await;
     // Other values than the first stream's, so its anomalies are told apart.
     let (records, second) = readings(2_000, 4, first.len());
     assert!(second.is_disjoint(&first));
@@ -394,7 +361,7 @@ async fn two_workers_on_one_stream_page_once_and_the_survivor_finishes() {
     let config = moto.sdk_config().await;
     let cloud = moto.cloud().await;
     create_anomaly_table(&config).await;
-    create_stream(&config, 2).await;
+    create_temperature_stream(&config, 2).await;
     let (home_a, home_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let queue = fifo_alerts(&config, &[home_a.path(), home_b.path()]).await;
     let (a, wa, mut b, wb) =
@@ -494,7 +461,7 @@ async fn writing_commands_are_refused_under_read_only_and_change_nothing() {
     let config = moto.sdk_config().await;
     let cloud = moto.cloud().await;
     create_anomaly_table(&config).await;
-    create_stream(&config, 1).await;
+    create_temperature_stream(&config, 1).await;
     let (records, _) = readings(300, 9, 0);
     put_all(&cloud, records).await;
     let queue = cloud.create_queue("backup-events").await.unwrap();
@@ -642,7 +609,7 @@ async fn two_leased_workers_split_the_shards_and_page_once() {
     let config = moto.sdk_config().await;
     let cloud = moto.cloud().await;
     create_anomaly_table(&config).await;
-    create_stream(&config, 2).await;
+    create_temperature_stream(&config, 2).await;
     let (home_a, home_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (mut a, wa, mut b, wb) =
         two_leased_workers(&moto, &config, (home_a.path(), home_b.path())).await;
@@ -797,7 +764,7 @@ async fn three_kill_nines_on_a_fifo_topic_deliver_each_alert_once() {
     let config = moto.sdk_config().await;
     let cloud = moto.cloud().await;
     create_anomaly_table(&config).await;
-    create_stream(&config, 2).await;
+    create_temperature_stream(&config, 2).await;
     let home = tempfile::tempdir().unwrap();
     let queue = fifo_alerts(&config, &[home.path()]).await;
     let (records, injected) = readings(20_000, 22, 0);
@@ -843,7 +810,7 @@ async fn kill_nines_at_clock_chosen_moments_repeat_at_most_one_alert_each() {
     let config = moto.sdk_config().await;
     let cloud = moto.cloud().await;
     create_anomaly_table(&config).await;
-    create_stream(&config, 2).await;
+    create_temperature_stream(&config, 2).await;
     let (records, injected) = readings(20_000, 23, 0);
     put_all(&cloud, records).await;
     let home = tempfile::tempdir().unwrap();
@@ -895,7 +862,7 @@ async fn a_worker_stopped_by_sigterm_hands_its_leases_back() {
     let config = moto.sdk_config().await;
     let cloud = moto.cloud().await;
     create_anomaly_table(&config).await;
-    create_stream(&config, 2).await;
+    create_temperature_stream(&config, 2).await;
     let (home_a, home_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (mut a, wa, b, wb) =
         two_leased_workers(&moto, &config, (home_a.path(), home_b.path())).await;
@@ -955,7 +922,7 @@ async fn an_outage_is_reported_once_then_counted() {
     let config = moto.sdk_config().await;
     let cloud = moto.cloud().await;
     create_anomaly_table(&config).await;
-    create_stream(&config, 2).await;
+    create_temperature_stream(&config, 2).await;
     let (records, injected) = readings(400, 5, 0);
     put_all(&cloud, records).await;
     let home = tempfile::tempdir().unwrap();

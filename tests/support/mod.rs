@@ -253,3 +253,47 @@ pub async fn create_anomaly_table(config: &aws_config::SdkConfig) {
         .await
         .unwrap();
 }
+
+/// The temperature pipeline's stream, with `shards` shards.
+pub async fn create_temperature_stream(config: &aws_config::SdkConfig, shards: i32) {
+    aws_sdk_kinesis::Client::new(config)
+        .create_stream()
+        .stream_name(watchband::interop::TEMPERATURE_STREAM)
+        .shard_count(shards)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// One temperature reading as a record of the stream, with any device and timestamp (an
+/// empty or oversized one too: the tests' poison records). The partition key is fixed, since
+/// an empty device id cannot be one.
+pub fn reading_record(deviceid: &str, timestamp: &str, value: f64) -> watchband::cloud::PutRecord {
+    let r = watchband::interop::TemperatureReading {
+        timestamp: timestamp.into(),
+        datatype: "Temperature".into(),
+        value,
+        deviceid: deviceid.into(),
+        date: "2026-05-28".into(),
+        lowest_temp: 96.0,
+        highest_temp: 101.0,
+    };
+    watchband::cloud::PutRecord {
+        partition_key: "p".into(),
+        data: r.to_json().into_bytes(),
+    }
+}
+
+/// Puts `records` on the temperature stream, 500 a call (PutRecords' limit), none failing.
+pub async fn put_all(
+    cloud: &dyn watchband::cloud::Cloud,
+    records: Vec<watchband::cloud::PutRecord>,
+) {
+    for chunk in records.chunks(500) {
+        let out = cloud
+            .put_records(watchband::interop::TEMPERATURE_STREAM, chunk.to_vec())
+            .await
+            .unwrap();
+        assert_eq!(out.failed(), 0);
+    }
+}
