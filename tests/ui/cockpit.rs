@@ -352,7 +352,8 @@ fn the_shards_and_the_snapshots_sort_like_the_other_tables() {
     assert!(values.windows(2).all(|w| w[0] >= w[1]), "{values:?}");
     let text = screen(&s, 160, 48);
     assert!(text.contains("· by °F"), "{text}");
-    keys(&mut s, "oo"); // anomalyType, then worst first again
+    keys(&mut s, "o"); // anomalyType
+    keys(&mut s, "ooo"); // the rejected records' time and reason, then worst first again
     let arrived: Vec<usize> = (0..s.stream_anomalies.len()).rev().collect();
     assert_eq!(
         s.visible_stream_anomalies(),
@@ -495,6 +496,84 @@ fn the_stream_panes_scroll_and_filter() {
         filtered.contains("DHT_002") && !filtered.contains("DHT_003   2026"),
         "{filtered}"
     );
+}
+
+#[test]
+fn the_rejected_records_pane_sorts_like_the_other_tables() {
+    let mut s = fixture::state();
+    let now = s.now;
+    // A second stream's rejected records, arrived after the fixture's but older than it.
+    let rejected = |minutes: i64, error: &str| watchband::pipeline::RejectedRecord {
+        shard_id: "shardId-000000000000".into(),
+        sequence_number: format!("{minutes}"),
+        partition_key: "p".into(),
+        arrival: now - chrono::Duration::minutes(minutes),
+        error: error.into(),
+        raw: "{".into(),
+    };
+    let records = vec![
+        rejected(9, "not JSON: EOF while parsing"),
+        rejected(5, "a row DynamoDB refuses"),
+        rejected(7, "missing field `value`"),
+    ];
+    update(
+        &mut s,
+        Input::Event(Event::Stream(watchband::pipeline::StreamStats {
+            stream: "other-stream".into(),
+            shards: vec![watchband::pipeline::ShardStats {
+                shard_id: "shardId-000000000000".into(),
+                parent: None,
+                finished: false,
+                records_per_sec: 1.0,
+                millis_behind: 0,
+                records_total: 10,
+                rejected_total: 3,
+                last_rejected: records,
+                checkpoint: None,
+                read_at: Some(now),
+            }],
+        })),
+    );
+    keys(&mut s, "3");
+    let pane = |s: &AppState| -> Vec<watchband::app::state::Rejected> {
+        s.visible_rejected()
+            .iter()
+            .map(|&i| s.rejected[i].clone())
+            .collect()
+    };
+    // Newest arrived first by default, whatever their own times.
+    let arrived: Vec<usize> = (0..s.rejected.len()).rev().collect();
+    assert_eq!(s.visible_rejected(), arrived);
+    keys(&mut s, "ooooooooooo"); // past the devices', shards' and anomalies' columns: time
+    let times: Vec<_> = pane(&s).iter().map(|r| r.at).collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
+    assert_ne!(
+        s.visible_rejected(),
+        arrived,
+        "the fixture's record is newest"
+    );
+    let text = screen(&s, 160, 48);
+    assert!(
+        text.contains("Rejected records (raw, 4) · by time"),
+        "{text}"
+    );
+    keys(&mut s, "o"); // reason
+    let reasons: Vec<String> = pane(&s).iter().map(|r| r.reason.clone()).collect();
+    assert!(reasons.windows(2).all(|w| w[0] <= w[1]), "{reasons:?}");
+    keys(&mut s, "O");
+    let reasons: Vec<String> = pane(&s).iter().map(|r| r.reason.clone()).collect();
+    assert!(reasons.windows(2).all(|w| w[0] >= w[1]), "{reasons:?}");
+    let text = screen(&s, 160, 48);
+    assert!(text.contains("· by reason ↑"), "{text}");
+    assert_eq!(
+        text.matches("· by").count(),
+        1,
+        "only the pane says its sort: {text}"
+    );
+    // The filter still applies.
+    keys(&mut s, "/DynamoDB");
+    assert_eq!(pane(&s).len(), 1);
+    assert_eq!(pane(&s)[0].reason, "a row DynamoDB refuses");
 }
 
 // ---------------------------------------------------------------- 4. charts
