@@ -1113,6 +1113,53 @@ fn clicks_select_streams_devices_and_a_volumes_snapshots() {
 }
 
 #[test]
+fn clicks_select_a_row_of_the_alarm_history() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut s = fixture::state();
+        update(&mut s, Input::Resize(w, h));
+        keys(&mut s, "4");
+        key(&mut s, KeyCode::Enter);
+        let name = s.selected_alarm().unwrap().name.clone();
+        let items = (0..8)
+            .map(|i| watchband::cloud::AlarmHistoryItem {
+                alarm_name: name.clone(),
+                timestamp: s.now - chrono::Duration::minutes(10 * i),
+                item_type: "StateUpdate".into(),
+                summary: format!("history item {i}"),
+            })
+            .collect();
+        update(
+            &mut s,
+            Input::Event(Event::AlarmHistory {
+                alarm_name: name,
+                items,
+            }),
+        );
+        assert_eq!(s.detail_row, 0);
+        let before = screen(&s, w, h);
+        let (y, line) = before
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.contains("history item "))
+            .nth(2)
+            .expect("a third history row");
+        let item = s
+            .selected_alarm()
+            .unwrap()
+            .history
+            .iter()
+            .position(|h| line.contains(&h.summary))
+            .unwrap();
+        click(&mut s, 10, y as u16);
+        assert_eq!(s.detail_row, item, "{w}x{h} at row {y}:\n{before}");
+        // A click on the definition above it selects nothing.
+        click(&mut s, 10, 3);
+        assert_eq!(s.detail_row, item, "{w}x{h}");
+        assert!(s.detail, "the detail stays open");
+    }
+}
+
+#[test]
 fn the_metric_list_names_the_volume() {
     let mut s = fixture::state();
     // Twelve volumes' metrics share namespace and name: only the volume tells them apart.
