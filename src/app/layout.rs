@@ -159,6 +159,22 @@ impl AppState {
         Some(base + offset + (y - top) as usize)
     }
 
+    /// The shard (an index into `shards`) whose row of the Streams view's shards table is drawn
+    /// on screen row `y` (the table spans the width): it does not scroll, so its rows are the
+    /// first of [`AppState::visible_shards`].
+    pub fn shard_at(&self, y: u16) -> Option<usize> {
+        if self.view != View::Streams {
+            return None;
+        }
+        let (shards_h, _) = streams_heights(self.shards.len(), self.body_height());
+        // The body's first row is the border, then the header.
+        let row = (y as usize).checked_sub(3)?;
+        if row >= shards_h.saturating_sub(3) as usize {
+            return None;
+        }
+        self.visible_shards().get(row).copied()
+    }
+
     /// Rows the Backups view gives its on-demand backups pane (0 when there is none).
     pub fn jobs_pane_height(&self) -> u16 {
         let active = self.jobs.iter().filter(|j| !j.done).count();

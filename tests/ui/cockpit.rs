@@ -1113,6 +1113,50 @@ fn clicks_select_streams_devices_and_a_volumes_snapshots() {
 }
 
 #[test]
+fn clicks_select_a_shard_and_it_stays_selected_when_the_table_reorders() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut s = fixture::state();
+        update(&mut s, Input::Resize(w, h));
+        keys(&mut s, "3");
+        let device = s.selected_device().unwrap().id.clone();
+        let before = screen(&s, w, h);
+        let (y, line) = before
+            .lines()
+            .enumerate()
+            .find(|(_, l)| l.contains("shardId-000000000000"))
+            .expect("shard 0's row");
+        click(&mut s, 30, y as u16);
+        // Worst first puts the rejecting shard 1 above it: the click maps through the order.
+        assert_eq!(
+            s.selected_shard,
+            Some((
+                watchband::interop::TEMPERATURE_STREAM.to_string(),
+                "shardId-000000000000".to_string()
+            )),
+            "{w}x{h} at row {y} ({line}):\n{before}"
+        );
+        assert_eq!(
+            s.selected_device().unwrap().id,
+            device,
+            "a shard's click leaves the device alone"
+        );
+        // By name: reordering the table (`o` to the shard columns) keeps the same shard.
+        keys(&mut s, "ooo");
+        assert_eq!(
+            s.selected_shard.as_ref().map(|(_, id)| id.as_str()),
+            Some("shardId-000000000000")
+        );
+        // The header and the border select nothing.
+        click(&mut s, 30, 1);
+        click(&mut s, 30, 2);
+        assert_eq!(
+            s.selected_shard.as_ref().map(|(_, id)| id.as_str()),
+            Some("shardId-000000000000")
+        );
+    }
+}
+
+#[test]
 fn clicks_select_a_row_of_the_alarm_history() {
     for (w, h) in [(80, 24), (160, 48)] {
         let mut s = fixture::state();

@@ -71,13 +71,22 @@ fn render_shards(f: &mut Frame, area: Rect, state: &AppState) {
             None if near_retention => theme.style(Role::Error),
             None => theme.style(Role::Text),
         };
-        Row::new(vec![
+        let row = Row::new(vec![
             Line::raw(truncate(&s.stream, 24)),
             Line::raw(s.shard.clone()),
             Line::styled(rate, style).right_aligned(),
             Line::styled(age, style).right_aligned(),
             Line::from(rejected).right_aligned(),
-        ])
+        ]);
+        let selected = state
+            .selected_shard
+            .as_ref()
+            .is_some_and(|(stream, shard)| *stream == s.stream && *shard == s.shard);
+        if selected {
+            row.style(theme.style(Role::Selection))
+        } else {
+            row
+        }
     });
     let table = Table::new(
         rows,
