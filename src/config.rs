@@ -425,7 +425,8 @@ impl Config {
 }
 
 /// `eu-west-1`, `us-gov-east-1`, `cn-north-1`: lowercase words and a number joined by dashes.
-fn is_region_name(s: &str) -> bool {
+/// The one check of a region name: the configuration file's and `:region`'s.
+pub fn is_region_name(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() >= 3
         && parts.iter().all(|p| {

@@ -211,9 +211,12 @@ pub(super) fn switch_account(
     }
     let what = match &choice {
         AccountChoice::Profile(p) => format!("profile {p}"),
-        AccountChoice::Region(r) if !is_region_like(r) => {
+        // The configuration file's check: a region not in the picker's list (a new one) may
+        // still be typed, but only in a region's shape.
+        AccountChoice::Region(r) if !crate::config::is_region_name(r) => {
             state.refuse(format!(
-                "no region {r:?}: a region is written like eu-west-1 (Tab lists them)"
+                "{r:?} is not a region name: type one like eu-west-1 (:region NAME, Tab \
+                 completes) or pick one from the list (:region alone)"
             ));
             return;
         }
@@ -222,16 +225,4 @@ pub(super) fn switch_account(
     state.say(format!("switching to {what}…"));
     state.switching = Some(what);
     effects.push(Effect::SwitchAccount(choice));
-}
-
-/// `eu-west-1`-shaped: a region not in [`crate::cloud::aws::profiles::REGIONS`] (a new one)
-/// may still be typed.
-fn is_region_like(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() >= 3
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        })
 }

@@ -289,12 +289,7 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
         Event::Job(job) => {
             let arn = clean(&job.volume_arn);
             let message = job.status_message.as_deref().map(clean);
-            let name = state
-                .volumes
-                .iter()
-                .find(|v| v.arn == arn)
-                .map(|v| v.name.clone())
-                .unwrap_or_else(|| arn.clone());
+            let name = state.volume_name(&arn);
             let done = job.state.is_terminal();
             let view = BackupJobView {
                 volume_arn: arn.clone(),
@@ -372,12 +367,7 @@ pub fn apply(state: &mut AppState, event: Event) -> bool {
                 .find(|x| x.volume_arn == arn)
                 .is_some_and(|x| x.done && x.job_id == view.job_id);
             if view.done && !was_done {
-                let name = state
-                    .volumes
-                    .iter()
-                    .find(|v| v.arn == arn)
-                    .map(|v| v.name.clone())
-                    .unwrap_or_else(|| arn.clone());
+                let name = state.volume_name(&arn);
                 match &view.new_volume_id {
                     Some(new) if r.state == crate::cloud::RestoreJobState::Completed => {
                         let text = format!(

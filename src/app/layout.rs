@@ -3,6 +3,7 @@
 //! `--mouse`). One definition here, used by both, so a click lands where the row is drawn.
 
 use super::state::{AppState, View};
+use ratatui::layout::{Constraint, Layout, Rect};
 
 /// Below this the screen says so instead of drawing a squashed layout.
 pub const MIN_WIDTH: u16 = 64;
@@ -48,6 +49,11 @@ pub fn streams_heights(shards: usize, body_h: u16) -> (u16, u16) {
     let shards_h = (shards as u16 + 3).clamp(4, 7);
     let bottom_h = if body_h >= 30 { 10 } else { 6 };
     (shards_h, bottom_h)
+}
+
+/// An alarm's detail in `body`: (its definition, its history).
+pub fn alarm_detail_areas(body: Rect) -> [Rect; 2] {
+    Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body)
 }
 
 /// Width of the Streams view's device list.
@@ -110,6 +116,11 @@ impl AppState {
                 0,
             ),
             View::Alarms if !self.detail => (3, body.saturating_sub(3) as usize, 0),
+            // The history under the definition, inside its border.
+            View::Alarms => {
+                let [_, hist] = alarm_detail_areas(Rect::new(0, 1, self.size.0, body));
+                (hist.y + 1, hist.height.saturating_sub(2) as usize, 0)
+            }
             // The recovery line, then the snapshot list (border and header above its rows)
             // beside the chart or under it.
             View::Backups => {
@@ -135,7 +146,6 @@ impl AppState {
             }
             View::Metrics => (2, body.saturating_sub(2) as usize, 0),
             View::Notifications => (3, (body * 6 / 10).saturating_sub(3) as usize, 0),
-            _ => return None,
         };
         if y < top || (y - top) as usize >= height {
             return None;
@@ -147,6 +157,22 @@ impl AppState {
             scroll_offset(selected, height)
         };
         Some(base + offset + (y - top) as usize)
+    }
+
+    /// The shard (an index into `shards`) whose row of the Streams view's shards table is drawn
+    /// on screen row `y` (the table spans the width): it does not scroll, so its rows are the
+    /// first of [`AppState::visible_shards`].
+    pub fn shard_at(&self, y: u16) -> Option<usize> {
+        if self.view != View::Streams {
+            return None;
+        }
+        let (shards_h, _) = streams_heights(self.shards.len(), self.body_height());
+        // The body's first row is the border, then the header.
+        let row = (y as usize).checked_sub(3)?;
+        if row >= shards_h.saturating_sub(3) as usize {
+            return None;
+        }
+        self.visible_shards().get(row).copied()
     }
 
     /// Rows the Backups view gives its on-demand backups pane (0 when there is none).

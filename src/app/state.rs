@@ -664,6 +664,9 @@ pub struct AppState {
     pub size: (u16, u16),
     /// The rows scrolled in the Streams view's anomaly and rejected panes.
     pub pane_scroll: usize,
+    /// The shard clicked in the Streams view's shards table (stream, shard id): by name, so
+    /// it stays marked when the table reorders; none until a click.
+    pub selected_shard: Option<(String, String)>,
     pub message: Option<Message>,
     pub quit: bool,
     /// Bumped by every change that alters the screen; the runtime draws only when it moved.
@@ -747,6 +750,7 @@ impl AppState {
             zoom: Default::default(),
             size: (0, 0),
             pane_scroll: 0,
+            selected_shard: None,
             message: None,
             quit: false,
             revision: 0,
@@ -953,6 +957,7 @@ impl AppState {
         self.detail = false;
         self.detail_row = 0;
         self.pane_scroll = 0;
+        self.selected_shard = None;
     }
 
     pub fn say(&mut self, text: impl Into<String>) {

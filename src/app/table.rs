@@ -21,9 +21,9 @@ pub fn sort_columns(view: View) -> &'static [&'static str] {
             "worst", "name", "volume", "size", "age", "blocks", "%", "snapshot", "GiB", "verdict",
             "alarm",
         ],
-        // Three tables share the view: `o` cycles the devices' columns, then the shards', then
-        // the anomaly pane's (named as its header names them); each table keeps its default
-        // order while another is sorted.
+        // Four tables share the view: `o` cycles the devices' columns, then the shards', then
+        // the anomaly pane's (named as its header names them), then the rejected records';
+        // each table keeps its default order while another is sorted.
         View::Streams => &[
             "worst",
             "device",
@@ -36,6 +36,8 @@ pub fn sort_columns(view: View) -> &'static [&'static str] {
             "timestamp",
             "°F",
             "anomalyType",
+            "time",
+            "reason",
         ],
         View::Alarms => &["worst", "name", "state", "for", "ack", "reason"],
         View::Metrics => &["worst", "name"],
@@ -52,6 +54,7 @@ pub enum StreamsTable {
     Devices,
     Shards,
     Anomalies,
+    Rejected,
 }
 
 impl StreamsTable {
@@ -61,6 +64,7 @@ impl StreamsTable {
             StreamsTable::Devices => 1..=2,
             StreamsTable::Shards => 3..=6,
             StreamsTable::Anomalies => 7..=10,
+            StreamsTable::Rejected => 11..=12,
         }
     }
 }
@@ -358,6 +362,28 @@ impl AppState {
         rows
     }
 
+    /// The rejected records the filter lets through (reason, raw bytes, shard), in display
+    /// order (indices into `rejected`): newest arrived first by default, or by a column of the
+    /// pane (time: newest first across the streams; reason).
+    pub fn visible_rejected(&self) -> Vec<usize> {
+        let needle = Needle::new(&self.filter);
+        let rj = &self.rejected;
+        let mut rows: Vec<usize> = (0..rj.len())
+            .rev()
+            .filter(|&i| needle.any([rj[i].reason.as_str(), &rj[i].bytes, &rj[i].shard]))
+            .collect();
+        let Sort { column, reverse } = self.streams_sort(StreamsTable::Rejected);
+        rows.sort_by(|&a, &b| {
+            let o = match column {
+                11 => rj[b].at.cmp(&rj[a].at),
+                12 => rj[a].reason.cmp(&rj[b].reason),
+                _ => b.cmp(&a),
+            };
+            directed(o, reverse).then(b.cmp(&a))
+        });
+        rows
+    }
+
     /// The open volume's snapshots in display order (indices into its `snapshots`). Worst
     /// first: anomalous counts, then newest first.
     pub fn visible_snapshots(&self) -> Vec<usize> {
@@ -480,8 +506,8 @@ impl AppState {
         if s.column != 0 && !table.columns().contains(&s.column) {
             return String::new();
         }
-        if s.column == 0 && table == StreamsTable::Anomalies {
-            // The pane's default order is newest first, not worst first.
+        if s.column == 0 && matches!(table, StreamsTable::Anomalies | StreamsTable::Rejected) {
+            // The panes' default order is newest first, not worst first.
             return if s.reverse {
                 " · oldest first".into()
             } else {

@@ -19,6 +19,12 @@ impl AppState {
         }
     }
 
+    /// The name of the volume with this ARN, or the ARN when the volume is not known (yet).
+    pub fn volume_name(&self, arn: &str) -> String {
+        self.volume_by_arn(arn)
+            .map_or_else(|| arn.to_string(), |v| v.name.clone())
+    }
+
     /// The text with every known volume's ARN (alone or inside a backup alarm's name) replaced
     /// by the volume's name, so that the part an operator recognises comes first and survives
     /// truncation.

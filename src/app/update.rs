@@ -588,6 +588,11 @@ fn on_mouse(state: &mut AppState, m: MouseEvent, effects: &mut Vec<Effect>) {
                 }
                 return;
             }
+            if let Some(i) = state.shard_at(m.row) {
+                let s = &state.shards[i];
+                state.selected_shard = Some((s.stream.clone(), s.shard.clone()));
+                return;
+            }
             if let Some(r) = state.row_at(m.column, m.row) {
                 let rows = state.row_count();
                 if r < rows {

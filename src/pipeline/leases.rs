@@ -366,17 +366,7 @@ impl Leases {
     pub async fn cycle(&self) -> Result<Vec<LeaseChange>, CloudError> {
         let mut changes = Vec::new();
         self.renew(&mut changes).await;
-        let listed = self
-            .cloud
-            .query(Query {
-                table: self.settings.table.clone(),
-                hash_key: HASH_KEY.into(),
-                hash_value: AttrValue::S(self.stream.clone()),
-                limit: None,
-                newest_first: false,
-            })
-            .await?;
-        let leases: Vec<Lease> = listed.iter().filter_map(Lease::from_item).collect();
+        let mut leases = list(self.cloud.as_ref(), &self.settings.table, &self.stream).await?;
         let known: BTreeSet<String> = leases.iter().map(|l| l.shard.clone()).collect();
         let missing: Vec<String> = self
             .shards
@@ -385,7 +375,6 @@ impl Leases {
             .difference(&known)
             .cloned()
             .collect();
-        let mut leases = leases;
         for shard in missing {
             let lease = Lease {
                 shard: shard.clone(),
@@ -570,18 +559,9 @@ pub async fn release_all(
 ) -> Result<usize, CloudError> {
     let mut released = 0;
     for _ in 0..3 {
-        let items = cloud
-            .query(Query {
-                table: table.to_string(),
-                hash_key: HASH_KEY.into(),
-                hash_value: AttrValue::S(stream.to_string()),
-                limit: None,
-                newest_first: false,
-            })
-            .await?;
-        let mine: Vec<Lease> = items
-            .iter()
-            .filter_map(Lease::from_item)
+        let mine: Vec<Lease> = list(cloud, table, stream)
+            .await?
+            .into_iter()
             .filter(|l| l.owner.as_deref() == Some(worker) && !l.finished())
             .collect();
         if mine.is_empty() {
@@ -611,18 +591,33 @@ pub async fn release_all(
     Ok(released)
 }
 
+/// Every lease of a stream (`stream`: its identity key) as the table holds it now.
+async fn list(cloud: &dyn Cloud, table: &str, stream: &str) -> Result<Vec<Lease>, CloudError> {
+    let items = cloud
+        .query(Query {
+            table: table.to_string(),
+            hash_key: HASH_KEY.into(),
+            hash_value: AttrValue::S(stream.to_string()),
+            limit: None,
+            newest_first: false,
+        })
+        .await?;
+    Ok(items.iter().filter_map(Lease::from_item).collect())
+}
+
 /// Creates the lease table when it does not exist (and waits until it is ACTIVE).
 pub async fn ensure_table(cloud: &dyn Cloud, table: &str) -> Result<(), CloudError> {
-    let probe = cloud
-        .query(Query {
+    // One item of a key no lease has: answers once the table exists and is ACTIVE.
+    let probe = || {
+        cloud.query(Query {
             table: table.to_string(),
             hash_key: HASH_KEY.into(),
             hash_value: AttrValue::S("-".into()),
             limit: Some(1),
             newest_first: false,
         })
-        .await;
-    match probe {
+    };
+    match probe().await {
         Ok(_) => Ok(()),
         Err(e) if e.kind == ErrorKind::NotFound => {
             match cloud.create_table(table, HASH_KEY, Some(RANGE_KEY)).await {
@@ -631,17 +626,7 @@ pub async fn ensure_table(cloud: &dyn Cloud, table: &str) -> Result<(), CloudErr
                 Err(e) if e.kind == ErrorKind::InvalidRequest => {
                     for _ in 0..120 {
                         tokio::time::sleep(Duration::from_millis(500)).await;
-                        if cloud
-                            .query(Query {
-                                table: table.to_string(),
-                                hash_key: HASH_KEY.into(),
-                                hash_value: AttrValue::S("-".into()),
-                                limit: Some(1),
-                                newest_first: false,
-                            })
-                            .await
-                            .is_ok()
-                        {
+                        if probe().await.is_ok() {
                             return Ok(());
                         }
                     }
@@ -662,7 +647,11 @@ mod tests {
     const TABLE: &str = "leases";
     const PERIOD: Duration = Duration::from_secs(10);
 
-    async fn account() -> Arc<dyn Cloud> {
+    const STREAM: &str = "arn:aws:kinesis:us-east-1:1:stream/s@2026-01-01T00:00:00Z";
+
+    /// A paused demo account with the lease table, and workers `a` and `b` on `shards`: every
+    /// test's setup (the one-worker test leaves `b` alone).
+    async fn two_workers(shards: &[&str]) -> (Arc<dyn Cloud>, Leases, Leases) {
         let cloud: Arc<dyn Cloud> = SimCloud::new(SimOptions {
             paused: true,
             ..SimOptions::default()
@@ -670,39 +659,28 @@ mod tests {
         ensure_table(cloud.as_ref(), TABLE).await.unwrap();
         // A second call finds the table and leaves it.
         ensure_table(cloud.as_ref(), TABLE).await.unwrap();
-        cloud
-    }
-
-    fn worker(cloud: &Arc<dyn Cloud>, name: &str, shards: &[&str]) -> Leases {
-        let l = Leases::new(
-            cloud.clone(),
-            LeaseSettings {
-                table: TABLE.into(),
-                period: PERIOD,
-                worker: name.into(),
-            },
-            "arn:aws:kinesis:us-east-1:1:stream/s@2026-01-01T00:00:00Z",
-        );
-        l.set_shards(shards.iter().map(|s| s.to_string()));
-        l
+        let worker = |name: &str| {
+            let l = Leases::new(
+                cloud.clone(),
+                LeaseSettings {
+                    table: TABLE.into(),
+                    period: PERIOD,
+                    worker: name.into(),
+                },
+                STREAM,
+            );
+            l.set_shards(shards.iter().map(|s| s.to_string()));
+            l
+        };
+        let (a, b) = (worker("a"), worker("b"));
+        (cloud, a, b)
     }
 
     async fn stored(cloud: &Arc<dyn Cloud>, shard: &str) -> Lease {
-        let items = cloud
-            .query(Query {
-                table: TABLE.into(),
-                hash_key: HASH_KEY.into(),
-                hash_value: AttrValue::S(
-                    "arn:aws:kinesis:us-east-1:1:stream/s@2026-01-01T00:00:00Z".into(),
-                ),
-                limit: None,
-                newest_first: false,
-            })
+        list(cloud.as_ref(), TABLE, STREAM)
             .await
-            .unwrap();
-        items
-            .iter()
-            .filter_map(Lease::from_item)
+            .unwrap()
+            .into_iter()
             .find(|l| l.shard == shard)
             .unwrap()
     }
@@ -717,9 +695,7 @@ mod tests {
     /// holds its fair share, and then nothing moves any more.
     #[tokio::test(start_paused = true)]
     async fn two_workers_split_the_shards_evenly() {
-        let cloud = account().await;
-        let a = worker(&cloud, "a", &FOUR);
-        let b = worker(&cloud, "b", &FOUR);
+        let (cloud, a, b) = two_workers(&FOUR).await;
         a.cycle().await.unwrap();
         assert_eq!(holding(&a).await, FOUR);
         b.cycle().await.unwrap();
@@ -753,9 +729,7 @@ mod tests {
     /// the survivor, which then takes all of them, checkpoints included.
     #[tokio::test(start_paused = true)]
     async fn a_dead_workers_leases_are_taken_after_one_period() {
-        let cloud = account().await;
-        let a = worker(&cloud, "a", &["s0", "s1"]);
-        let b = worker(&cloud, "b", &["s0", "s1"]);
+        let (_, a, b) = two_workers(&["s0", "s1"]).await;
         a.cycle().await.unwrap();
         b.cycle().await.unwrap();
         a.cycle().await.unwrap();
@@ -786,9 +760,7 @@ mod tests {
     /// it no longer holds the shard, and the checkpoint in the table stays the new holder's.
     #[tokio::test(start_paused = true)]
     async fn a_worker_that_lost_its_lease_never_moves_the_checkpoint() {
-        let cloud = account().await;
-        let a = worker(&cloud, "a", &["s0", "s1"]);
-        let b = worker(&cloud, "b", &["s0", "s1"]);
+        let (cloud, a, b) = two_workers(&["s0", "s1"]).await;
         a.cycle().await.unwrap();
         let before = a.held().await;
         for (shard, epoch) in &before {
@@ -824,9 +796,7 @@ mod tests {
     /// A renewal finds the lease stolen: it is reported lost and no longer held.
     #[tokio::test(start_paused = true)]
     async fn a_renewal_notices_a_stolen_lease() {
-        let cloud = account().await;
-        let a = worker(&cloud, "a", &["s0", "s1"]);
-        let b = worker(&cloud, "b", &["s0", "s1"]);
+        let (_, a, b) = two_workers(&["s0", "s1"]).await;
         a.cycle().await.unwrap();
         b.cycle().await.unwrap();
         let stolen = holding(&b).await[0].clone();
@@ -844,8 +814,7 @@ mod tests {
     /// by then another worker may hold the shard.
     #[tokio::test(start_paused = true)]
     async fn an_unrenewed_lease_is_not_held_after_a_period() {
-        let cloud = account().await;
-        let a = worker(&cloud, "a", &["s0"]);
+        let (_, a, _) = two_workers(&["s0"]).await;
         a.cycle().await.unwrap();
         let epoch = a.held().await["s0"];
         tokio::time::advance(PERIOD).await;
@@ -860,25 +829,22 @@ mod tests {
     /// worker takes them at its next round, without waiting for a lease period.
     #[tokio::test(start_paused = true)]
     async fn handed_back_leases_are_taken_at_the_next_round() {
-        let cloud = account().await;
-        let a = worker(&cloud, "a", &["s0", "s1"]);
-        let b = worker(&cloud, "b", &["s0", "s1"]);
+        let (cloud, a, b) = two_workers(&["s0", "s1"]).await;
         a.cycle().await.unwrap();
         for (shard, epoch) in a.held().await {
             a.checkpoint(&shard, epoch, "0007").await.unwrap();
         }
         b.cycle().await.unwrap();
         assert_eq!(holding(&b).await.len(), 1);
-        let stream = "arn:aws:kinesis:us-east-1:1:stream/s@2026-01-01T00:00:00Z";
         assert_eq!(
-            release_all(cloud.as_ref(), TABLE, stream, "a")
+            release_all(cloud.as_ref(), TABLE, STREAM, "a")
                 .await
                 .unwrap(),
             1
         );
         // Nothing of a's is left to hand back, and b's lease was not touched.
         assert_eq!(
-            release_all(cloud.as_ref(), TABLE, stream, "a")
+            release_all(cloud.as_ref(), TABLE, STREAM, "a")
                 .await
                 .unwrap(),
             0
@@ -897,9 +863,7 @@ mod tests {
     /// counts for no one's share, and nobody takes it.
     #[tokio::test(start_paused = true)]
     async fn a_finished_shard_counts_for_no_one() {
-        let cloud = account().await;
-        let a = worker(&cloud, "a", &["parent", "c1", "c2"]);
-        let b = worker(&cloud, "b", &["parent", "c1", "c2"]);
+        let (cloud, a, b) = two_workers(&["parent", "c1", "c2"]).await;
         a.cycle().await.unwrap();
         let epoch = a.held().await["parent"];
         a.checkpoint("parent", epoch, SHARD_END).await.unwrap();

@@ -90,6 +90,54 @@ fn dialog_block<'a>(title: &str, state: &AppState) -> Block<'a> {
         ))
 }
 
+/// A dialog of text in `r` (wrapped), over what is behind it.
+fn text_dialog(f: &mut Frame, r: Rect, state: &AppState, title: &str, lines: Vec<Line>) {
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(dialog_block(title, state)),
+        r,
+    );
+}
+
+/// The keys a dialog answers to, each with what it does: `y/Enter start   n/Esc cancel`.
+fn key_hints(state: &AppState, hints: &[(&str, &str)]) -> Line<'static> {
+    let title = state.theme.style(Role::Title);
+    let mut spans = Vec::new();
+    for (i, (key, what)) in hints.iter().enumerate() {
+        let gap = if i + 1 < hints.len() { "   " } else { "" };
+        spans.push(Span::styled(key.to_string(), title));
+        spans.push(Span::raw(format!(" {what}{gap}")));
+    }
+    Line::from(spans)
+}
+
+/// The rows of a picker's list in `list`: from the scroll offset that keeps `selected` in
+/// sight, cut to the width, the selected one highlighted.
+fn picker_rows(
+    state: &AppState,
+    items: &[String],
+    selected: usize,
+    list: Rect,
+) -> Vec<Line<'static>> {
+    let height = list.height as usize;
+    items
+        .iter()
+        .enumerate()
+        .skip(scroll_offset(selected, height))
+        .take(height)
+        .map(|(i, m)| {
+            let l = Line::raw(truncate(m, list.width as usize));
+            if i == selected {
+                l.style(state.theme.style(Role::Selection))
+            } else {
+                l
+            }
+        })
+        .collect()
+}
+
 /// A dialog whose first line is a search field: draws the frame and the field, and returns
 /// the area left for the list.
 fn search_dialog(f: &mut Frame, r: Rect, state: &AppState, title: &str, query: &str) -> Rect {
@@ -156,7 +204,6 @@ fn render_confirm(
 ) {
     let theme = &state.theme;
     let r = centered(area, 76, 10);
-    f.render_widget(Clear, r);
     let key = |k: &str| Span::styled(format!("{k:<8}"), theme.style(Role::Header));
     let w = r.width.saturating_sub(12) as usize;
     let lines = vec![
@@ -170,17 +217,9 @@ fn render_confirm(
         Line::from(vec![key("vault"), Span::raw(vault.to_string())]),
         Line::from(vec![key("role"), Span::raw(truncate(role, w))]),
         Line::raw(""),
-        Line::from(vec![
-            Span::styled("y/Enter", theme.style(Role::Title)),
-            Span::raw(" start   "),
-            Span::styled("n/Esc", theme.style(Role::Title)),
-            Span::raw(" cancel"),
-        ]),
+        key_hints(state, &[("y/Enter", "start"), ("n/Esc", "cancel")]),
     ];
-    f.render_widget(
-        Paragraph::new(lines).block(dialog_block("Back up now", state)),
-        r,
-    );
+    text_dialog(f, r, state, "Back up now", lines);
 }
 
 /// "snap-… (created …, the last clean recovery point)" or "(…, chosen: not the last clean point)".
@@ -211,20 +250,9 @@ fn point_line(state: &AppState, t: &RecoveryTarget) -> Line<'static> {
     Line::from(spans)
 }
 
-fn confirm_keys(state: &AppState, what: &str) -> Line<'static> {
-    let theme = &state.theme;
-    Line::from(vec![
-        Span::styled("y/Enter", theme.style(Role::Title)),
-        Span::raw(format!(" {what}   ")),
-        Span::styled("n/Esc", theme.style(Role::Title)),
-        Span::raw(" cancel"),
-    ])
-}
-
 fn render_protect(f: &mut Frame, area: Rect, state: &AppState, t: &RecoveryTarget) {
     let theme = &state.theme;
     let r = centered(area, 92, 12);
-    f.render_widget(Clear, r);
     let key = |k: &str| Span::styled(format!("{k:<10}"), theme.style(Role::Header));
     let lines = vec![
         Line::raw(format!(
@@ -254,20 +282,14 @@ fn render_protect(f: &mut Frame, area: Rect, state: &AppState, t: &RecoveryTarge
             Span::raw("CancelLegalHold when the incident is closed (console or CLI)"),
         ]),
         Line::raw(""),
-        confirm_keys(state, "place the hold"),
+        key_hints(state, &[("y/Enter", "place the hold"), ("n/Esc", "cancel")]),
     ];
-    f.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(dialog_block("Protect the recovery point", state)),
-        r,
-    );
+    text_dialog(f, r, state, "Protect the recovery point", lines);
 }
 
 fn render_restore(f: &mut Frame, area: Rect, state: &AppState, t: &RecoveryTarget, role: &str) {
     let theme = &state.theme;
     let r = centered(area, 92, 13);
-    f.render_widget(Clear, r);
     let key = |k: &str| Span::styled(format!("{k:<10}"), theme.style(Role::Header));
     let w = r.width.saturating_sub(14) as usize;
     let size = t.size_gib.map(|s| format!("{s} GiB ")).unwrap_or_default();
@@ -298,14 +320,12 @@ fn render_restore(f: &mut Frame, area: Rect, state: &AppState, t: &RecoveryTarge
             Span::raw("the new volume is billed as EBS storage until you delete it; a few minutes"),
         ]),
         Line::raw(""),
-        confirm_keys(state, "start the restore"),
+        key_hints(
+            state,
+            &[("y/Enter", "start the restore"), ("n/Esc", "cancel")],
+        ),
     ];
-    f.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(dialog_block("Restore to a new volume", state)),
-        r,
-    );
+    text_dialog(f, r, state, "Restore to a new volume", lines);
 }
 
 fn render_alarm_form(f: &mut Frame, area: Rect, state: &AppState, form: &AlarmForm) {
@@ -404,7 +424,6 @@ fn render_ack(
 ) {
     let theme = &state.theme;
     let r = centered(area, 76, 10);
-    f.render_widget(Clear, r);
     let w = r.width.saturating_sub(4) as usize;
     let cursor = |on: bool| if on { "▏" } else { "" };
     let lines = vec![
@@ -429,21 +448,16 @@ fn render_ack(
             ),
         ]),
         Line::raw(""),
-        Line::from(vec![
-            Span::styled("Enter", theme.style(Role::Title)),
-            Span::raw(" acknowledge   "),
-            Span::styled("Tab", theme.style(Role::Title)),
-            Span::raw(" note/snooze   "),
-            Span::styled("Esc", theme.style(Role::Title)),
-            Span::raw(" cancel"),
-        ]),
+        key_hints(
+            state,
+            &[
+                ("Enter", "acknowledge"),
+                ("Tab", "note/snooze"),
+                ("Esc", "cancel"),
+            ],
+        ),
     ];
-    f.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(dialog_block("Acknowledge", state)),
-        r,
-    );
+    text_dialog(f, r, state, "Acknowledge", lines);
 }
 
 /// A yes/no dialog: the question, what it is about, Enter/y to do it, Esc/n not to.
@@ -458,7 +472,6 @@ fn render_question(
 ) {
     let theme = &state.theme;
     let r = centered(area, 76, 9);
-    f.render_widget(Clear, r);
     let w = r.width.saturating_sub(4) as usize;
     let lines = vec![
         Line::raw(question.to_string()),
@@ -467,19 +480,9 @@ fn render_question(
             theme.style(Role::Header),
         )),
         Line::raw(""),
-        Line::from(vec![
-            Span::styled("Enter/y", theme.style(Role::Title)),
-            Span::raw(format!(" {verb}   ")),
-            Span::styled("Esc/n", theme.style(Role::Title)),
-            Span::raw(" cancel"),
-        ]),
+        key_hints(state, &[("Enter/y", verb), ("Esc/n", "cancel")]),
     ];
-    f.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(dialog_block(title, state)),
-        r,
-    );
+    text_dialog(f, r, state, title, lines);
 }
 
 fn render_command(f: &mut Frame, area: Rect, state: &AppState, input: &str) {
@@ -529,22 +532,7 @@ fn render_metric_browser(
         .map(|m| m.display())
         .filter(|d| d.to_lowercase().contains(&q))
         .collect();
-    let height = list.height as usize;
-    let offset = scroll_offset(selected, height);
-    let mut lines: Vec<Line> = matches
-        .iter()
-        .enumerate()
-        .skip(offset)
-        .take(height)
-        .map(|(i, m)| {
-            let l = Line::raw(truncate(m, list.width as usize));
-            if i == selected {
-                l.style(theme.style(Role::Selection))
-            } else {
-                l
-            }
-        })
-        .collect();
+    let mut lines = picker_rows(state, &matches, selected, list);
     if lines.is_empty() {
         lines.push(Line::from(Span::styled(
             if state.metric_catalog.is_empty() {
@@ -583,24 +571,14 @@ fn render_account_picker(
     };
     let r = centered(area, 64, area.height.saturating_sub(4));
     let list = search_dialog(f, r, state, title, query);
-    let matches = crate::app::command::picker_matches(state, field, query);
-    let height = list.height as usize;
-    let offset = scroll_offset(selected, height);
-    let mut lines: Vec<Line> = matches
-        .iter()
-        .enumerate()
-        .skip(offset)
-        .take(height)
-        .map(|(i, m)| {
+    let marked: Vec<String> = crate::app::command::picker_matches(state, field, query)
+        .into_iter()
+        .map(|m| {
             let mark = if m == current { "● " } else { "  " };
-            let l = Line::raw(truncate(&format!("{mark}{m}"), list.width as usize));
-            if i == selected {
-                l.style(theme.style(Role::Selection))
-            } else {
-                l
-            }
+            format!("{mark}{m}")
         })
         .collect();
+    let mut lines = picker_rows(state, &marked, selected, list);
     if lines.is_empty() {
         lines.push(Line::from(Span::styled(none, theme.style(Role::Dim))));
     }

@@ -4,30 +4,12 @@
 //! shard waits at that record (nothing after it is stored), and it goes on once the send
 //! succeeds.
 
-use crate::support::{Moto, create_anomaly_table};
+use crate::support::process::Processor;
+use crate::support::{Moto, create_anomaly_table, create_temperature_stream, reading_record};
 use base64::Engine;
-use std::io::Read;
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use watchband::cloud::{AttrValue, Cloud, Item, PutRecord};
 use watchband::interop;
-
-fn reading(deviceid: &str, timestamp: &str, value: f64) -> PutRecord {
-    let r = interop::TemperatureReading {
-        timestamp: timestamp.into(),
-        datatype: "Temperature".into(),
-        value,
-        deviceid: deviceid.into(),
-        date: "2026-05-28".into(),
-        lowest_temp: 96.0,
-        highest_temp: 101.0,
-    };
-    PutRecord {
-        partition_key: "p".into(),
-        data: r.to_json().into_bytes(),
-    }
-}
 
 async fn row_exists(cloud: &dyn Cloud, timestamp: &str) -> bool {
     let mut key = Item::new();
@@ -46,13 +28,7 @@ async fn the_dead_letter_queue_receives_the_poison_records_with_shard_and_sequen
     let config = moto.sdk_config().await;
     let cloud = moto.cloud().await;
     create_anomaly_table(&config).await;
-    aws_sdk_kinesis::Client::new(&config)
-        .create_stream()
-        .stream_name(interop::TEMPERATURE_STREAM)
-        .shard_count(1)
-        .send()
-        .await
-        .unwrap();
+    create_temperature_stream(&config, 1).await;
     // The queue's URL, with no queue behind it until later: SendMessage fails meanwhile.
     let dlq = cloud.create_queue("stream-dead-letters").await.unwrap();
     aws_sdk_sqs::Client::new(&config)
@@ -66,12 +42,12 @@ async fn the_dead_letter_queue_receives_the_poison_records_with_shard_and_sequen
         partition_key: "p".into(),
         data: b"{\"deviceid\": \"DHT_001\", \x1b[31m not json".to_vec(),
     };
-    let unstorable = reading("", "2026-05-28 10:00:00.000002", 150.0);
+    let unstorable = reading_record("", "2026-05-28 10:00:00.000002", 150.0);
     let hot = |i: usize| format!("2026-05-28 10:00:{:02}.000000", 10 + i);
     let mut records = vec![malformed.clone()];
-    records.extend((0..3).map(|i| reading("DHT_001", &hot(i), 120.0)));
+    records.extend((0..3).map(|i| reading_record("DHT_001", &hot(i), 120.0)));
     records.push(unstorable.clone());
-    records.extend((3..6).map(|i| reading("DHT_001", &hot(i), 120.0)));
+    records.extend((3..6).map(|i| reading_record("DHT_001", &hot(i), 120.0)));
     let mut sent = Vec::new();
     for r in &records {
         let out = cloud
@@ -82,41 +58,12 @@ async fn the_dead_letter_queue_receives_the_poison_records_with_shard_and_sequen
     }
 
     let home = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_watchband"))
-        .args(["--endpoint-url", &moto.endpoint()])
-        .args(["process", "stream", "--dead-letter-queue", &dlq])
-        .env_remove("AWS_PROFILE")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", home.path().join("aws-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            home.path().join("aws-credentials"),
-        )
-        .env("HOME", home.path())
-        .env("XDG_DATA_HOME", home.path().join("data"))
-        .env("XDG_CONFIG_HOME", home.path().join("config"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = Arc::new(Mutex::new(String::new()));
-    let mut pipe = child.stderr.take().unwrap();
-    let sink = stderr.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = pipe.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock()
-                .unwrap()
-                .push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
-    let err = || stderr.lock().unwrap().clone();
+    let mut p = Processor::start(
+        &moto.endpoint(),
+        home.path(),
+        &["process", "stream", "--dead-letter-queue", &dlq],
+    );
+    let err = || p.stderr();
 
     // The shard waits at the malformed record while the queue is missing.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -146,11 +93,9 @@ async fn the_dead_letter_queue_receives_the_poison_records_with_shard_and_sequen
         );
         letters.extend(cloud.receive_messages(&dlq, 10, 1).await.unwrap());
     }
-    let _ = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status();
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130), "{}", err());
+    p.signal("INT");
+    let (code, _) = p.wait();
+    assert_eq!(code, Some(130), "{}", p.stderr());
     for i in 0..6 {
         assert!(row_exists(&cloud, &hot(i)).await, "reading {i} not stored");
     }

@@ -11,9 +11,8 @@
 //!   refused, a snapshot of volume B presented as volume A's is refused; refused events go to
 //!   the dead-letter queue with the reason.
 
+use crate::support::process::{Processor, queue_count};
 use crate::support::{self, Moto, backup::RecoveryPoints};
-use std::io::Read;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use watchband::cloud::{AlarmFilter, AttrValue, Cloud, GetMetricData, Item, MetricQuery, Time};
 use watchband::interop;
@@ -106,85 +105,27 @@ impl World {
         }
     }
 
-    async fn queue_count(&self, queue: &str) -> usize {
-        use aws_sdk_sqs::types::QueueAttributeName as A;
-        let out = aws_sdk_sqs::Client::new(&self.config)
-            .get_queue_attributes()
-            .queue_url(queue)
-            .attribute_names(A::ApproximateNumberOfMessages)
-            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
-            .send()
-            .await
-            .unwrap();
-        let attrs = out.attributes().cloned().unwrap_or_default();
-        [
-            A::ApproximateNumberOfMessages,
-            A::ApproximateNumberOfMessagesNotVisible,
-        ]
-        .iter()
-        .map(|k| {
-            attrs
-                .get(k)
-                .and_then(|v| v.parse::<usize>().ok())
-                .unwrap_or(0)
-        })
-        .sum()
-    }
-
     /// Runs `process backups` on the queue until it is empty, then stops it with SIGINT;
     /// returns stdout and stderr after checking the exit and that nothing unsafe was printed.
     async fn process(&self, extra: &[&str]) -> (String, String) {
         let home = tempfile::tempdir().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_watchband"))
-            .args(["--endpoint-url", &self.proxy.endpoint()])
-            .args(["process", "backups", "--queue", &self.queue])
-            .args(extra)
-            .env_remove("AWS_PROFILE")
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_CONFIG_FILE", home.path().join("aws-config"))
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                home.path().join("aws-credentials"),
-            )
-            .env("HOME", home.path())
-            .env("XDG_DATA_HOME", home.path().join("data"))
-            .env("XDG_CONFIG_HOME", home.path().join("config"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut args = vec!["process", "backups", "--queue", &self.queue];
+        args.extend(extra);
+        let mut p = Processor::start(&self.proxy.endpoint(), home.path(), &args);
         let deadline = Instant::now() + Duration::from_secs(60);
-        while self.queue_count(&self.queue).await > 0 {
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let mut stderr = String::new();
-                let _ = child.stderr.take().unwrap().read_to_string(&mut stderr);
-                panic!("the queue was not emptied within 60 s: {stderr}");
-            }
+        while queue_count(&self.config, &self.queue).await > 0 {
+            assert!(
+                Instant::now() < deadline,
+                "the queue was not emptied within 60 s: {}",
+                p.stderr()
+            );
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let _ = Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status();
-        let status = child.wait().unwrap();
-        let (mut stdout, mut stderr) = (String::new(), String::new());
-        child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut stdout)
-            .unwrap();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
-        assert!(status.success(), "{status:?}: {stderr}");
+        p.signal("INT");
+        let (code, stdout) = p.wait();
+        let stderr = p.stderr();
+        assert_eq!(code, Some(0), "{stderr}");
         let unsafe_char = |c: char| c != '\n' && watchband::sanitize::is_unsafe(c);
         assert!(!stdout.chars().any(unsafe_char), "stdout: {stdout:?}");
         assert!(!stderr.chars().any(unsafe_char), "stderr: {stderr:?}");

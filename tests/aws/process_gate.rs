@@ -11,25 +11,16 @@
 //! (110.001, 110.002, ...), so the alert text (`Anomaly value = 110.002 is detected ...`)
 //! names its record and a duplicate is seen as a value alerted twice.
 
-use crate::support::{Moto, create_anomaly_table};
+use crate::support::process::{Processor, watchband};
+use crate::support::{
+    Moto, create_anomaly_table, create_temperature_stream, put_all, reading_record,
+};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 use watchband::cli::generate::ReadingSource;
 use watchband::cloud::{Cloud, PutRecord, Time};
 use watchband::interop;
-
-async fn create_stream(config: &aws_config::SdkConfig, shards: i32) {
-    aws_sdk_kinesis::Client::new(config)
-        .create_stream()
-        .stream_name(interop::TEMPERATURE_STREAM)
-        .shard_count(shards)
-        .send()
-        .await
-        .unwrap();
-}
 
 /// `n` readings of 8 devices, 1 % of them Hot with a unique value; returns the records and
 /// the injected values. Readings of different seeds have different timestamps (the row key).
@@ -50,16 +41,6 @@ fn readings(n: usize, seed: u64, first_value: usize) -> (Vec<PutRecord>, BTreeSe
         });
     }
     (records, injected)
-}
-
-async fn put_all(cloud: &dyn Cloud, records: Vec<PutRecord>) {
-    for chunk in records.chunks(500) {
-        let out = cloud
-            .put_records(interop::TEMPERATURE_STREAM, chunk.to_vec())
-            .await
-            .unwrap();
-        assert_eq!(out.failed(), 0);
-    }
 }
 
 /// The value of every alert published on the topic, with how often it was alerted.
@@ -107,126 +88,28 @@ async fn rows(config: &aws_config::SdkConfig) -> Vec<(String, String)> {
     }
 }
 
-/// `watchband process stream` against moto, with its own data directory (the store with the
-/// checkpoints) and no configuration of the developer's.
-struct Processor {
-    child: Child,
-    stderr: Arc<Mutex<String>>,
+/// `watchband process stream ARGS...` against moto, with its own data directory (the store
+/// with the checkpoints) and no configuration of the developer's.
+fn process_stream(moto: &Moto, home: &std::path::Path, args: &[&str]) -> Processor {
+    let args: Vec<&str> = ["process", "stream"].iter().chain(args).copied().collect();
+    Processor::start(&moto.endpoint(), home, &args)
 }
 
-/// `watchband --endpoint-url MOTO ARGS...` with test credentials and `home` for every
-/// directory it could use.
-fn watchband(moto: &Moto, home: &std::path::Path, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_watchband"));
-    c.args(["--endpoint-url", &moto.endpoint()])
-        .args(args)
-        .env_remove("AWS_PROFILE")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", home.join("aws-config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("aws-credentials"))
-        .env("HOME", home)
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_CONFIG_HOME", home.join("config"));
-    c
-}
-
-impl Processor {
-    fn start(moto: &Moto, home: &std::path::Path) -> Processor {
-        Processor::start_with(moto, home, &[])
-    }
-
-    /// `process stream ARGS...`.
-    fn start_with(moto: &Moto, home: &std::path::Path, args: &[&str]) -> Processor {
-        let mut child = watchband(moto, home, &["process", "stream"])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start watchband process stream");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut pipe = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        Processor { child, stderr }
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-
-    /// The worker name it announced for its leases, once it did.
-    fn worker(&self) -> Option<String> {
-        let stderr = self.stderr();
-        let line = stderr.lines().find(|l| l.contains("shard leases in"))?;
-        Some(line.rsplit_once("worker ")?.1.trim().to_string())
-    }
-
-    /// Waits for the worker name (the lease table exists by then).
-    async fn wait_worker(&self) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(w) = self.worker() {
-                return w;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no lease worker announced: {}",
-                self.stderr()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
+/// Waits for the worker name the processor announces for its leases (the lease table exists
+/// by then).
+async fn wait_worker(p: &Processor) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let stderr = p.stderr();
+        let announced = stderr.lines().find(|l| l.contains("shard leases in"));
+        if let Some((_, worker)) = announced.and_then(|l| l.rsplit_once("worker ")) {
+            return worker.trim().to_string();
         }
-    }
-
-    fn signal(&self, name: &str) {
-        let ok = Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill -{name}");
-    }
-
-    /// Waits for the exit; its code and stdout.
-    fn wait(mut self) -> (Option<i32>, String) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                let mut out = String::new();
-                self.child
-                    .stdout
-                    .take()
-                    .unwrap()
-                    .read_to_string(&mut out)
-                    .unwrap();
-                return (status.code(), out);
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no exit 30 s after the signal; stderr: {}",
-                self.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Processor {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        assert!(
+            Instant::now() < deadline,
+            "no lease worker announced: {stderr}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -240,7 +123,7 @@ async fn kill_three_times_mid_run(
     let mut killed_at = Vec::new();
     for _ in 0..3 {
         let before = rows(config).await.len();
-        let p = Processor::start(moto, home);
+        let p = process_stream(moto, home, &[]);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let now = rows(config).await.len();
@@ -304,7 +187,7 @@ async fn three_kill_nines_lose_nothing_and_page_once() {
     let config = moto.sdk_config().await;
     let cloud = moto.cloud().await;
     create_anomaly_table(&config).await;
-    create_stream(&config, 2).await;
+    create_temperature_stream(&config, 2).await;
     let (records, injected) = readings(20_000, 21, 0);
     assert_eq!(injected.len(), 200);
     put_all(&cloud, records).await;
@@ -316,7 +199,7 @@ async fn three_kill_nines_lose_nothing_and_page_once() {
         "every kill must land mid-run (rows at each kill: {killed_at:?})"
     );
 
-    let p = Processor::start(&moto, home.path());
+    let mut p = process_stream(&moto, home.path(), &[]);
     wait_until_done(&config, &injected, &p, Duration::from_secs(120)).await;
     p.signal("TERM");
     let (code, stdout) = p.wait();
@@ -364,28 +247,13 @@ async fn poison_records_are_rejected_and_the_shard_goes_on() {
     let config = moto.sdk_config().await;
     let cloud = moto.cloud().await;
     create_anomaly_table(&config).await;
-    create_stream(&config, 1).await;
-    let poison = |deviceid: &str, timestamp: &str, value: f64| {
-        let r = interop::TemperatureReading {
-            timestamp: timestamp.into(),
-            datatype: "Temperature".into(),
-            value,
-            deviceid: deviceid.into(),
-            date: "2026-05-28".into(),
-            lowest_temp: 96.0,
-            highest_temp: 101.0,
-        };
-        PutRecord {
-            partition_key: "poison".into(),
-            data: r.to_json().into_bytes(),
-        }
-    };
+    create_temperature_stream(&config, 1).await;
     let long = "D".repeat(3000);
     let poisons = vec![
-        poison("", "2026-05-28 10:00:00.000001", 150.0),
-        poison(&long, "2026-05-28 10:00:00.000002", 150.0),
-        poison("DHT_001", "2026-05-28 10:00:00.000003", 1e200),
-        poison("DHT_001", "", 150.0),
+        reading_record("", "2026-05-28 10:00:00.000001", 150.0),
+        reading_record(&long, "2026-05-28 10:00:00.000002", 150.0),
+        reading_record("DHT_001", "2026-05-28 10:00:00.000003", 1e200),
+        reading_record("DHT_001", "", 150.0),
     ];
     let mut sequences = Vec::new();
     for p in &poisons {
@@ -399,11 +267,11 @@ async fn poison_records_are_rejected_and_the_shard_goes_on() {
     put_all(&cloud, records).await;
 
     let home = tempfile::tempdir().unwrap();
-    let p = Processor::start(&moto, home.path());
+    let mut p = process_stream(&moto, home.path(), &[]);
     wait_until_done(&config, &injected, &p, Duration::from_secs(90)).await;
     p.signal("INT");
-    let stderr = p.stderr();
     let (code, stdout) = p.wait();
+    let stderr = p.stderr();
     assert_eq!(code, Some(130), "SIGINT exits 130; stderr: {stderr}");
     let totals: serde_json::Value = serde_json::from_str(stdout.trim()).expect("totals JSON");
     assert_eq!(totals["refused"], 4, "{totals}");
@@ -434,11 +302,11 @@ async fn a_recreated_stream_is_read_again_from_its_start() {
     let config = moto.sdk_config().await;
     let cloud = moto.cloud().await;
     create_anomaly_table(&config).await;
-    create_stream(&config, 1).await;
+    create_temperature_stream(&config, 1).await;
     let (records, first) = readings(1_000, 3, 0);
     put_all(&cloud, records).await;
     let home = tempfile::tempdir().unwrap();
-    let p = Processor::start(&moto, home.path());
+    let mut p = process_stream(&moto, home.path(), &[]);
     wait_until_done(&config, &first, &p, Duration::from_secs(60)).await;
 
     let kinesis = aws_sdk_kinesis::Client::new(&config);
@@ -457,7 +325,7 @@ async fn a_recreated_stream_is_read_again_from_its_start() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    create_stream(&config, 1).await;
+    create_temperature_stream(&config, 1).await;
     // Other values than the first stream's, so its anomalies are told apart.
     let (records, second) = readings(2_000, 4, first.len());
     assert!(second.is_disjoint(&first));
@@ -493,10 +361,11 @@ async fn two_workers_on_one_stream_page_once_and_the_survivor_finishes() {
     let config = moto.sdk_config().await;
     let cloud = moto.cloud().await;
     create_anomaly_table(&config).await;
-    create_stream(&config, 2).await;
+    create_temperature_stream(&config, 2).await;
     let (home_a, home_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let queue = fifo_alerts(&config, &[home_a.path(), home_b.path()]).await;
-    let (a, wa, b, wb) = two_leased_workers(&moto, &config, (home_a.path(), home_b.path())).await;
+    let (a, wa, mut b, wb) =
+        two_leased_workers(&moto, &config, (home_a.path(), home_b.path())).await;
     let (records, injected) = readings(20_000, 8, 0);
     put_all(&cloud, records).await;
     // Both shards under way, then a kill 700 ms later: the moment is not tied to an alert.
@@ -592,7 +461,7 @@ async fn writing_commands_are_refused_under_read_only_and_change_nothing() {
     let config = moto.sdk_config().await;
     let cloud = moto.cloud().await;
     create_anomaly_table(&config).await;
-    create_stream(&config, 1).await;
+    create_temperature_stream(&config, 1).await;
     let (records, _) = readings(300, 9, 0);
     put_all(&cloud, records).await;
     let queue = cloud.create_queue("backup-events").await.unwrap();
@@ -612,7 +481,7 @@ async fn writing_commands_are_refused_under_read_only_and_change_nothing() {
         ],
         vec!["--read-only", "generate", "--count", "10", "--rate", "100"],
     ] {
-        let out = watchband(&moto, home.path(), &args)
+        let out = watchband(&moto.endpoint(), home.path(), &args)
             .stdin(Stdio::null())
             .output()
             .unwrap();
@@ -629,7 +498,9 @@ async fn writing_commands_are_refused_under_read_only_and_change_nothing() {
         vec!["process", "backups", "--help"],
         vec!["generate", "--help"],
     ] {
-        let out = watchband(&moto, home.path(), &args).output().unwrap();
+        let out = watchband(&moto.endpoint(), home.path(), &args)
+            .output()
+            .unwrap();
         let help = String::from_utf8_lossy(&out.stdout);
         assert!(
             help.contains("Refused under --read-only (exit 64)"),
@@ -704,8 +575,8 @@ async fn two_leased_workers(
     homes: (&std::path::Path, &std::path::Path),
 ) -> (Processor, String, Processor, String) {
     let args = ["--lease-table", LEASES];
-    let a = Processor::start_with(moto, homes.0, &args);
-    let wa = a.wait_worker().await;
+    let a = process_stream(moto, homes.0, &args);
+    let wa = wait_worker(&a).await;
     wait_leases(
         config,
         "both leases taken by the first worker",
@@ -713,8 +584,8 @@ async fn two_leased_workers(
         |l| l.len() == 2 && l.values().all(|r| r.owner == wa),
     )
     .await;
-    let b = Processor::start_with(moto, homes.1, &args);
-    let wb = b.wait_worker().await;
+    let b = process_stream(moto, homes.1, &args);
+    let wb = wait_worker(&b).await;
     assert_ne!(wa, wb);
     wait_leases(
         config,
@@ -738,9 +609,10 @@ async fn two_leased_workers_split_the_shards_and_page_once() {
     let config = moto.sdk_config().await;
     let cloud = moto.cloud().await;
     create_anomaly_table(&config).await;
-    create_stream(&config, 2).await;
+    create_temperature_stream(&config, 2).await;
     let (home_a, home_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (a, wa, b, wb) = two_leased_workers(&moto, &config, (home_a.path(), home_b.path())).await;
+    let (mut a, wa, mut b, wb) =
+        two_leased_workers(&moto, &config, (home_a.path(), home_b.path())).await;
     let split = leases(&config).await;
     // Records only now, so that each worker reads under the split from its first record.
     let (records, injected) = readings(6_000, 12, 0);
@@ -892,7 +764,7 @@ async fn three_kill_nines_on_a_fifo_topic_deliver_each_alert_once() {
     let config = moto.sdk_config().await;
     let cloud = moto.cloud().await;
     create_anomaly_table(&config).await;
-    create_stream(&config, 2).await;
+    create_temperature_stream(&config, 2).await;
     let home = tempfile::tempdir().unwrap();
     let queue = fifo_alerts(&config, &[home.path()]).await;
     let (records, injected) = readings(20_000, 22, 0);
@@ -902,7 +774,7 @@ async fn three_kill_nines_on_a_fifo_topic_deliver_each_alert_once() {
         killed_at.last().is_some_and(|&n| n < injected.len()),
         "every kill must land mid-run (rows at each kill: {killed_at:?})"
     );
-    let p = Processor::start(&moto, home.path());
+    let mut p = process_stream(&moto, home.path(), &[]);
     wait_until_done(&config, &injected, &p, Duration::from_secs(120)).await;
     p.signal("TERM");
     let (code, _) = p.wait();
@@ -938,14 +810,14 @@ async fn kill_nines_at_clock_chosen_moments_repeat_at_most_one_alert_each() {
     let config = moto.sdk_config().await;
     let cloud = moto.cloud().await;
     create_anomaly_table(&config).await;
-    create_stream(&config, 2).await;
+    create_temperature_stream(&config, 2).await;
     let (records, injected) = readings(20_000, 23, 0);
     put_all(&cloud, records).await;
     let home = tempfile::tempdir().unwrap();
     let mut kills = 0;
     for after in [250, 400, 550] {
         let before = rows(&config).await.len();
-        let p = Processor::start(&moto, home.path());
+        let p = process_stream(&moto, home.path(), &[]);
         let deadline = Instant::now() + Duration::from_secs(60);
         while rows(&config).await.len() == before {
             assert!(Instant::now() < deadline, "no progress: {}", p.stderr());
@@ -959,7 +831,7 @@ async fn kill_nines_at_clock_chosen_moments_repeat_at_most_one_alert_each() {
         rows(&config).await.len() < injected.len(),
         "every kill must land mid-run"
     );
-    let p = Processor::start(&moto, home.path());
+    let mut p = process_stream(&moto, home.path(), &[]);
     wait_until_done(&config, &injected, &p, Duration::from_secs(120)).await;
     p.signal("TERM");
     let (code, _) = p.wait();
@@ -990,9 +862,10 @@ async fn a_worker_stopped_by_sigterm_hands_its_leases_back() {
     let config = moto.sdk_config().await;
     let cloud = moto.cloud().await;
     create_anomaly_table(&config).await;
-    create_stream(&config, 2).await;
+    create_temperature_stream(&config, 2).await;
     let (home_a, home_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (a, wa, b, wb) = two_leased_workers(&moto, &config, (home_a.path(), home_b.path())).await;
+    let (mut a, wa, b, wb) =
+        two_leased_workers(&moto, &config, (home_a.path(), home_b.path())).await;
     let (records, injected) = readings(2_000, 31, 0);
     put_all(&cloud, records).await;
     wait_until_done(&config, &injected, &b, Duration::from_secs(60)).await;
@@ -1004,17 +877,13 @@ async fn a_worker_stopped_by_sigterm_hands_its_leases_back() {
         .shard
         .clone();
     a.signal("TERM");
-    let stderr = a.stderr.clone();
     let (code, _) = a.wait();
     let stopped = Instant::now();
     assert_eq!(code, Some(143));
     assert!(
-        stderr
-            .lock()
-            .unwrap()
-            .contains("1 shard leases handed back"),
+        a.stderr().contains("1 shard leases handed back"),
         "{}",
-        stderr.lock().unwrap()
+        a.stderr()
     );
     wait_leases(
         &config,
@@ -1053,21 +922,18 @@ async fn an_outage_is_reported_once_then_counted() {
     let config = moto.sdk_config().await;
     let cloud = moto.cloud().await;
     create_anomaly_table(&config).await;
-    create_stream(&config, 2).await;
+    create_temperature_stream(&config, 2).await;
     let (records, injected) = readings(400, 5, 0);
     put_all(&cloud, records).await;
     let home = tempfile::tempdir().unwrap();
-    let p = Processor::start(&moto, home.path());
+    let mut p = process_stream(&moto, home.path(), &[]);
     wait_until_done(&config, &injected, &p, Duration::from_secs(60)).await;
     let before = p.stderr().len();
     drop(moto); // every call from now on: connection refused
     tokio::time::sleep(Duration::from_secs(12)).await;
     p.signal("INT");
-    let log = p.stderr.clone();
     let (code, _) = p.wait();
-    // The reader thread drains the pipe after the exit.
-    std::thread::sleep(Duration::from_millis(300));
-    let stderr = log.lock().unwrap().clone();
+    let stderr = p.stderr();
     assert_eq!(code, Some(130), "{stderr}");
     let outage = &stderr[before..];
     // The progress line is redrawn with `\r`; the failures are whole lines.

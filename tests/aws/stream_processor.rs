@@ -2,7 +2,7 @@
 //! malformed and known injected anomalies, read through the shared consumer; every anomaly
 //! lands in the table, every alert is published, the malformed records are counted.
 
-use crate::support::{Moto, create_anomaly_table};
+use crate::support::{Moto, create_anomaly_table, create_temperature_stream, put_all};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,13 +20,7 @@ async fn ten_thousand_records_every_anomaly_stored_and_alerted_none_lost() {
     let config = moto.sdk_config().await;
     let cloud: Arc<dyn Cloud> = Arc::new(moto.cloud().await);
     create_anomaly_table(&config).await;
-    aws_sdk_kinesis::Client::new(&config)
-        .create_stream()
-        .stream_name(interop::TEMPERATURE_STREAM)
-        .shard_count(2)
-        .send()
-        .await
-        .unwrap();
+    create_temperature_stream(&config, 2).await;
     let topic = cloud
         .create_topic(interop::TEMPERATURE_TOPIC, None)
         .await
@@ -64,13 +58,7 @@ async fn ten_thousand_records_every_anomaly_stored_and_alerted_none_lost() {
             data,
         });
     }
-    for chunk in records.chunks(500) {
-        let out = cloud
-            .put_records(interop::TEMPERATURE_STREAM, chunk.to_vec())
-            .await
-            .unwrap();
-        assert_eq!(out.failed(), 0);
-    }
+    put_all(cloud.as_ref(), records).await;
     assert!(
         injected.len() > 100,
         "{} anomalies injected",

@@ -3,7 +3,8 @@
 //! of 127.0.0.1 and SDK clients pointed at it; in [`http`] a tiny HTTP server that replays
 //! recorded AWS responses for the operations moto does not implement; in [`ebs`] EBS snapshots
 //! for moto; in [`backup`] the recovery points moto's AWS Backup does not list; in [`sim`] the simulated account on a paused clock; in [`pipeline`] a pipeline over
-//! it and the stream's reader and producer; in [`tmux`] a real terminal (pty) per test.
+//! it and the stream's reader and producer; in [`process`] the `watchband` binary as a child
+//! process against moto; in [`tmux`] a real terminal (pty) per test.
 //!
 //! A missing `moto_server` skips the test with a message, except under `CI=true`, where it is
 //! a failure (`.ci/test` installs moto into target/test-venv).
@@ -15,6 +16,7 @@ pub mod backup;
 pub mod ebs;
 pub mod http;
 pub mod pipeline;
+pub mod process;
 pub mod proxy;
 pub mod sim;
 pub mod tls;
@@ -250,4 +252,48 @@ pub async fn create_anomaly_table(config: &aws_config::SdkConfig) {
         .send()
         .await
         .unwrap();
+}
+
+/// The temperature pipeline's stream, with `shards` shards.
+pub async fn create_temperature_stream(config: &aws_config::SdkConfig, shards: i32) {
+    aws_sdk_kinesis::Client::new(config)
+        .create_stream()
+        .stream_name(watchband::interop::TEMPERATURE_STREAM)
+        .shard_count(shards)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// One temperature reading as a record of the stream, with any device and timestamp (an
+/// empty or oversized one too: the tests' poison records). The partition key is fixed, since
+/// an empty device id cannot be one.
+pub fn reading_record(deviceid: &str, timestamp: &str, value: f64) -> watchband::cloud::PutRecord {
+    let r = watchband::interop::TemperatureReading {
+        timestamp: timestamp.into(),
+        datatype: "Temperature".into(),
+        value,
+        deviceid: deviceid.into(),
+        date: "2026-05-28".into(),
+        lowest_temp: 96.0,
+        highest_temp: 101.0,
+    };
+    watchband::cloud::PutRecord {
+        partition_key: "p".into(),
+        data: r.to_json().into_bytes(),
+    }
+}
+
+/// Puts `records` on the temperature stream, 500 a call (PutRecords' limit), none failing.
+pub async fn put_all(
+    cloud: &dyn watchband::cloud::Cloud,
+    records: Vec<watchband::cloud::PutRecord>,
+) {
+    for chunk in records.chunks(500) {
+        let out = cloud
+            .put_records(watchband::interop::TEMPERATURE_STREAM, chunk.to_vec())
+            .await
+            .unwrap();
+        assert_eq!(out.failed(), 0);
+    }
 }

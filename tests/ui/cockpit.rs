@@ -352,7 +352,8 @@ fn the_shards_and_the_snapshots_sort_like_the_other_tables() {
     assert!(values.windows(2).all(|w| w[0] >= w[1]), "{values:?}");
     let text = screen(&s, 160, 48);
     assert!(text.contains("· by °F"), "{text}");
-    keys(&mut s, "oo"); // anomalyType, then worst first again
+    keys(&mut s, "o"); // anomalyType
+    keys(&mut s, "ooo"); // the rejected records' time and reason, then worst first again
     let arrived: Vec<usize> = (0..s.stream_anomalies.len()).rev().collect();
     assert_eq!(
         s.visible_stream_anomalies(),
@@ -495,6 +496,84 @@ fn the_stream_panes_scroll_and_filter() {
         filtered.contains("DHT_002") && !filtered.contains("DHT_003   2026"),
         "{filtered}"
     );
+}
+
+#[test]
+fn the_rejected_records_pane_sorts_like_the_other_tables() {
+    let mut s = fixture::state();
+    let now = s.now;
+    // A second stream's rejected records, arrived after the fixture's but older than it.
+    let rejected = |minutes: i64, error: &str| watchband::pipeline::RejectedRecord {
+        shard_id: "shardId-000000000000".into(),
+        sequence_number: format!("{minutes}"),
+        partition_key: "p".into(),
+        arrival: now - chrono::Duration::minutes(minutes),
+        error: error.into(),
+        raw: "{".into(),
+    };
+    let records = vec![
+        rejected(9, "not JSON: EOF while parsing"),
+        rejected(5, "a row DynamoDB refuses"),
+        rejected(7, "missing field `value`"),
+    ];
+    update(
+        &mut s,
+        Input::Event(Event::Stream(watchband::pipeline::StreamStats {
+            stream: "other-stream".into(),
+            shards: vec![watchband::pipeline::ShardStats {
+                shard_id: "shardId-000000000000".into(),
+                parent: None,
+                finished: false,
+                records_per_sec: 1.0,
+                millis_behind: 0,
+                records_total: 10,
+                rejected_total: 3,
+                last_rejected: records,
+                checkpoint: None,
+                read_at: Some(now),
+            }],
+        })),
+    );
+    keys(&mut s, "3");
+    let pane = |s: &AppState| -> Vec<watchband::app::state::Rejected> {
+        s.visible_rejected()
+            .iter()
+            .map(|&i| s.rejected[i].clone())
+            .collect()
+    };
+    // Newest arrived first by default, whatever their own times.
+    let arrived: Vec<usize> = (0..s.rejected.len()).rev().collect();
+    assert_eq!(s.visible_rejected(), arrived);
+    keys(&mut s, "ooooooooooo"); // past the devices', shards' and anomalies' columns: time
+    let times: Vec<_> = pane(&s).iter().map(|r| r.at).collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
+    assert_ne!(
+        s.visible_rejected(),
+        arrived,
+        "the fixture's record is newest"
+    );
+    let text = screen(&s, 160, 48);
+    assert!(
+        text.contains("Rejected records (raw, 4) · by time"),
+        "{text}"
+    );
+    keys(&mut s, "o"); // reason
+    let reasons: Vec<String> = pane(&s).iter().map(|r| r.reason.clone()).collect();
+    assert!(reasons.windows(2).all(|w| w[0] <= w[1]), "{reasons:?}");
+    keys(&mut s, "O");
+    let reasons: Vec<String> = pane(&s).iter().map(|r| r.reason.clone()).collect();
+    assert!(reasons.windows(2).all(|w| w[0] >= w[1]), "{reasons:?}");
+    let text = screen(&s, 160, 48);
+    assert!(text.contains("· by reason ↑"), "{text}");
+    assert_eq!(
+        text.matches("· by").count(),
+        1,
+        "only the pane says its sort: {text}"
+    );
+    // The filter still applies.
+    keys(&mut s, "/DynamoDB");
+    assert_eq!(pane(&s).len(), 1);
+    assert_eq!(pane(&s)[0].reason, "a row DynamoDB refuses");
 }
 
 // ---------------------------------------------------------------- 4. charts
@@ -1030,6 +1109,97 @@ fn clicks_select_streams_devices_and_a_volumes_snapshots() {
         let chosen = s.selected_snapshot().map(|i| v.snapshots[i].id.clone());
         assert_eq!(chosen, Some(id), "{w}x{h} at {x},{y}:\n{before}");
         assert_eq!(s.selected_volume().unwrap().arn, v.arn);
+    }
+}
+
+#[test]
+fn clicks_select_a_shard_and_it_stays_selected_when_the_table_reorders() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut s = fixture::state();
+        update(&mut s, Input::Resize(w, h));
+        keys(&mut s, "3");
+        let device = s.selected_device().unwrap().id.clone();
+        let before = screen(&s, w, h);
+        let (y, line) = before
+            .lines()
+            .enumerate()
+            .find(|(_, l)| l.contains("shardId-000000000000"))
+            .expect("shard 0's row");
+        click(&mut s, 30, y as u16);
+        // Worst first puts the rejecting shard 1 above it: the click maps through the order.
+        assert_eq!(
+            s.selected_shard,
+            Some((
+                watchband::interop::TEMPERATURE_STREAM.to_string(),
+                "shardId-000000000000".to_string()
+            )),
+            "{w}x{h} at row {y} ({line}):\n{before}"
+        );
+        assert_eq!(
+            s.selected_device().unwrap().id,
+            device,
+            "a shard's click leaves the device alone"
+        );
+        // By name: reordering the table (`o` to the shard columns) keeps the same shard.
+        keys(&mut s, "ooo");
+        assert_eq!(
+            s.selected_shard.as_ref().map(|(_, id)| id.as_str()),
+            Some("shardId-000000000000")
+        );
+        // The header and the border select nothing.
+        click(&mut s, 30, 1);
+        click(&mut s, 30, 2);
+        assert_eq!(
+            s.selected_shard.as_ref().map(|(_, id)| id.as_str()),
+            Some("shardId-000000000000")
+        );
+    }
+}
+
+#[test]
+fn clicks_select_a_row_of_the_alarm_history() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut s = fixture::state();
+        update(&mut s, Input::Resize(w, h));
+        keys(&mut s, "4");
+        key(&mut s, KeyCode::Enter);
+        let name = s.selected_alarm().unwrap().name.clone();
+        let items = (0..8)
+            .map(|i| watchband::cloud::AlarmHistoryItem {
+                alarm_name: name.clone(),
+                timestamp: s.now - chrono::Duration::minutes(10 * i),
+                item_type: "StateUpdate".into(),
+                summary: format!("history item {i}"),
+            })
+            .collect();
+        update(
+            &mut s,
+            Input::Event(Event::AlarmHistory {
+                alarm_name: name,
+                items,
+            }),
+        );
+        assert_eq!(s.detail_row, 0);
+        let before = screen(&s, w, h);
+        let (y, line) = before
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.contains("history item "))
+            .nth(2)
+            .expect("a third history row");
+        let item = s
+            .selected_alarm()
+            .unwrap()
+            .history
+            .iter()
+            .position(|h| line.contains(&h.summary))
+            .unwrap();
+        click(&mut s, 10, y as u16);
+        assert_eq!(s.detail_row, item, "{w}x{h} at row {y}:\n{before}");
+        // A click on the definition above it selects nothing.
+        click(&mut s, 10, 3);
+        assert_eq!(s.detail_row, item, "{w}x{h}");
+        assert!(s.detail, "the detail stays open");
     }
 }
 

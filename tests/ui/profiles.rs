@@ -104,10 +104,24 @@ fn profile_and_region_ask_the_runtime_to_switch_once() {
             "us-east-2".into()
         ))]
     );
-    // Not a region's shape: refused with how one is written.
-    let mut s = on_aws();
-    assert!(command(&mut s, "region Ireland").is_empty());
-    assert!(s.message.as_ref().unwrap().text.contains("eu-west-1"));
+    // Not a region name (the configuration file's check): refused, naming what was typed and
+    // how one is written. A region ends in its number, so `eu-west` and `eu-west-x` are not.
+    for bad in ["Ireland", "eu-west", "eu-west-x"] {
+        let mut s = on_aws();
+        assert!(
+            command(&mut s, &format!("region {bad}")).is_empty(),
+            "{bad}"
+        );
+        let message = s.message.as_ref().unwrap();
+        assert!(message.error, "{bad}");
+        assert!(
+            message.text.contains(&format!("{bad:?}")),
+            "{}",
+            message.text
+        );
+        assert!(message.text.contains("eu-west-1"), "{}", message.text);
+        assert!(message.text.contains(":region alone"), "{}", message.text);
+    }
 }
 
 #[test]

@@ -222,7 +222,7 @@ impl Cloud for AwsCloud {
         subject: Option<&str>,
         message: &str,
     ) -> CloudResult<String> {
-        sns::publish(&self.sns, topic_arn, subject, message).await
+        sns::publish(&self.sns, topic_arn, subject, message, None).await
     }
     async fn publish_fifo(
         &self,
@@ -232,7 +232,14 @@ impl Cloud for AwsCloud {
         group_id: &str,
         dedup_id: &str,
     ) -> CloudResult<String> {
-        sns::publish_fifo(&self.sns, topic_arn, subject, message, group_id, dedup_id).await
+        sns::publish(
+            &self.sns,
+            topic_arn,
+            subject,
+            message,
+            Some((group_id, dedup_id)),
+        )
+        .await
     }
 
     async fn create_queue(&self, name: &str) -> CloudResult<String> {

@@ -100,39 +100,23 @@ pub async fn list_subscriptions(c: &Client, topic_arn: &str) -> CloudResult<Vec<
     }
 }
 
-/// Publish with the FIFO topic's group and deduplication ids.
-pub async fn publish_fifo(
-    c: &Client,
-    topic_arn: &str,
-    subject: Option<&str>,
-    message: &str,
-    group_id: &str,
-    dedup_id: &str,
-) -> CloudResult<String> {
-    let out = c
-        .publish()
-        .topic_arn(topic_arn)
-        .set_subject(subject.map(str::to_string))
-        .message(message)
-        .message_group_id(group_id)
-        .message_deduplication_id(dedup_id)
-        .send()
-        .await
-        .map_err(|e| map_sdk_error(SERVICE, "Publish", Some(topic_arn), e))?;
-    Ok(clean(out.message_id()))
-}
-
+/// Publish; to a FIFO topic with its `(group, deduplication)` ids, which a standard topic
+/// refuses.
 pub async fn publish(
     c: &Client,
     topic_arn: &str,
     subject: Option<&str>,
     message: &str,
+    fifo_ids: Option<(&str, &str)>,
 ) -> CloudResult<String> {
+    let (group_id, dedup_id) = fifo_ids.unzip();
     let out = c
         .publish()
         .topic_arn(topic_arn)
         .set_subject(subject.map(str::to_string))
         .message(message)
+        .set_message_group_id(group_id.map(str::to_string))
+        .set_message_deduplication_id(dedup_id.map(str::to_string))
         .send()
         .await
         .map_err(|e| map_sdk_error(SERVICE, "Publish", Some(topic_arn), e))?;

@@ -116,6 +116,27 @@ pub struct BackupState {
     snap_key: u64,
 }
 
+/// Where a job whose course was fixed when it started (backup and restore jobs alike) stands
+/// at `now`: waiting to run, running (its percent done, at most 99 until it ends), or ended.
+enum Phase {
+    Waiting,
+    Running(f64),
+    Ended,
+}
+
+impl Phase {
+    fn at(running_at: i64, ends_at: i64, now: i64) -> Phase {
+        if now < running_at {
+            Phase::Waiting
+        } else if now < ends_at {
+            let p = (now - running_at) as f64 / (ends_at - running_at).max(1) as f64;
+            Phase::Running((p * 100.0).floor().clamp(0.0, 99.0))
+        } else {
+            Phase::Ended
+        }
+    }
+}
+
 /// The scheduled snapshot of a volume on day `day`.
 pub fn scheduled(seed: u64, vol: &Volume, day0: i64, day: i64) -> Snap {
     let h = hash(&[seed, 0x5c4e, u64::from(vol.idx), day as u64]);
@@ -310,20 +331,13 @@ impl BackupState {
     // ------------------------------------------------------------ jobs
 
     pub fn job_view(&self, job: &Job, now: i64) -> BackupJob {
-        let (state, pct, msg) = if now < job.running_at {
-            (BackupJobState::Created, 0.0, None)
-        } else if now < job.ends_at {
-            let p = (now - job.running_at) as f64 / (job.ends_at - job.running_at).max(1) as f64;
-            (
-                BackupJobState::Running,
-                (p * 100.0).floor().clamp(0.0, 99.0),
-                None,
-            )
-        } else {
-            match &job.outcome {
+        let (state, pct, msg) = match Phase::at(job.running_at, job.ends_at, now) {
+            Phase::Waiting => (BackupJobState::Created, 0.0, None),
+            Phase::Running(pct) => (BackupJobState::Running, pct, None),
+            Phase::Ended => match &job.outcome {
                 Ok(_) => (BackupJobState::Completed, 100.0, None),
                 Err(reason) => (BackupJobState::Failed, 0.0, Some(reason.clone())),
-            }
+            },
         };
         let recovery_point_arn = match (&job.outcome, state) {
             (Ok(seq), BackupJobState::Completed) => job.volume.map(|v| self.snapshot_arn(v, *seq)),
@@ -461,18 +475,11 @@ impl BackupState {
     }
 
     pub fn restore_view(&self, r: &Restore, now: i64) -> RestoreJob {
-        let (state, pct) = if now < r.running_at {
-            (RestoreJobState::Pending, 0.0)
-        } else if now < r.ends_at {
-            let p = (now - r.running_at) as f64 / (r.ends_at - r.running_at).max(1) as f64;
-            (
-                RestoreJobState::Running,
-                (p * 100.0).floor().clamp(0.0, 99.0),
-            )
-        } else if r.outcome.is_ok() {
-            (RestoreJobState::Completed, 100.0)
-        } else {
-            (RestoreJobState::Failed, 0.0)
+        let (state, pct) = match Phase::at(r.running_at, r.ends_at, now) {
+            Phase::Waiting => (RestoreJobState::Pending, 0.0),
+            Phase::Running(pct) => (RestoreJobState::Running, pct),
+            Phase::Ended if r.outcome.is_ok() => (RestoreJobState::Completed, 100.0),
+            Phase::Ended => (RestoreJobState::Failed, 0.0),
         };
         RestoreJob {
             id: r.id.clone(),

@@ -387,7 +387,7 @@ impl Cloud for SimCloud {
         subject: Option<&str>,
         message: &str,
     ) -> CloudResult<String> {
-        api::sns::publish(self, topic_arn, subject, message).await
+        api::sns::publish(self, topic_arn, subject, message, None).await
     }
     async fn publish_fifo(
         &self,
@@ -397,7 +397,14 @@ impl Cloud for SimCloud {
         group_id: &str,
         dedup_id: &str,
     ) -> CloudResult<String> {
-        api::sns::publish_fifo(self, topic_arn, subject, message, group_id, dedup_id).await
+        api::sns::publish(
+            self,
+            topic_arn,
+            subject,
+            message,
+            Some((group_id, dedup_id)),
+        )
+        .await
     }
 
     async fn create_queue(&self, name: &str) -> CloudResult<String> {

@@ -8,7 +8,7 @@ use crate::ui::{
     age, alarm_display_name, alarm_label, alarm_style, block, scroll_offset, truncate, when,
 };
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table, Wrap};
 
@@ -109,8 +109,7 @@ pub fn render_detail(f: &mut Frame, area: Rect, state: &AppState) {
         return;
     };
     let theme = &state.theme;
-    let [def, hist] =
-        Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
+    let [def, hist] = crate::app::layout::alarm_detail_areas(area);
     let d = &a.definition;
     let key = |k: &str| Span::styled(format!("{k:<20}"), theme.style(Role::Header));
     let mut lines = vec![

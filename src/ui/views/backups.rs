@@ -154,12 +154,7 @@ fn render_jobs(f: &mut Frame, area: Rect, state: &AppState) {
             break;
         }
         let row = Rect::new(inner.x, inner.y + i as u16, inner.width, 1);
-        let name = state
-            .volumes
-            .iter()
-            .find(|v| v.arn == job.volume_arn)
-            .map(|v| v.name.clone())
-            .unwrap_or_else(|| job.volume_arn.clone());
+        let name = state.volume_name(&job.volume_arn);
         let failed = job.done && job.state != "COMPLETED";
         let mut label = format!("{} {} {:.0}%", truncate(&name, 20), job.state, job.percent);
         if let Some(m) = &job.message {

@@ -71,13 +71,22 @@ fn render_shards(f: &mut Frame, area: Rect, state: &AppState) {
             None if near_retention => theme.style(Role::Error),
             None => theme.style(Role::Text),
         };
-        Row::new(vec![
+        let row = Row::new(vec![
             Line::raw(truncate(&s.stream, 24)),
             Line::raw(s.shard.clone()),
             Line::styled(rate, style).right_aligned(),
             Line::styled(age, style).right_aligned(),
             Line::from(rejected).right_aligned(),
-        ])
+        ]);
+        let selected = state
+            .selected_shard
+            .as_ref()
+            .is_some_and(|(stream, shard)| *stream == s.stream && *shard == s.shard);
+        if selected {
+            row.style(theme.style(Role::Selection))
+        } else {
+            row
+        }
     });
     let table = Table::new(
         rows,
@@ -235,22 +244,16 @@ fn render_rejected(f: &mut Frame, area: Rect, state: &AppState) {
     let theme = &state.theme;
     let width = area.width.saturating_sub(2) as usize;
     let height = area.height.saturating_sub(2) as usize;
-    let needle = state.filter.to_lowercase();
-    let shown: Vec<_> = state
-        .rejected
-        .iter()
-        .rev()
-        .filter(|r| {
-            needle.is_empty()
-                || [&r.reason, &r.bytes, &r.shard]
-                    .iter()
-                    .any(|c| c.to_lowercase().contains(&needle))
-        })
-        .collect();
+    let shown = state.visible_rejected();
     let per_page = (height / 2).max(1);
     let skip = state.pane_scroll.min(shown.len().saturating_sub(per_page));
     let mut lines = Vec::new();
-    for r in shown.iter().skip(skip).take(per_page) {
+    for r in shown
+        .iter()
+        .skip(skip)
+        .take(per_page)
+        .map(|&i| &state.rejected[i])
+    {
         lines.push(Line::from(vec![
             Span::styled(
                 format!("{} ", r.at.format("%H:%M:%S")),
@@ -267,13 +270,14 @@ fn render_rejected(f: &mut Frame, area: Rect, state: &AppState) {
         lines.push(Line::from(Span::styled("none", theme.style(Role::Dim))));
     }
     let title = format!(
-        "Rejected records (raw, {}){}",
+        "Rejected records (raw, {}){}{}",
         shown.len(),
         if skip > 0 {
-            format!(" — {skip} newer above")
+            format!(" — {skip} above, K")
         } else {
             String::new()
-        }
+        },
+        state.streams_sort_label(StreamsTable::Rejected)
     );
     f.render_widget(
         Paragraph::new(lines).block(block(title, state, false)),

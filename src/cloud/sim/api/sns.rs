@@ -57,34 +57,23 @@ pub(crate) async fn list_subscriptions(
     })
 }
 
-pub(crate) async fn publish_fifo(
-    sim: &SimCloud,
-    topic_arn: &str,
-    subject: Option<&str>,
-    message: &str,
-    group_id: &str,
-    dedup_id: &str,
-) -> CloudResult<String> {
-    const OP: &str = "Publish";
-    sim.gate("sns", OP, Some(topic_arn)).await?;
-    sim.with(|w, now, real| {
-        w.msg
-            .publish_fifo(topic_arn, subject, message, (group_id, dedup_id), now, real)
-            .map_err(|e| msg_err(e, OP, topic_arn))
-    })
-}
-
+/// Publish; to a FIFO topic with its `(group, deduplication)` ids.
 pub(crate) async fn publish(
     sim: &SimCloud,
     topic_arn: &str,
     subject: Option<&str>,
     message: &str,
+    fifo_ids: Option<(&str, &str)>,
 ) -> CloudResult<String> {
     const OP: &str = "Publish";
     sim.gate("sns", OP, Some(topic_arn)).await?;
     sim.with(|w, now, real| {
-        w.msg
-            .publish(topic_arn, subject, message, now, real)
-            .map_err(|e| msg_err(e, OP, topic_arn))
+        match fifo_ids {
+            Some(ids) => w
+                .msg
+                .publish_fifo(topic_arn, subject, message, ids, now, real),
+            None => w.msg.publish(topic_arn, subject, message, now, real),
+        }
+        .map_err(|e| msg_err(e, OP, topic_arn))
     })
 }
