@@ -22,6 +22,7 @@
 
 use super::band::BandDetector;
 use super::cad::{CadConfig, ContextModel};
+use super::combine::Combine;
 use super::rcf::{RandomCutForest, RcfConfig};
 use super::{Band, BandConfig, DetectError, Detector, Timestamp, Verdict, check_finite, saturate};
 use serde::{Deserialize, Serialize};
@@ -49,11 +50,47 @@ pub struct AutoConfig {
     /// How the contextual detector (`cad`) joins the views (default: a fifth view, the point
     /// alone).
     pub cad: CadMode,
+    /// How the looks' tail probabilities become one (default: Bonferroni).
+    pub combine: Combine,
+    /// Off: the combined p-value is the score's; on: the combined p is itself calibrated
+    /// against its own recent history on this series (the looks' dependence differs from
+    /// series to series, so the null law of their combination does too).
+    pub calibrate_combined: bool,
+    /// How the sustained view averages the recent raw surprise.
+    pub sustained: Sustained,
+    /// Fewest exceedances the exponential tail is fitted to: a young history's top 2 % is a
+    /// point or two, whose mean excess can be tiny and extrapolate to absurdly small
+    /// probabilities (0: only the top 2 %, as before).
+    pub tail_min: usize,
+    /// Points of history a calibrator needs before it gives a probability.
+    pub min_history: usize,
+    /// On: the sustained view's calibrators count their history in windows (means of
+    /// overlapping windows are strongly autocorrelated: `min_history` of them hold only
+    /// `min_history / short_window` independent values), so they wait for `min_history ×
+    /// short_window` points.
+    pub sustained_effective: bool,
+    /// The band damps its trend across gaps in the series (irregular sampling) as it does
+    /// from point to point, instead of extrapolating it linearly over the gap.
+    pub damped_gaps: bool,
+    /// Whether the calibrators learn during the quiet period after a detection (off: the
+    /// surprise of a change being absorbed does not flood the histories).
+    pub learn_in_quiet: bool,
     /// The contextual detector's model, when `cad` is not `Off`.
     pub cad_model: CadConfig,
     /// With `cad = Max`: the final score is the larger of `auto`'s and this × the contextual
     /// detector's raw score.
     pub cad_weight: f64,
+}
+
+/// How the sustained view averages the raw surprise of the last points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Sustained {
+    /// The plain mean of the last `short_window` points.
+    #[default]
+    Mean,
+    /// An exponentially weighted mean with weight `2 / (short_window + 1)` (the same centre of
+    /// mass as the plain mean, but no cliff when a spike leaves the window).
+    Ewma,
 }
 
 /// How the contextual detector joins `auto`'s views.
@@ -86,6 +123,14 @@ impl Default for AutoConfig {
             quiet: 36 * 3600,
             escalation: 1.5,
             cad: CadMode::Point,
+            combine: Combine::default(),
+            calibrate_combined: false,
+            sustained: Sustained::Mean,
+            learn_in_quiet: true,
+            tail_min: 0,
+            damped_gaps: false,
+            min_history: MIN_HISTORY,
+            sustained_effective: false,
             cad_model: CadConfig {
                 bits: 5,
                 ..CadConfig::default()
@@ -132,10 +177,26 @@ struct Calibrator {
 
 /// Fraction of the history above the tail threshold.
 const TAIL: f64 = 0.02;
-/// History needed before a probability is given.
+/// History needed before a probability is given (default of `AutoConfig::min_history`).
 const MIN_HISTORY: usize = 50;
 
+/// How a calibrator is read and fed for one point.
+#[derive(Debug, Clone, Copy)]
+struct Fit {
+    /// Learn the point (off in the quiet period with `learn_in_quiet` off).
+    learn: bool,
+    /// Fewest exceedances of the tail fit.
+    tail_min: usize,
+    /// Fewest points of history before a probability is given.
+    min_history: usize,
+}
+
 impl Calibrator {
+    /// A placeholder for a calibration that is off.
+    fn unused() -> Self {
+        Calibrator::new(MIN_HISTORY)
+    }
+
     fn new(capacity: usize) -> Self {
         Calibrator {
             ring: VecDeque::with_capacity(capacity),
@@ -146,12 +207,13 @@ impl Calibrator {
     }
 
     /// `P(raw' >= raw)` under the history; 1 while the history is short.
-    fn tail(&self, raw: f64) -> f64 {
+    fn tail(&self, raw: f64, fit: Fit) -> f64 {
         let n = self.sorted.len();
-        if n < MIN_HISTORY {
+        if n < MIN_HISTORY.max(fit.min_history) {
             return 1.0;
         }
-        let k = ((n as f64) * TAIL).ceil() as usize;
+        // at most half the history is "tail"
+        let k = (((n as f64) * TAIL).ceil() as usize).max(fit.tail_min.min(n / 2));
         let t = self.sorted[n - k - 1];
         if raw <= t {
             let below = self.sorted.partition_point(|&x| x < raw);
@@ -174,9 +236,11 @@ impl Calibrator {
         self.sorted.insert(i, raw);
     }
 
-    fn observe(&mut self, raw: f64) -> f64 {
-        let p = self.tail(raw);
-        self.learn(raw);
+    fn observe(&mut self, raw: f64, fit: Fit) -> f64 {
+        let p = self.tail(raw, fit);
+        if fit.learn {
+            self.learn(raw);
+        }
         p
     }
 }
@@ -188,6 +252,9 @@ struct Surprise {
     sustained: Calibrator,
     recent: VecDeque<f64>,
     window: usize,
+    /// The exponentially weighted mean (`Sustained::Ewma`); absent from older states.
+    #[serde(default)]
+    ewma: Option<f64>,
 }
 
 impl Surprise {
@@ -202,20 +269,30 @@ impl Surprise {
             sustained: Calibrator::new(history),
             recent: VecDeque::with_capacity(window),
             window: window.max(1),
+            ewma: None,
         }
     }
 
-    fn observe(&mut self, raw: f64) -> f64 {
+    /// The point's and the sustained mean's tail probabilities (1 for the latter while the
+    /// window is not yet full: the look is counted all the same).
+    /// `fit` for the point, `sfit` for the sustained mean.
+    fn observe(&mut self, raw: f64, how: Sustained, fit: Fit, sfit: Fit) -> [f64; 2] {
         if self.recent.len() == self.window {
             self.recent.pop_front();
         }
         self.recent.push_back(raw);
-        let p = self.point.observe(raw);
+        let a = 2.0 / (self.window as f64 + 1.0);
+        let ewma = self.ewma.map_or(raw, |e| e + a * (raw - e));
+        self.ewma = Some(ewma);
+        let p = self.point.observe(raw, fit);
         if self.recent.len() < self.window {
-            return p;
+            return [p, 1.0];
         }
-        let m = self.recent.iter().sum::<f64>() / self.window as f64;
-        p.min(self.sustained.observe(m))
+        let m = match how {
+            Sustained::Mean => self.recent.iter().sum::<f64>() / self.window as f64,
+            Sustained::Ewma => ewma,
+        };
+        [p, self.sustained.observe(m, sfit)]
     }
 }
 
@@ -240,13 +317,20 @@ pub struct AutoDetector {
     cad: Option<ContextModel>,
     #[serde(default = "Surprise::unused")]
     cal_cad: Surprise,
+    /// History of the combined p (`calibrate_combined`); absent from older states.
+    #[serde(default = "Calibrator::unused")]
+    cal_combined: Calibrator,
 }
 
 impl AutoDetector {
     pub fn new(config: &AutoConfig, band: &BandConfig) -> Result<Self, DetectError> {
         config.validate()?;
         Ok(AutoDetector {
-            band: BandDetector::new(band)?,
+            band: {
+                let mut b = BandDetector::new(band)?;
+                b.set_damped_gaps(config.damped_gaps);
+                b
+            },
             forest: RandomCutForest::new(&config.rcf, config.rcf.shingle)?,
             shingle: VecDeque::with_capacity(config.rcf.shingle),
             cal_band: Surprise::new(config.history, config.short_window),
@@ -268,6 +352,11 @@ impl AutoDetector {
                 _ => Some(ContextModel::new(&config.cad_model)?),
             },
             cal_cad: Surprise::new(config.history, config.short_window),
+            cal_combined: if config.calibrate_combined {
+                Calibrator::new(config.history)
+            } else {
+                Calibrator::unused()
+            },
             config: config.clone(),
         })
     }
@@ -315,16 +404,39 @@ impl Detector for AutoDetector {
         let band = self.band.predict(timestamp);
         self.band.train(timestamp, value);
         let rcf = self.rcf_raw(value);
-        // the smallest tail probability over all looks, Bonferroni-corrected
-        let mut p_min: f64 = 1.0;
-        let mut looks = 0.0;
+        let how = self.config.sustained;
+        let fit = Fit {
+            learn: self.config.learn_in_quiet || timestamp >= self.quiet_until,
+            tail_min: self.config.tail_min,
+            min_history: self.config.min_history,
+        };
+        let sfit = Fit {
+            min_history: if self.config.sustained_effective {
+                fit.min_history * self.config.short_window
+            } else {
+                fit.min_history
+            },
+            ..fit
+        };
+        // every look's tail probability, combined below (by default: the smallest,
+        // Bonferroni-corrected)
+        let mut ps = [1.0f64; 8];
+        let mut looks = 0usize;
+        let mut look = |p: f64| {
+            ps[looks] = p;
+            looks += 1;
+        };
         if let Some(z) = band_z {
-            p_min = p_min.min(self.cal_band.observe(z.abs().min(1e12)));
-            looks += 2.0;
+            self.cal_band
+                .observe(z.abs().min(1e12), how, fit, sfit)
+                .into_iter()
+                .for_each(&mut look);
         }
         if let Some(r) = rcf {
-            p_min = p_min.min(self.cal_rcf.observe(r));
-            looks += 2.0;
+            self.cal_rcf
+                .observe(r, how, fit, sfit)
+                .into_iter()
+                .for_each(&mut look);
         }
         self.run = match self.last {
             Some(prev) if prev == value => self.run + 1.0,
@@ -332,28 +444,24 @@ impl Detector for AutoDetector {
         };
         self.last = Some(value);
         if self.n > 1 {
-            p_min = p_min.min(self.cal_flat.observe(self.run));
-            looks += 1.0;
+            look(self.cal_flat.observe(self.run, fit));
         }
         if let Some(p) = self.record(value) {
-            p_min = p_min.min(p);
-            looks += 1.0;
+            look(p);
         }
         let cad = self.cad.as_mut().and_then(|m| m.observe(value));
         if let Some(c) = cad {
             match self.config.cad {
-                CadMode::View => {
-                    p_min = p_min.min(self.cal_cad.observe(c));
-                    looks += 2.0;
-                }
-                CadMode::Point => {
-                    p_min = p_min.min(self.cal_cad.point.observe(c));
-                    looks += 1.0;
-                }
+                CadMode::View => self
+                    .cal_cad
+                    .observe(c, how, fit, sfit)
+                    .into_iter()
+                    .for_each(&mut look),
+                CadMode::Point => look(self.cal_cad.point.observe(c, fit)),
                 CadMode::Off | CadMode::Max => {}
             }
         }
-        if self.n <= self.config.warmup || looks == 0.0 {
+        if self.n <= self.config.warmup || looks == 0 {
             return Ok(Verdict {
                 timestamp,
                 value: given,
@@ -362,7 +470,11 @@ impl Detector for AutoDetector {
                 anomalous: false,
             });
         }
-        let p = (p_min * looks).clamp(1e-300, 1.0);
+        let mut p = self.config.combine.combine(&mut ps[..looks]);
+        if self.config.calibrate_combined {
+            // how unusual is this combined p on this series? (its -ln, so larger is rarer)
+            p = self.cal_combined.observe(-p.ln(), fit).clamp(1e-300, 1.0);
+        }
         // -log10(p) / 12: 1e-6 → 0.5, 1e-12 and beyond → 1; p = 1 gives -0.0, which is
         // printed as "-0", hence the explicit zero
         let s = -p.log10() / 12.0;
