@@ -15,8 +15,8 @@
 //! Raw surprise is not comparable across series, so each view is calibrated against its own
 //! recent history into a tail probability ("how unusual is this much surprise here?"), both
 //! for the point alone and for the mean of the last few points (a sustained change that no
-//! single point shows). The smallest tail probability, corrected for the number of looks,
-//! becomes the score on a logarithmic scale, so a score means the same on every series.
+//! single point shows). The smallest tail probability, corrected for the number of looks
+//! (Bonferroni; the other rules of [`super::combine`] were measured and lost), becomes the score on a logarithmic scale, so a score means the same on every series.
 //! After a detection the score is damped for a while (unless a clearly stronger one comes):
 //! one change is reported once, as an operator wants, and as NAB rewards.
 
@@ -50,47 +50,14 @@ pub struct AutoConfig {
     /// How the contextual detector (`cad`) joins the views (default: a fifth view, the point
     /// alone).
     pub cad: CadMode,
-    /// How the looks' tail probabilities become one (default: Bonferroni).
+    /// How the looks' tail probabilities become one (default: Bonferroni; the others were
+    /// measured and lost, docs/detect.md).
     pub combine: Combine,
-    /// Off: the combined p-value is the score's; on: the combined p is itself calibrated
-    /// against its own recent history on this series (the looks' dependence differs from
-    /// series to series, so the null law of their combination does too).
-    pub calibrate_combined: bool,
-    /// How the sustained view averages the recent raw surprise.
-    pub sustained: Sustained,
-    /// Fewest exceedances the exponential tail is fitted to: a young history's top 2 % is a
-    /// point or two, whose mean excess can be tiny and extrapolate to absurdly small
-    /// probabilities (0: only the top 2 %, as before).
-    pub tail_min: usize,
-    /// Points of history a calibrator needs before it gives a probability.
-    pub min_history: usize,
-    /// On: the sustained view's calibrators count their history in windows (means of
-    /// overlapping windows are strongly autocorrelated: `min_history` of them hold only
-    /// `min_history / short_window` independent values), so they wait for `min_history ×
-    /// short_window` points.
-    pub sustained_effective: bool,
-    /// The band damps its trend across gaps in the series (irregular sampling) as it does
-    /// from point to point, instead of extrapolating it linearly over the gap.
-    pub damped_gaps: bool,
-    /// Whether the calibrators learn during the quiet period after a detection (off: the
-    /// surprise of a change being absorbed does not flood the histories).
-    pub learn_in_quiet: bool,
     /// The contextual detector's model, when `cad` is not `Off`.
     pub cad_model: CadConfig,
     /// With `cad = Max`: the final score is the larger of `auto`'s and this × the contextual
     /// detector's raw score.
     pub cad_weight: f64,
-}
-
-/// How the sustained view averages the raw surprise of the last points.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum Sustained {
-    /// The plain mean of the last `short_window` points.
-    #[default]
-    Mean,
-    /// An exponentially weighted mean with weight `2 / (short_window + 1)` (the same centre of
-    /// mass as the plain mean, but no cliff when a spike leaves the window).
-    Ewma,
 }
 
 /// How the contextual detector joins `auto`'s views.
@@ -123,14 +90,7 @@ impl Default for AutoConfig {
             quiet: 36 * 3600,
             escalation: 1.5,
             cad: CadMode::Point,
-            combine: Combine::default(),
-            calibrate_combined: false,
-            sustained: Sustained::Mean,
-            learn_in_quiet: true,
-            tail_min: 0,
-            damped_gaps: false,
-            min_history: MIN_HISTORY,
-            sustained_effective: false,
+            combine: Combine::Bonferroni,
             cad_model: CadConfig {
                 bits: 5,
                 ..CadConfig::default()
@@ -177,26 +137,10 @@ struct Calibrator {
 
 /// Fraction of the history above the tail threshold.
 const TAIL: f64 = 0.02;
-/// History needed before a probability is given (default of `AutoConfig::min_history`).
+/// History needed before a probability is given.
 const MIN_HISTORY: usize = 50;
 
-/// How a calibrator is read and fed for one point.
-#[derive(Debug, Clone, Copy)]
-struct Fit {
-    /// Learn the point (off in the quiet period with `learn_in_quiet` off).
-    learn: bool,
-    /// Fewest exceedances of the tail fit.
-    tail_min: usize,
-    /// Fewest points of history before a probability is given.
-    min_history: usize,
-}
-
 impl Calibrator {
-    /// A placeholder for a calibration that is off.
-    fn unused() -> Self {
-        Calibrator::new(MIN_HISTORY)
-    }
-
     fn new(capacity: usize) -> Self {
         Calibrator {
             ring: VecDeque::with_capacity(capacity),
@@ -207,13 +151,12 @@ impl Calibrator {
     }
 
     /// `P(raw' >= raw)` under the history; 1 while the history is short.
-    fn tail(&self, raw: f64, fit: Fit) -> f64 {
+    fn tail(&self, raw: f64) -> f64 {
         let n = self.sorted.len();
-        if n < MIN_HISTORY.max(fit.min_history) {
+        if n < MIN_HISTORY {
             return 1.0;
         }
-        // at most half the history is "tail"
-        let k = (((n as f64) * TAIL).ceil() as usize).max(fit.tail_min.min(n / 2));
+        let k = ((n as f64) * TAIL).ceil() as usize;
         let t = self.sorted[n - k - 1];
         if raw <= t {
             let below = self.sorted.partition_point(|&x| x < raw);
@@ -236,11 +179,9 @@ impl Calibrator {
         self.sorted.insert(i, raw);
     }
 
-    fn observe(&mut self, raw: f64, fit: Fit) -> f64 {
-        let p = self.tail(raw, fit);
-        if fit.learn {
-            self.learn(raw);
-        }
+    fn observe(&mut self, raw: f64) -> f64 {
+        let p = self.tail(raw);
+        self.learn(raw);
         p
     }
 }
@@ -252,9 +193,6 @@ struct Surprise {
     sustained: Calibrator,
     recent: VecDeque<f64>,
     window: usize,
-    /// The exponentially weighted mean (`Sustained::Ewma`); absent from older states.
-    #[serde(default)]
-    ewma: Option<f64>,
 }
 
 impl Surprise {
@@ -269,30 +207,22 @@ impl Surprise {
             sustained: Calibrator::new(history),
             recent: VecDeque::with_capacity(window),
             window: window.max(1),
-            ewma: None,
         }
     }
 
     /// The point's and the sustained mean's tail probabilities (1 for the latter while the
     /// window is not yet full: the look is counted all the same).
-    /// `fit` for the point, `sfit` for the sustained mean.
-    fn observe(&mut self, raw: f64, how: Sustained, fit: Fit, sfit: Fit) -> [f64; 2] {
+    fn observe(&mut self, raw: f64) -> [f64; 2] {
         if self.recent.len() == self.window {
             self.recent.pop_front();
         }
         self.recent.push_back(raw);
-        let a = 2.0 / (self.window as f64 + 1.0);
-        let ewma = self.ewma.map_or(raw, |e| e + a * (raw - e));
-        self.ewma = Some(ewma);
-        let p = self.point.observe(raw, fit);
+        let p = self.point.observe(raw);
         if self.recent.len() < self.window {
             return [p, 1.0];
         }
-        let m = match how {
-            Sustained::Mean => self.recent.iter().sum::<f64>() / self.window as f64,
-            Sustained::Ewma => ewma,
-        };
-        [p, self.sustained.observe(m, sfit)]
+        let m = self.recent.iter().sum::<f64>() / self.window as f64;
+        [p, self.sustained.observe(m)]
     }
 }
 
@@ -317,20 +247,13 @@ pub struct AutoDetector {
     cad: Option<ContextModel>,
     #[serde(default = "Surprise::unused")]
     cal_cad: Surprise,
-    /// History of the combined p (`calibrate_combined`); absent from older states.
-    #[serde(default = "Calibrator::unused")]
-    cal_combined: Calibrator,
 }
 
 impl AutoDetector {
     pub fn new(config: &AutoConfig, band: &BandConfig) -> Result<Self, DetectError> {
         config.validate()?;
         Ok(AutoDetector {
-            band: {
-                let mut b = BandDetector::new(band)?;
-                b.set_damped_gaps(config.damped_gaps);
-                b
-            },
+            band: BandDetector::new(band)?,
             forest: RandomCutForest::new(&config.rcf, config.rcf.shingle)?,
             shingle: VecDeque::with_capacity(config.rcf.shingle),
             cal_band: Surprise::new(config.history, config.short_window),
@@ -352,11 +275,6 @@ impl AutoDetector {
                 _ => Some(ContextModel::new(&config.cad_model)?),
             },
             cal_cad: Surprise::new(config.history, config.short_window),
-            cal_combined: if config.calibrate_combined {
-                Calibrator::new(config.history)
-            } else {
-                Calibrator::unused()
-            },
             config: config.clone(),
         })
     }
@@ -404,20 +322,6 @@ impl Detector for AutoDetector {
         let band = self.band.predict(timestamp);
         self.band.train(timestamp, value);
         let rcf = self.rcf_raw(value);
-        let how = self.config.sustained;
-        let fit = Fit {
-            learn: self.config.learn_in_quiet || timestamp >= self.quiet_until,
-            tail_min: self.config.tail_min,
-            min_history: self.config.min_history,
-        };
-        let sfit = Fit {
-            min_history: if self.config.sustained_effective {
-                fit.min_history * self.config.short_window
-            } else {
-                fit.min_history
-            },
-            ..fit
-        };
         // every look's tail probability, combined below (by default: the smallest,
         // Bonferroni-corrected)
         let mut ps = [1.0f64; 8];
@@ -428,15 +332,12 @@ impl Detector for AutoDetector {
         };
         if let Some(z) = band_z {
             self.cal_band
-                .observe(z.abs().min(1e12), how, fit, sfit)
+                .observe(z.abs().min(1e12))
                 .into_iter()
                 .for_each(&mut look);
         }
         if let Some(r) = rcf {
-            self.cal_rcf
-                .observe(r, how, fit, sfit)
-                .into_iter()
-                .for_each(&mut look);
+            self.cal_rcf.observe(r).into_iter().for_each(&mut look);
         }
         self.run = match self.last {
             Some(prev) if prev == value => self.run + 1.0,
@@ -444,7 +345,7 @@ impl Detector for AutoDetector {
         };
         self.last = Some(value);
         if self.n > 1 {
-            look(self.cal_flat.observe(self.run, fit));
+            look(self.cal_flat.observe(self.run));
         }
         if let Some(p) = self.record(value) {
             look(p);
@@ -452,12 +353,8 @@ impl Detector for AutoDetector {
         let cad = self.cad.as_mut().and_then(|m| m.observe(value));
         if let Some(c) = cad {
             match self.config.cad {
-                CadMode::View => self
-                    .cal_cad
-                    .observe(c, how, fit, sfit)
-                    .into_iter()
-                    .for_each(&mut look),
-                CadMode::Point => look(self.cal_cad.point.observe(c, fit)),
+                CadMode::View => self.cal_cad.observe(c).into_iter().for_each(&mut look),
+                CadMode::Point => look(self.cal_cad.point.observe(c)),
                 CadMode::Off | CadMode::Max => {}
             }
         }
@@ -470,11 +367,7 @@ impl Detector for AutoDetector {
                 anomalous: false,
             });
         }
-        let mut p = self.config.combine.combine(&mut ps[..looks]);
-        if self.config.calibrate_combined {
-            // how unusual is this combined p on this series? (its -ln, so larger is rarer)
-            p = self.cal_combined.observe(-p.ln(), fit).clamp(1e-300, 1.0);
-        }
+        let p = self.config.combine.combine(&mut ps[..looks]);
         // -log10(p) / 12: 1e-6 → 0.5, 1e-12 and beyond → 1; p = 1 gives -0.0, which is
         // printed as "-0", hence the explicit zero
         let s = -p.log10() / 12.0;
@@ -526,6 +419,37 @@ mod tests {
         let mut back: AutoDetector = serde_json::from_value(json).unwrap();
         assert!(back.cad.is_none());
         assert!(back.observe(300 * 300, 3.0).is_ok());
+    }
+
+    /// A configuration saved before `combine` existed keeps Bonferroni, and every rule
+    /// flags a plain spike on a quiet wave.
+    #[test]
+    fn every_combination_flags_a_spike_and_old_configs_keep_bonferroni() {
+        let mut json = serde_json::to_value(AutoConfig::default()).unwrap();
+        json.as_object_mut().unwrap().remove("combine");
+        let old: AutoConfig = serde_json::from_value(json).unwrap();
+        assert_eq!(old.combine, Combine::Bonferroni);
+        for combine in [
+            Combine::Bonferroni,
+            Combine::Simes,
+            Combine::Harmonic,
+            Combine::Cauchy,
+        ] {
+            let config = AutoConfig {
+                combine,
+                ..AutoConfig::default()
+            };
+            let mut det = AutoDetector::new(&config, &BandConfig::default()).unwrap();
+            let value = |i: i64| {
+                let wave = (i as f64 / 288.0 * std::f64::consts::TAU).sin();
+                10.0 + 3.0 * wave + ((i * 7919) % 13) as f64 / 13.0
+            };
+            for i in 0..1500i64 {
+                det.observe(300 * i, value(i)).unwrap();
+            }
+            let v = det.observe(300 * 1500, value(1500) + 40.0).unwrap();
+            assert!(v.anomalous, "{combine:?}: spike scored {}", v.score);
+        }
     }
 
     /// The bugs met in use: a zero-width band made of the value itself before the seasonal

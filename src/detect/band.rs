@@ -19,8 +19,6 @@ const PROBE: usize = 8;
 /// Residuals beyond this many spreads are clipped while learning, so one spike cannot drag
 /// the level or blow up the spread (Huber-style robustness).
 const CLIP: f64 = 3.0;
-/// The trend's damping per learned point.
-const TREND_DAMPING: f64 = 0.98;
 /// `E|X| = σ·√(2/π)` for a normal variable: turns the mean absolute residual into a σ.
 const MAD_TO_SIGMA: f64 = 1.253_314_137_315_500_3;
 
@@ -115,10 +113,6 @@ pub struct BandDetector {
     min_visits: u32,
     /// Cached [`Self::ready`] test: it only changes while learning.
     is_ready: bool,
-    /// Across a gap of h intervals the trend adds `Σ φ^i, i < h` steps (φ = the trend's own
-    /// damping), not h: the damped-trend forecast (Gardner & McKenzie). Off in older states.
-    #[serde(default)]
-    damped_gaps: bool,
 }
 
 impl BandDetector {
@@ -152,7 +146,6 @@ impl BandDetector {
             season_cap: 1.0,
             min_visits: 1,
             is_ready: false,
-            damped_gaps: false,
         })
     }
 
@@ -206,12 +199,7 @@ impl BandDetector {
         let steps = match self.last_ts {
             Some(t) => {
                 let l = self.layout.expect("layout set before learning");
-                let h = ((ts.saturating_sub(t)) as f64 / l.interval as f64).clamp(0.0, 64.0);
-                if self.damped_gaps && h > 1.0 {
-                    (1.0 - TREND_DAMPING.powf(h)) / (1.0 - TREND_DAMPING)
-                } else {
-                    h
-                }
+                ((ts.saturating_sub(t)) as f64 / l.interval as f64).clamp(0.0, 64.0)
             }
             None => 0.0,
         };
@@ -241,8 +229,7 @@ impl BandDetector {
         let prev_level = self.level;
         let a = (1.0 / (self.n as f64 + 1.0)).max(self.a_level);
         self.level = expected - self.seasonal[bin] + a * clipped;
-        self.trend =
-            TREND_DAMPING * (self.trend + self.a_trend * (self.level - prev_level - self.trend));
+        self.trend = 0.98 * (self.trend + self.a_trend * (self.level - prev_level - self.trend));
         // seasonal offset learns the part of the residual the level did not take
         if layout.bins > 1 {
             self.visits[bin] = self.visits[bin].saturating_add(1);
@@ -283,11 +270,6 @@ impl BandDetector {
     }
 
     /// The residual in standard deviations, if the band is ready (used by `auto`).
-    /// Damps the trend across gaps in the series (see `damped_gaps`).
-    pub fn set_damped_gaps(&mut self, on: bool) {
-        self.damped_gaps = on;
-    }
-
     pub fn residual_z(&self, ts: Timestamp, value: f64) -> Option<f64> {
         let value = saturate(value);
         self.band_at(ts)
