@@ -52,6 +52,10 @@ CANDIDATES = {
     "cad bits 6": {"auto.cad_model.bits": 6},
     "cad window 4": {"auto.cad_model.window": 4},
     "cad window 9": {"auto.cad_model.window": 9},
+    # how the looks' tail probabilities are combined (the default: Bonferroni on the smallest)
+    "combine Simes": {"auto.combine": "Simes"},
+    "combine harmonic": {"auto.combine": "Harmonic"},
+    "combine Cauchy": {"auto.combine": "Cauchy"},
     # the general knobs, each moved both ways
     "quiet 12 h": {"auto.quiet": 12 * 3600},
     "quiet 72 h": {"auto.quiet": 72 * 3600},

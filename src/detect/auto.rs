@@ -15,13 +15,14 @@
 //! Raw surprise is not comparable across series, so each view is calibrated against its own
 //! recent history into a tail probability ("how unusual is this much surprise here?"), both
 //! for the point alone and for the mean of the last few points (a sustained change that no
-//! single point shows). The smallest tail probability, corrected for the number of looks,
-//! becomes the score on a logarithmic scale, so a score means the same on every series.
+//! single point shows). The smallest tail probability, corrected for the number of looks
+//! (Bonferroni; the other rules of [`super::combine`] were measured and lost), becomes the score on a logarithmic scale, so a score means the same on every series.
 //! After a detection the score is damped for a while (unless a clearly stronger one comes):
 //! one change is reported once, as an operator wants, and as NAB rewards.
 
 use super::band::BandDetector;
 use super::cad::{CadConfig, ContextModel};
+use super::combine::Combine;
 use super::rcf::{RandomCutForest, RcfConfig};
 use super::{Band, BandConfig, DetectError, Detector, Timestamp, Verdict, check_finite, saturate};
 use serde::{Deserialize, Serialize};
@@ -49,6 +50,9 @@ pub struct AutoConfig {
     /// How the contextual detector (`cad`) joins the views (default: a fifth view, the point
     /// alone).
     pub cad: CadMode,
+    /// How the looks' tail probabilities become one (default: Bonferroni; the others were
+    /// measured and lost, docs/detect.md).
+    pub combine: Combine,
     /// The contextual detector's model, when `cad` is not `Off`.
     pub cad_model: CadConfig,
     /// With `cad = Max`: the final score is the larger of `auto`'s and this × the contextual
@@ -86,6 +90,7 @@ impl Default for AutoConfig {
             quiet: 36 * 3600,
             escalation: 1.5,
             cad: CadMode::Point,
+            combine: Combine::Bonferroni,
             cad_model: CadConfig {
                 bits: 5,
                 ..CadConfig::default()
@@ -205,17 +210,19 @@ impl Surprise {
         }
     }
 
-    fn observe(&mut self, raw: f64) -> f64 {
+    /// The point's and the sustained mean's tail probabilities (1 for the latter while the
+    /// window is not yet full: the look is counted all the same).
+    fn observe(&mut self, raw: f64) -> [f64; 2] {
         if self.recent.len() == self.window {
             self.recent.pop_front();
         }
         self.recent.push_back(raw);
         let p = self.point.observe(raw);
         if self.recent.len() < self.window {
-            return p;
+            return [p, 1.0];
         }
         let m = self.recent.iter().sum::<f64>() / self.window as f64;
-        p.min(self.sustained.observe(m))
+        [p, self.sustained.observe(m)]
     }
 }
 
@@ -315,16 +322,22 @@ impl Detector for AutoDetector {
         let band = self.band.predict(timestamp);
         self.band.train(timestamp, value);
         let rcf = self.rcf_raw(value);
-        // the smallest tail probability over all looks, Bonferroni-corrected
-        let mut p_min: f64 = 1.0;
-        let mut looks = 0.0;
+        // every look's tail probability, combined below (by default: the smallest,
+        // Bonferroni-corrected)
+        let mut ps = [1.0f64; 8];
+        let mut looks = 0usize;
+        let mut look = |p: f64| {
+            ps[looks] = p;
+            looks += 1;
+        };
         if let Some(z) = band_z {
-            p_min = p_min.min(self.cal_band.observe(z.abs().min(1e12)));
-            looks += 2.0;
+            self.cal_band
+                .observe(z.abs().min(1e12))
+                .into_iter()
+                .for_each(&mut look);
         }
         if let Some(r) = rcf {
-            p_min = p_min.min(self.cal_rcf.observe(r));
-            looks += 2.0;
+            self.cal_rcf.observe(r).into_iter().for_each(&mut look);
         }
         self.run = match self.last {
             Some(prev) if prev == value => self.run + 1.0,
@@ -332,28 +345,20 @@ impl Detector for AutoDetector {
         };
         self.last = Some(value);
         if self.n > 1 {
-            p_min = p_min.min(self.cal_flat.observe(self.run));
-            looks += 1.0;
+            look(self.cal_flat.observe(self.run));
         }
         if let Some(p) = self.record(value) {
-            p_min = p_min.min(p);
-            looks += 1.0;
+            look(p);
         }
         let cad = self.cad.as_mut().and_then(|m| m.observe(value));
         if let Some(c) = cad {
             match self.config.cad {
-                CadMode::View => {
-                    p_min = p_min.min(self.cal_cad.observe(c));
-                    looks += 2.0;
-                }
-                CadMode::Point => {
-                    p_min = p_min.min(self.cal_cad.point.observe(c));
-                    looks += 1.0;
-                }
+                CadMode::View => self.cal_cad.observe(c).into_iter().for_each(&mut look),
+                CadMode::Point => look(self.cal_cad.point.observe(c)),
                 CadMode::Off | CadMode::Max => {}
             }
         }
-        if self.n <= self.config.warmup || looks == 0.0 {
+        if self.n <= self.config.warmup || looks == 0 {
             return Ok(Verdict {
                 timestamp,
                 value: given,
@@ -362,7 +367,7 @@ impl Detector for AutoDetector {
                 anomalous: false,
             });
         }
-        let p = (p_min * looks).clamp(1e-300, 1.0);
+        let p = self.config.combine.combine(&mut ps[..looks]);
         // -log10(p) / 12: 1e-6 → 0.5, 1e-12 and beyond → 1; p = 1 gives -0.0, which is
         // printed as "-0", hence the explicit zero
         let s = -p.log10() / 12.0;
@@ -414,6 +419,37 @@ mod tests {
         let mut back: AutoDetector = serde_json::from_value(json).unwrap();
         assert!(back.cad.is_none());
         assert!(back.observe(300 * 300, 3.0).is_ok());
+    }
+
+    /// A configuration saved before `combine` existed keeps Bonferroni, and every rule
+    /// flags a plain spike on a quiet wave.
+    #[test]
+    fn every_combination_flags_a_spike_and_old_configs_keep_bonferroni() {
+        let mut json = serde_json::to_value(AutoConfig::default()).unwrap();
+        json.as_object_mut().unwrap().remove("combine");
+        let old: AutoConfig = serde_json::from_value(json).unwrap();
+        assert_eq!(old.combine, Combine::Bonferroni);
+        for combine in [
+            Combine::Bonferroni,
+            Combine::Simes,
+            Combine::Harmonic,
+            Combine::Cauchy,
+        ] {
+            let config = AutoConfig {
+                combine,
+                ..AutoConfig::default()
+            };
+            let mut det = AutoDetector::new(&config, &BandConfig::default()).unwrap();
+            let value = |i: i64| {
+                let wave = (i as f64 / 288.0 * std::f64::consts::TAU).sin();
+                10.0 + 3.0 * wave + ((i * 7919) % 13) as f64 / 13.0
+            };
+            for i in 0..1500i64 {
+                det.observe(300 * i, value(i)).unwrap();
+            }
+            let v = det.observe(300 * 1500, value(1500) + 40.0).unwrap();
+            assert!(v.anomalous, "{combine:?}: spike scored {}", v.score);
+        }
     }
 
     /// The bugs met in use: a zero-width band made of the value itself before the seasonal
