@@ -19,6 +19,7 @@
 //! the current one is full the older is dropped (a context met again is carried forward), so a
 //! long-running series forgets what it has not seen for a long time.
 
+use super::cad_ose::OseModel;
 use super::{Band, DetectError, Detector, Timestamp, Verdict, check_finite, saturate};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
@@ -45,6 +46,24 @@ pub struct CadConfig {
     pub encoding: CadEncoding,
     /// Points of history for the rank quantiser; 0: levels split the range seen so far (CAD's).
     pub rank_history: usize,
+    /// Which contextual model: the last `k` levels matched exactly, or CAD OSE's sets of facts.
+    pub model: CadModel,
+    /// With `model = Ose`: contexts fed back as facts per step (CAD's 15).
+    pub active: usize,
+    /// A raw score at the alarm during the rest period starts it again (CAD's rule: its output
+    /// stays 0 while any of the last `rest` raw scores reached its threshold).
+    pub hold: bool,
+}
+
+/// The contextual model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum CadModel {
+    /// Contexts are the exact levels of the last `k` points (`k = 1 ..= window`).
+    #[default]
+    Suffix,
+    /// CAD OSE's: contexts are sets of facts matched by subset, active contexts are fed back
+    /// as facts, `window` bounds a crossed left part ([`super::cad_ose`]).
+    Ose,
 }
 
 /// How a quantised level becomes facts.
@@ -82,6 +101,9 @@ impl Default for CadConfig {
             measure: CadMeasure::Both,
             encoding: CadEncoding::Binary,
             rank_history: 0,
+            model: CadModel::Suffix,
+            active: 15,
+            hold: false,
         }
     }
 }
@@ -127,6 +149,9 @@ pub struct ContextModel {
     /// Left part (order and levels, packed) -> bit set of the levels seen after it.
     current: HashMap<u64, u64>,
     previous: HashMap<u64, u64>,
+    /// With `model = Ose`, the whole model (absent from states saved before it existed).
+    #[serde(default)]
+    ose: Option<OseModel>,
 }
 
 impl ContextModel {
@@ -146,6 +171,8 @@ impl ContextModel {
             recent: VecDeque::with_capacity(config.window),
             current: HashMap::new(),
             previous: HashMap::new(),
+            ose: (config.model == CadModel::Ose)
+                .then(|| OseModel::new(config.bits, config.window, config.active, config.capacity)),
         })
     }
 
@@ -198,6 +225,9 @@ impl ContextModel {
     /// Scores the value against the active contexts (in [0, 1]; `None` while there is no
     /// context yet), then learns it.
     pub fn observe(&mut self, value: f64) -> Option<f64> {
+        if let Some(m) = &mut self.ose {
+            return m.observe(value);
+        }
         let value = saturate(value);
         self.lowest = self.lowest.min(value);
         self.highest = self.highest.max(value);
@@ -303,6 +333,9 @@ impl Detector for CadDetector {
         let mut anomalous = score >= self.config.alarm;
         if self.resting > 0 {
             self.resting -= 1;
+            if self.config.hold && anomalous {
+                self.resting = self.config.rest;
+            }
             score *= 0.5 * self.config.alarm;
             anomalous = false;
         } else if anomalous {
