@@ -52,6 +52,8 @@ CANDIDATES = {
     "cad bits 6": {"auto.cad_model.bits": 6},
     "cad window 4": {"auto.cad_model.window": 4},
     "cad window 9": {"auto.cad_model.window": 9},
+    # CAD OSE's own model (sets of facts, subset matching, contexts fed back as facts)
+    "cad model ose": {"auto.cad_model.model": "Ose"},
     # the general knobs, each moved both ways
     "quiet 12 h": {"auto.quiet": 12 * 3600},
     "quiet 72 h": {"auto.quiet": 72 * 3600},
@@ -67,6 +69,7 @@ CANDIDATES = {
     "escalation 2": {"auto.escalation": 2.0},
     # other detectors, alone and combined (`--set algo=...` picks the detector)
     "cad alone": {"algo": "Cad"},
+    "cad ose alone": {"algo": "Cad", "cad.model": "Ose", "cad.hold": True, "cad.alarm": 0.75},
     "auto max cad": {"auto.cad": "Max", "auto.cad_weight": 0.2},
 }
 

@@ -376,9 +376,4 @@ impl OseModel {
             0.0
         })
     }
-
-    /// Contexts learned (for tests and the bound).
-    pub fn len(&self) -> usize {
-        self.contexts.len()
-    }
 }
