@@ -56,6 +56,8 @@ CANDIDATES = {
     "combine Simes": {"auto.combine": "Simes"},
     "combine harmonic": {"auto.combine": "Harmonic"},
     "combine Cauchy": {"auto.combine": "Cauchy"},
+    # CAD OSE's own model (sets of facts, subset matching, contexts fed back as facts)
+    "cad model ose": {"auto.cad_model.model": "Ose"},
     # the general knobs, each moved both ways
     "quiet 12 h": {"auto.quiet": 12 * 3600},
     "quiet 72 h": {"auto.quiet": 72 * 3600},
@@ -71,6 +73,7 @@ CANDIDATES = {
     "escalation 2": {"auto.escalation": 2.0},
     # other detectors, alone and combined (`--set algo=...` picks the detector)
     "cad alone": {"algo": "Cad"},
+    "cad ose alone": {"algo": "Cad", "cad.model": "Ose", "cad.hold": True, "cad.alarm": 0.75},
     "auto max cad": {"auto.cad": "Max", "auto.cad_weight": 0.2},
 }
 

@@ -19,6 +19,7 @@
 //! the current one is full the older is dropped (a context met again is carried forward), so a
 //! long-running series forgets what it has not seen for a long time.
 
+use super::cad_ose::OseModel;
 use super::{Band, DetectError, Detector, Timestamp, Verdict, check_finite, saturate};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
@@ -45,6 +46,24 @@ pub struct CadConfig {
     pub encoding: CadEncoding,
     /// Points of history for the rank quantiser; 0: levels split the range seen so far (CAD's).
     pub rank_history: usize,
+    /// Which contextual model: the last `k` levels matched exactly, or CAD OSE's sets of facts.
+    pub model: CadModel,
+    /// With `model = Ose`: contexts fed back as facts per step (CAD's 15).
+    pub active: usize,
+    /// A raw score at the alarm during the rest period starts it again (CAD's rule: its output
+    /// stays 0 while any of the last `rest` raw scores reached its threshold).
+    pub hold: bool,
+}
+
+/// The contextual model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum CadModel {
+    /// Contexts are the exact levels of the last `k` points (`k = 1 ..= window`).
+    #[default]
+    Suffix,
+    /// CAD OSE's: contexts are sets of facts matched by subset, active contexts are fed back
+    /// as facts, `window` bounds a crossed left part ([`super::cad_ose`]).
+    Ose,
 }
 
 /// How a quantised level becomes facts.
@@ -82,6 +101,9 @@ impl Default for CadConfig {
             measure: CadMeasure::Both,
             encoding: CadEncoding::Binary,
             rank_history: 0,
+            model: CadModel::Suffix,
+            active: 15,
+            hold: false,
         }
     }
 }
@@ -127,6 +149,9 @@ pub struct ContextModel {
     /// Left part (order and levels, packed) -> bit set of the levels seen after it.
     current: HashMap<u64, u64>,
     previous: HashMap<u64, u64>,
+    /// With `model = Ose`, the whole model (absent from states saved before it existed).
+    #[serde(default)]
+    ose: Option<OseModel>,
 }
 
 impl ContextModel {
@@ -146,6 +171,8 @@ impl ContextModel {
             recent: VecDeque::with_capacity(config.window),
             current: HashMap::new(),
             previous: HashMap::new(),
+            ose: (config.model == CadModel::Ose)
+                .then(|| OseModel::new(config.bits, config.window, config.active, config.capacity)),
         })
     }
 
@@ -199,8 +226,12 @@ impl ContextModel {
     /// context yet), then learns it.
     pub fn observe(&mut self, value: f64) -> Option<f64> {
         let value = saturate(value);
+        // kept with either model: an infinite range would not survive JSON
         self.lowest = self.lowest.min(value);
         self.highest = self.highest.max(value);
+        if let Some(m) = &mut self.ose {
+            return m.observe(value);
+        }
         let q = self.level(value);
         if self.rank_history > 0 {
             if self.ranked.len() == self.rank_history
@@ -303,6 +334,9 @@ impl Detector for CadDetector {
         let mut anomalous = score >= self.config.alarm;
         if self.resting > 0 {
             self.resting -= 1;
+            if self.config.hold && anomalous {
+                self.resting = self.config.rest;
+            }
             score *= 0.5 * self.config.alarm;
             anomalous = false;
         } else if anomalous {
@@ -431,5 +465,91 @@ mod tests {
             assert!((0.0..=1.0).contains(&v.score));
         }
         assert!(d.model.current.len() <= 16 && d.model.previous.len() <= 16);
+    }
+
+    /// Levels 0..=7 of a range fixed by the first two points (7, then 3).
+    fn levels(rest: &[u32]) -> Vec<f64> {
+        let mut v = vec![7.0, 3.0];
+        v.extend(rest.iter().map(|&l| f64::from(l)));
+        v
+    }
+
+    fn model_scores(model: CadModel, values: &[f64]) -> Vec<Option<f64>> {
+        let mut m = ContextModel::new(&CadConfig {
+            model,
+            ..CadConfig::default()
+        })
+        .unwrap();
+        values.iter().map(|&v| m.observe(v)).collect()
+    }
+
+    /// After any high level (top digit 1) comes 0; a high level that was only ever followed
+    /// by 3 (the 7) is then followed by 0. The exact last levels never saw 0 after a 7; CAD
+    /// OSE's crossed context "top digit 1, then 0" foresees it.
+    #[test]
+    fn subset_matching_foresees_what_exact_matching_does_not() {
+        let mut rest = Vec::new();
+        for _ in 0..40 {
+            rest.extend([4, 0, 5, 0, 6, 0]);
+        }
+        rest.extend([7, 0]);
+        let values = levels(&rest);
+        let last = values.len() - 1;
+        let suffix = model_scores(CadModel::Suffix, &values)[last].unwrap();
+        let ose = model_scores(CadModel::Ose, &values)[last].unwrap();
+        // exact matching: nothing it learned after these levels was a 0 (score 1); CAD OSE's
+        // best contexts predicted every fact of the 0 (score 0)
+        assert!(suffix > 0.5, "exact matching scored {suffix}");
+        assert_eq!(ose, 0.0, "subset matching scored {ose}, exact {suffix}");
+    }
+
+    /// CAD OSE's model scores a repeating wave 0 once learned and a spike high; its state
+    /// survives a round trip through JSON (the indexes are rebuilt) with the same scores.
+    #[test]
+    fn ose_model_learns_flags_and_round_trips() {
+        let config = CadConfig {
+            model: CadModel::Ose,
+            hold: true,
+            alarm: 0.75,
+            ..CadConfig::default()
+        };
+        let mut values: Vec<f64> = (0..2000).map(steady).collect();
+        values[1500] = 30.0;
+        let mut d = CadDetector::new(&config).unwrap();
+        let v: Vec<Verdict> = values[..1200]
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| d.observe(300 * i as i64, x).unwrap())
+            .collect();
+        assert!(v[1000..].iter().all(|v| !v.anomalous));
+        let json = serde_json::to_string(&d).unwrap();
+        let mut back: CadDetector = serde_json::from_str(&json).unwrap();
+        for (i, &x) in values.iter().enumerate().skip(1200) {
+            let a = d.observe(300 * i as i64, x).unwrap();
+            let b = back.observe(300 * i as i64, x).unwrap();
+            assert_eq!(a, b, "row {i}");
+            if i == 1500 {
+                assert!(a.anomalous, "spike scored {}", a.score);
+            }
+        }
+    }
+
+    /// A state saved before `model`, `active`, `hold` and the OSE model existed still loads.
+    #[test]
+    fn state_without_the_ose_fields_loads() {
+        let mut d = CadDetector::new(&CadConfig::default()).unwrap();
+        for i in 0..300 {
+            d.observe(300 * i as i64, steady(i)).unwrap();
+        }
+        let mut json = serde_json::to_value(&d).unwrap();
+        for key in ["model", "active", "hold"] {
+            json["config"].as_object_mut().unwrap().remove(key);
+        }
+        json["model"].as_object_mut().unwrap().remove("ose");
+        let mut back: CadDetector = serde_json::from_value(json).unwrap();
+        assert_eq!(
+            back.observe(300 * 300, 3.0).unwrap(),
+            d.observe(300 * 300, 3.0).unwrap()
+        );
     }
 }

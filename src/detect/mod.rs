@@ -15,6 +15,7 @@
 pub mod auto;
 pub mod band;
 pub mod cad;
+pub mod cad_ose;
 pub mod combine;
 pub mod last_clean;
 #[cfg(test)]
