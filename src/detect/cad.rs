@@ -53,6 +53,11 @@ pub struct CadConfig {
     /// A raw score at the alarm during the rest period starts it again (CAD's rule: its output
     /// stays 0 while any of the last `rest` raw scores reached its threshold).
     pub hold: bool,
+    /// 0: levels split the running range, which moves with every new record, so contexts
+    /// learnt early mean other values later. Above 0: levels split a range fixed for an
+    /// epoch, the range seen so far widened by this fraction of it on each side; a value
+    /// outside starts a new epoch (wider range, contexts learnt afresh).
+    pub range_pad: f64,
 }
 
 /// The contextual model.
@@ -104,6 +109,7 @@ impl Default for CadConfig {
             model: CadModel::Suffix,
             active: 15,
             hold: false,
+            range_pad: 0.0,
         }
     }
 }
@@ -119,6 +125,9 @@ impl CadConfig {
         }
         if !(self.alarm > 0.0 && self.alarm <= 1.0) {
             return bad("alarm must be in (0, 1]");
+        }
+        if !(self.range_pad.is_finite() && (0.0..=10.0).contains(&self.range_pad)) {
+            return bad("range pad must be 0 to 10 (a fraction of the range)");
         }
         if self.capacity < 16 {
             return bad("capacity must be at least 16 contexts");
@@ -152,6 +161,14 @@ pub struct ContextModel {
     /// With `model = Ose`, the whole model (absent from states saved before it existed).
     #[serde(default)]
     ose: Option<OseModel>,
+    /// With `range_pad > 0`: the epoch's range that levels split (empty until two values
+    /// differ).
+    #[serde(default)]
+    range_pad: f64,
+    #[serde(default)]
+    epoch_lowest: f64,
+    #[serde(default)]
+    epoch_highest: f64,
 }
 
 impl ContextModel {
@@ -173,6 +190,9 @@ impl ContextModel {
             previous: HashMap::new(),
             ose: (config.model == CadModel::Ose)
                 .then(|| OseModel::new(config.bits, config.window, config.active, config.capacity)),
+            range_pad: config.range_pad,
+            epoch_lowest: 0.0,
+            epoch_highest: 0.0,
         })
     }
 
@@ -188,11 +208,16 @@ impl ContextModel {
             let x = (below as f64 / n as f64 * levels as f64).floor();
             return x.clamp(0.0, (levels - 1) as f64) as u8;
         }
-        let range = self.highest - self.lowest;
+        let (lowest, highest) = if self.range_pad > 0.0 {
+            (self.epoch_lowest, self.epoch_highest)
+        } else {
+            (self.lowest, self.highest)
+        };
+        let range = highest - lowest;
         if range.is_nan() || range <= 0.0 {
             return 0;
         }
-        let x = ((value - self.lowest) / range * levels as f64).floor();
+        let x = ((value - lowest) / range * levels as f64).floor();
         x.clamp(0.0, (levels - 1) as f64) as u8
     }
 
@@ -231,6 +256,18 @@ impl ContextModel {
         self.highest = self.highest.max(value);
         if let Some(m) = &mut self.ose {
             return m.observe(value);
+        }
+        if self.range_pad > 0.0
+            && !(self.epoch_lowest <= value && value <= self.epoch_highest)
+            && self.highest > self.lowest
+        {
+            // a new epoch: what was learnt is in the old range's levels
+            let pad = self.range_pad * (self.highest - self.lowest);
+            self.epoch_lowest = self.lowest - pad;
+            self.epoch_highest = self.highest + pad;
+            self.current.clear();
+            self.previous.clear();
+            self.recent.clear();
         }
         let q = self.level(value);
         if self.rank_history > 0 {
