@@ -504,6 +504,35 @@ mod tests {
         assert!(d.model.current.len() <= 16 && d.model.previous.len() <= 16);
     }
 
+    /// With `range_pad`, a record inside the padded range leaves every level where it was
+    /// (the running range moves them all); one beyond it starts a new epoch.
+    #[test]
+    fn an_epoch_range_keeps_the_levels_until_a_value_leaves_it() {
+        let config = |range_pad| CadConfig {
+            range_pad,
+            ..CadConfig::default()
+        };
+        let mut running = ContextModel::new(&config(0.0)).unwrap();
+        let mut epoch = ContextModel::new(&config(0.5)).unwrap();
+        for m in [&mut running, &mut epoch] {
+            m.observe(0.0);
+            m.observe(10.0);
+        }
+        let (before_running, before_epoch) = (running.level(5.5), epoch.level(5.5));
+        running.observe(12.0);
+        epoch.observe(12.0);
+        assert_ne!(running.level(5.5), before_running);
+        assert_eq!(epoch.level(5.5), before_epoch);
+        assert!(!epoch.current.is_empty());
+        epoch.observe(40.0);
+        assert_eq!((epoch.epoch_lowest, epoch.epoch_highest), (-20.0, 60.0));
+        assert_eq!(
+            epoch.recent.len(),
+            1,
+            "a new epoch starts its contexts afresh"
+        );
+    }
+
     /// Levels 0..=7 of a range fixed by the first two points (7, then 3).
     fn levels(rest: &[u32]) -> Vec<f64> {
         let mut v = vec![7.0, 3.0];
