@@ -66,15 +66,12 @@ async fn the_dead_letter_queue_receives_the_poison_records_with_shard_and_sequen
     let err = || p.stderr();
 
     // The shard waits at the malformed record while the queue is missing.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !err().contains("SendMessage") {
-        assert!(
-            Instant::now() < deadline,
-            "no failed send reported: {}",
-            err()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    p.wait_for(
+        "SendMessage",
+        "no failed send reported",
+        Duration::from_secs(30),
+    )
+    .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(
         !row_exists(&cloud, &hot(0)).await,

@@ -98,19 +98,17 @@ fn process_stream(moto: &Moto, home: &std::path::Path, args: &[&str]) -> Process
 /// Waits for the worker name the processor announces for its leases (the lease table exists
 /// by then).
 async fn wait_worker(p: &Processor) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let stderr = p.stderr();
-        let announced = stderr.lines().find(|l| l.contains("shard leases in"));
-        if let Some((_, worker)) = announced.and_then(|l| l.rsplit_once("worker ")) {
-            return worker.trim().to_string();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no lease worker announced: {stderr}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let line = p
+        .wait_for(
+            "shard leases in",
+            "no lease worker announced",
+            Duration::from_secs(30),
+        )
+        .await;
+    let (_, worker) = line
+        .rsplit_once("worker ")
+        .unwrap_or_else(|| panic!("no worker name in {line:?}"));
+    worker.trim().to_string()
 }
 
 /// Starts `process stream` three times, each killed with SIGKILL once it has stored 40 more
@@ -316,15 +314,12 @@ async fn a_recreated_stream_is_read_again_from_its_start() {
         .send()
         .await
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !p.stderr().contains("the stream is gone") {
-        assert!(
-            Instant::now() < deadline,
-            "the deletion was not reported: {}",
-            p.stderr()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    p.wait_for(
+        "the stream is gone",
+        "the deletion was not reported",
+        Duration::from_secs(30),
+    )
+    .await;
     create_temperature_stream(&config, 1).await;
     // Other values than the first stream's, so its anomalies are told apart.
     let (records, second) = readings(2_000, 4, first.len());

@@ -71,6 +71,23 @@ impl Processor {
         self.stderr.lock().unwrap().clone()
     }
 
+    /// Waits (polling, without blocking the runtime) until stderr holds `needle`, and returns
+    /// the first line that does; panics with `what` and stderr after `within`.
+    pub async fn wait_for(&self, needle: &str, what: &str, within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let stderr = self.stderr();
+            if let Some(line) = stderr.lines().find(|l| l.contains(needle)) {
+                return line.to_string();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what} after {within:?}: {stderr}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Sends it a signal by name (`TERM`, `INT`).
     pub fn signal(&self, name: &str) {
         let ok = Command::new("kill")
