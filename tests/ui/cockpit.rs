@@ -25,6 +25,23 @@ fn click(s: &mut AppState, column: u16, row: u16) {
     );
 }
 
+/// The `n`th (from 0) line of a drawn screen that `pred` holds of, with its row: where a
+/// click must land to hit it.
+fn nth_row<'a>(
+    screen: &'a str,
+    n: usize,
+    what: &str,
+    pred: impl Fn(&str) -> bool,
+) -> (u16, &'a str) {
+    let (y, line) = screen
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| pred(l))
+        .nth(n)
+        .unwrap_or_else(|| panic!("no {what} on the screen:\n{screen}"));
+    (y as u16, line)
+}
+
 // ---------------------------------------------------------------- 1. problems
 
 #[test]
@@ -1074,17 +1091,12 @@ fn clicks_select_streams_devices_and_a_volumes_snapshots() {
         // Streams: the device list left of the chart.
         keys(&mut s, "3");
         let before = screen(&s, w, h);
-        let (y, line) = before
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| l.starts_with("│DHT_"))
-            .nth(2)
-            .expect("a third device row");
+        let (y, line) = nth_row(&before, 2, "third device row", |l| l.starts_with("│DHT_"));
         let device = line[3..].split_whitespace().next().unwrap().to_string();
-        click(&mut s, 3, y as u16);
+        click(&mut s, 3, y);
         assert_eq!(s.selected_device().unwrap().id, device, "{w}x{h}");
         // A click on the chart beside it selects nothing.
-        click(&mut s, 40, y as u16 - 1);
+        click(&mut s, 40, y - 1);
         assert_eq!(s.selected_device().unwrap().id, device, "{w}x{h}");
 
         // A volume's snapshots, under the chart at 80 columns, beside it at 160.
@@ -1120,12 +1132,10 @@ fn clicks_select_a_shard_and_it_stays_selected_when_the_table_reorders() {
         keys(&mut s, "3");
         let device = s.selected_device().unwrap().id.clone();
         let before = screen(&s, w, h);
-        let (y, line) = before
-            .lines()
-            .enumerate()
-            .find(|(_, l)| l.contains("shardId-000000000000"))
-            .expect("shard 0's row");
-        click(&mut s, 30, y as u16);
+        let (y, line) = nth_row(&before, 0, "row of shard 0", |l| {
+            l.contains("shardId-000000000000")
+        });
+        click(&mut s, 30, y);
         // Worst first puts the rejecting shard 1 above it: the click maps through the order.
         assert_eq!(
             s.selected_shard,
@@ -1181,12 +1191,9 @@ fn clicks_select_a_row_of_the_alarm_history() {
         );
         assert_eq!(s.detail_row, 0);
         let before = screen(&s, w, h);
-        let (y, line) = before
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| l.contains("history item "))
-            .nth(2)
-            .expect("a third history row");
+        let (y, line) = nth_row(&before, 2, "third history row", |l| {
+            l.contains("history item ")
+        });
         let item = s
             .selected_alarm()
             .unwrap()
@@ -1194,7 +1201,7 @@ fn clicks_select_a_row_of_the_alarm_history() {
             .iter()
             .position(|h| line.contains(&h.summary))
             .unwrap();
-        click(&mut s, 10, y as u16);
+        click(&mut s, 10, y);
         assert_eq!(s.detail_row, item, "{w}x{h} at row {y}:\n{before}");
         // A click on the definition above it selects nothing.
         click(&mut s, 10, 3);
