@@ -135,6 +135,9 @@ struct Calibrator {
     min_scale: f64,
 }
 
+/// Most looks a point can get: the band and the forest, point and sustained (4), the flat line
+/// and the record (2), the contextual view in `View` mode (2).
+const MAX_LOOKS: usize = 8;
 /// Fraction of the history above the tail threshold.
 const TAIL: f64 = 0.02;
 /// History needed before a probability is given.
@@ -324,7 +327,7 @@ impl Detector for AutoDetector {
         let rcf = self.rcf_raw(value);
         // every look's tail probability, combined below (by default: the smallest,
         // Bonferroni-corrected)
-        let mut ps = [1.0f64; 8];
+        let mut ps = [1.0f64; MAX_LOOKS];
         let mut looks = 0usize;
         let mut look = |p: f64| {
             ps[looks] = p;
