@@ -52,6 +52,11 @@ CANDIDATES = {
     "cad bits 6": {"auto.cad_model.bits": 6},
     "cad window 4": {"auto.cad_model.window": 4},
     "cad window 9": {"auto.cad_model.window": 9},
+    # the contextual view's levels: fixed over a padded epoch range (default pad 0.5) or the
+    # running range (0, main 7bbb09c's)
+    "cad running range": {"auto.cad_model.range_pad": 0.0},
+    "cad range pad 0.25": {"auto.cad_model.range_pad": 0.25},
+    "cad range pad 1": {"auto.cad_model.range_pad": 1.0},
     # how the looks' tail probabilities are combined (the default: Bonferroni on the smallest)
     "combine Simes": {"auto.combine": "Simes"},
     "combine harmonic": {"auto.combine": "Harmonic"},
@@ -71,6 +76,10 @@ CANDIDATES = {
     "record tolerance 0.2": {"auto.record_tolerance": 0.2},
     "escalation 1.2": {"auto.escalation": 1.2},
     "escalation 2": {"auto.escalation": 2.0},
+    # points after a detection in which nothing breaks through (default 16; 0 as before)
+    "escalation gap 0": {"auto.escalation_gap": 0},
+    "escalation gap 8": {"auto.escalation_gap": 8},
+    "escalation gap 32": {"auto.escalation_gap": 32},
     # other detectors, alone and combined (`--set algo=...` picks the detector)
     "cad alone": {"algo": "Cad"},
     "cad ose alone": {"algo": "Cad", "cad.model": "Ose", "cad.hold": True, "cad.alarm": 0.75},

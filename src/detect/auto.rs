@@ -47,6 +47,10 @@ pub struct AutoConfig {
     pub quiet: i64,
     /// A score this many times the last detection's breaks through the quiet period.
     pub escalation: f64,
+    /// Points after a detection during which nothing breaks through the quiet period: the
+    /// same episode is not reported twice (0: an escalation may come at the next point).
+    /// Scores in that gap raise the level an escalation must beat (the episode's peak).
+    pub escalation_gap: usize,
     /// How the contextual detector (`cad`) joins the views (default: a fifth view, the point
     /// alone).
     pub cad: CadMode,
@@ -89,10 +93,12 @@ impl Default for AutoConfig {
             alarm: 0.175,
             quiet: 36 * 3600,
             escalation: 1.5,
+            escalation_gap: 16,
             cad: CadMode::Point,
             combine: Combine::Bonferroni,
             cad_model: CadConfig {
                 bits: 5,
+                range_pad: 0.5,
                 ..CadConfig::default()
             },
             cad_weight: 0.2,
@@ -245,6 +251,9 @@ pub struct AutoDetector {
     n: usize,
     quiet_until: Timestamp,
     quiet_level: f64,
+    /// `n` at the last detection (0 in states saved before `escalation_gap`).
+    #[serde(default)]
+    alarmed_at: usize,
     /// (Absent from states saved before the contextual view: it then stays off.)
     #[serde(default)]
     cad: Option<ContextModel>,
@@ -273,6 +282,7 @@ impl AutoDetector {
             n: 0,
             quiet_until: Timestamp::MIN,
             quiet_level: 0.0,
+            alarmed_at: 0,
             cad: match config.cad {
                 CadMode::Off => None,
                 _ => Some(ContextModel::new(&config.cad_model)?),
@@ -379,13 +389,20 @@ impl Detector for AutoDetector {
             score = score.max((self.config.cad_weight * c).min(1.0));
         }
         let mut anomalous = score >= self.config.alarm;
-        if timestamp < self.quiet_until && score <= self.quiet_level * self.config.escalation {
+        let quiet = timestamp < self.quiet_until;
+        let same_episode = quiet && self.n - self.alarmed_at <= self.config.escalation_gap;
+        if same_episode {
+            // the episode just reported: its peak is what a later escalation must beat
+            self.quiet_level = self.quiet_level.max(score);
+        }
+        if quiet && (same_episode || score <= self.quiet_level * self.config.escalation) {
             // the change was already reported: keep the ranking, stay under the alarm
             score *= 0.5 * self.config.alarm;
             anomalous = false;
         } else if anomalous {
             self.quiet_until = timestamp.saturating_add(self.config.quiet);
             self.quiet_level = score;
+            self.alarmed_at = self.n;
         }
         // the score may come before the band does (the forest, flat-line and record views need
         // fewer points than a whole seasonal cycle): an unknown band stays empty
@@ -453,6 +470,49 @@ mod tests {
             let v = det.observe(300 * 1500, value(1500) + 40.0).unwrap();
             assert!(v.anomalous, "{combine:?}: spike scored {}", v.score);
         }
+    }
+
+    /// One episode is reported once: a detection followed two points later by a stronger
+    /// score (beyond the 1.5× escalation) alarmed twice before `escalation_gap`; now the
+    /// second is damped under the alarm.
+    #[test]
+    fn one_episode_is_not_alarmed_twice() {
+        let value = |i: i64| {
+            let wave = (i as f64 / 288.0 * std::f64::consts::TAU).sin();
+            let bump = match i {
+                1500 => 1.0,
+                1502 => 3.0,
+                _ => 0.0,
+            };
+            10.0 + 3.0 * wave + ((i * 7919) % 13) as f64 / 13.0 + bump
+        };
+        let episode = |gap: usize| {
+            let config = AutoConfig {
+                escalation_gap: gap,
+                ..AutoConfig::default()
+            };
+            let mut det = AutoDetector::new(&config, &BandConfig::default()).unwrap();
+            let mut alarms = Vec::new();
+            for i in 0..1600i64 {
+                let v = det.observe(300 * i, value(i)).unwrap();
+                if i >= 1490 && v.anomalous {
+                    alarms.push((i, v.score));
+                }
+            }
+            alarms
+        };
+        let before = episode(0);
+        assert_eq!(before.len(), 2, "before: {before:?}");
+        assert_eq!(
+            (before[0].0, before[1].0),
+            (1500, 1502),
+            "before: {before:?}"
+        );
+        assert!(before[1].1 > 1.5 * before[0].1, "an escalation: {before:?}");
+        assert_eq!(AutoConfig::default().escalation_gap, 16);
+        let now = episode(16);
+        assert_eq!(now.len(), 1, "now: {now:?}");
+        assert_eq!(now[0], before[0]);
     }
 
     /// The bugs met in use: a zero-width band made of the value itself before the seasonal
