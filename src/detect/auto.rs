@@ -4,7 +4,9 @@
 //! - the seasonal band's residual, in robust standard deviations (spikes, dips, level shifts,
 //!   a broken daily or weekly pattern);
 //! - a Random Cut Forest over a short shingle of values (odd shapes the band cannot express,
-//!   e.g. a stuck or suddenly noisy signal);
+//!   e.g. a stuck or suddenly noisy signal); the shingle starts afresh after a gap in the
+//!   sampling (a step much longer than the series' running median step), so it only ever
+//!   holds points that were consecutive in time;
 //! - a flat line: how many points in a row repeat the previous value, against how long such
 //!   runs usually are here (a stuck sensor is normal-looking value by value);
 //! - a new record: a value beyond everything seen so far (by a tolerance of the range), whose
