@@ -63,6 +63,11 @@ CANDIDATES = {
     "combine Cauchy": {"auto.combine": "Cauchy"},
     # CAD OSE's own model (sets of facts, subset matching, contexts fed back as facts)
     "cad model ose": {"auto.cad_model.model": "Ose"},
+    # gaps in the sampling (a step longer than `auto.gap` × the running median step restarts
+    # the forest's shingle; default 8): off (main's auto before branch traffic), and both ways
+    "gap off": {"auto.gap": 0.0},
+    "gap 4": {"auto.gap": 4.0},
+    "gap 16": {"auto.gap": 16.0},
     # the general knobs, each moved both ways
     "quiet 12 h": {"auto.quiet": 12 * 3600},
     "quiet 72 h": {"auto.quiet": 72 * 3600},
