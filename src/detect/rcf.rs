@@ -236,14 +236,10 @@ impl Tree {
         loop {
             let is_leaf = node & LEAF != 0;
             if is_leaf && self.leaf_pt(node & !LEAF) == point {
-                // duplicate: bump masses up to the root
+                // duplicate: one more copy in the leaf (its ancestors' masses already grew on
+                // the way down)
                 let l = node & !LEAF;
                 self.leaf_mass[l as usize] += 1;
-                let mut p = self.leaf_parent[l as usize];
-                while p != NONE {
-                    self.nodes[p as usize].mass += 1;
-                    p = self.nodes[p as usize].parent;
-                }
                 return l;
             }
             // the random cut over the box extended by the point (the box read where it is
@@ -449,8 +445,11 @@ impl Tree {
         let mut k = depth;
         let depth = depth as f64;
         let mut score = if self.leaf_pt(l) == point {
-            // seen before: damped by how many copies the leaf holds
-            1.0 / (depth + (self.leaf_mass[l as usize] as f64 + 1.0).log2())
+            // seen before: rcflib's `damp(leaf mass, tree mass) × score_seen(depth, leaf mass)`,
+            // final (every box on the way up holds the point, so no cut could separate it)
+            let mass = self.leaf_mass[l as usize] as f64;
+            let tree_mass = self.node_mass(self.root) as f64;
+            return (1.0 - mass / (2.0 * tree_mass)) / (depth + (mass + 1.0).log2());
         } else {
             1.0 / (depth + 1.0)
         };
@@ -801,13 +800,22 @@ mod tests {
         let mut f = RandomCutForest::new(&cfg, 2).unwrap();
         let mut rng = Rng::new(1);
         for i in 0..2000 {
-            let p = [(i % 7) as f64, rng.next_f64()];
+            // few distinct points: most insertions are duplicates
+            let p = [(i % 7) as f64, (rng.next_f64() * 3.0).floor()];
             f.score(&p);
             f.update(&p);
         }
         assert_eq!(f.sampled(), 32);
         for t in &f.trees {
             assert_eq!(t.node_mass(t.root), 32);
+            let mut stack = vec![t.root];
+            while let Some(r) = stack.pop() {
+                if r & LEAF == 0 {
+                    let n = t.nodes[r as usize];
+                    assert_eq!(n.mass, t.node_mass(n.left) + t.node_mass(n.right));
+                    stack.extend([n.left, n.right]);
+                }
+            }
         }
     }
 
@@ -871,6 +879,34 @@ mod tests {
             assert_eq!(a.to_bits(), b.to_bits(), "point {i}: {a} vs {b}");
             one.update(&[v]);
             two.update(&[v, 0.0]);
+        }
+    }
+
+    /// rcflib scores a point equal to a leaf's as `damp(leaf mass, tree mass) × score_seen`,
+    /// with `damp(m, n) = 1 - m / (2n)`: a sample that is all one value gives that value
+    /// (1 - 1/2) / log2(n + 1) per tree, 1/2 once normalised, where undamped it would be 1.
+    #[test]
+    fn a_value_seen_before_is_damped_by_its_share_of_the_sample() {
+        let mut f = RandomCutForest::new(&RcfConfig::default(), 1).unwrap();
+        for _ in 0..500 {
+            f.update(&[7.0]);
+        }
+        assert_eq!(f.sampled(), 100);
+        assert!((f.score(&[7.0]) - 0.5).abs() < 1e-12, "{}", f.score(&[7.0]));
+        // half the sample one value, half another: the leaf holds 50 of 100 copies at depth 1
+        let mut g = RandomCutForest::new(&RcfConfig::default(), 1).unwrap();
+        for i in 0..2000 {
+            g.update(&[if i % 2 == 0 { 1.0 } else { 2.0 }]);
+        }
+        let n = g.sampled() as f64;
+        for t in &g.trees {
+            // a duplicate adds one to each ancestor's mass, once
+            assert_eq!(t.node_mass(t.root), 100);
+            let l = t.nodes[t.root as usize].left & !LEAF;
+            let m = t.leaf_mass[l as usize] as f64;
+            let want = (1.0 - m / (2.0 * n)) / (1.0 + (m + 1.0).log2());
+            let got = t.score_from(&[1.0], l | LEAF, t.root, 1);
+            assert!((got - want).abs() < 1e-12, "{got} vs {want}");
         }
     }
 
