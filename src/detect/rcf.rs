@@ -137,7 +137,9 @@ struct Node {
 
 /// One random cut tree over an arena: internal nodes and leaves live in vectors, linked by
 /// indices (a reference with the top bit set is a leaf), so a tree serialises as plain data.
+/// A loaded tree recounts its internal masses ([`Tree::recount`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(from = "TreeState")]
 struct Tree {
     dim: usize,
     root: u32,
@@ -153,7 +155,81 @@ struct Tree {
     free_leaf: Vec<u32>,
 }
 
+/// A tree as stored: [`Tree`]'s fields, before its masses are recounted.
+#[derive(Deserialize)]
+struct TreeState {
+    dim: usize,
+    root: u32,
+    nodes: Vec<Node>,
+    bbox: Vec<f64>,
+    free_internal: Vec<u32>,
+    leaf_parent: Vec<u32>,
+    leaf_mass: Vec<u32>,
+    leaf_point: Vec<f64>,
+    free_leaf: Vec<u32>,
+}
+
+impl From<TreeState> for Tree {
+    fn from(s: TreeState) -> Self {
+        let mut t = Tree {
+            dim: s.dim,
+            root: s.root,
+            nodes: s.nodes,
+            bbox: s.bbox,
+            free_internal: s.free_internal,
+            leaf_parent: s.leaf_parent,
+            leaf_mass: s.leaf_mass,
+            leaf_point: s.leaf_point,
+            free_leaf: s.free_leaf,
+        };
+        t.recount();
+        t
+    }
+}
+
 impl Tree {
+    /// Sets every internal node's mass to the sum of its children's. States saved before the
+    /// duplicate fix (main 9377156 and earlier) counted a repeated point twice in each ancestor;
+    /// no score read those masses then, the `damp` of a repeated value reads the root's now.
+    /// A reference out of range (a damaged state) leaves the masses as they were.
+    fn recount(&mut self) {
+        if self.root == NONE || self.root & LEAF != 0 {
+            return;
+        }
+        let mass = |t: &Tree, r: u32| -> Option<u32> {
+            if r & LEAF != 0 {
+                t.leaf_mass.get((r & !LEAF) as usize).copied()
+            } else {
+                t.nodes.get(r as usize).map(|n| n.mass)
+            }
+        };
+        // post-order without recursion: a node is summed once both children are
+        let mut stack = vec![(self.root, false)];
+        let mut budget = 2 * self.nodes.len() + 2;
+        while let Some((r, children_done)) = stack.pop() {
+            budget = match budget.checked_sub(1) {
+                Some(b) => b,
+                None => return,
+            };
+            let Some(&n) = self.nodes.get(r as usize) else {
+                return;
+            };
+            if children_done {
+                match (mass(self, n.left), mass(self, n.right)) {
+                    (Some(a), Some(b)) => self.nodes[r as usize].mass = a.saturating_add(b),
+                    _ => return,
+                }
+            } else {
+                stack.push((r, true));
+                for c in [n.left, n.right] {
+                    if c & LEAF == 0 {
+                        stack.push((c, false));
+                    }
+                }
+            }
+        }
+    }
+
     fn new(dim: usize) -> Self {
         Tree {
             dim,
@@ -880,6 +956,31 @@ mod tests {
             one.update(&[v]);
             two.update(&[v, 0.0]);
         }
+    }
+
+    /// A state saved before the duplicate fix held ancestors' masses counted twice for each
+    /// repeated point; loaded, the tree's masses are its leaves' again, and the forest scores
+    /// as one that never had the old count.
+    #[test]
+    fn a_loaded_forest_recounts_its_masses() {
+        let mut f = RandomCutForest::new(&RcfConfig::default(), 1).unwrap();
+        for i in 0..1000 {
+            f.update(&[(i % 5) as f64]);
+        }
+        let want = f.score(&[2.0]);
+        let mut json = serde_json::to_value(&f).unwrap();
+        // the old count: every internal node's mass inflated
+        for tree in json["trees"].as_array_mut().unwrap() {
+            for node in tree["nodes"].as_array_mut().unwrap() {
+                let m = node["mass"].as_u64().unwrap();
+                node["mass"] = (m + 40).into();
+            }
+        }
+        let mut g: RandomCutForest = serde_json::from_value(json).unwrap();
+        for t in &g.trees {
+            assert_eq!(t.node_mass(t.root), 100);
+        }
+        assert_eq!(g.score(&[2.0]).to_bits(), want.to_bits());
     }
 
     /// rcflib scores a point equal to a leaf's as `damp(leaf mass, tree mass) × score_seen`,
