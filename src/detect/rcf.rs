@@ -137,9 +137,7 @@ struct Node {
 
 /// One random cut tree over an arena: internal nodes and leaves live in vectors, linked by
 /// indices (a reference with the top bit set is a leaf), so a tree serialises as plain data.
-/// A loaded tree recounts its internal masses ([`Tree::recount`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(from = "TreeState")]
 struct Tree {
     dim: usize,
     root: u32,
@@ -153,38 +151,6 @@ struct Tree {
     leaf_mass: Vec<u32>,
     leaf_point: Vec<f64>,
     free_leaf: Vec<u32>,
-}
-
-/// A tree as stored: [`Tree`]'s fields, before its masses are recounted.
-#[derive(Deserialize)]
-struct TreeState {
-    dim: usize,
-    root: u32,
-    nodes: Vec<Node>,
-    bbox: Vec<f64>,
-    free_internal: Vec<u32>,
-    leaf_parent: Vec<u32>,
-    leaf_mass: Vec<u32>,
-    leaf_point: Vec<f64>,
-    free_leaf: Vec<u32>,
-}
-
-impl From<TreeState> for Tree {
-    fn from(s: TreeState) -> Self {
-        let mut t = Tree {
-            dim: s.dim,
-            root: s.root,
-            nodes: s.nodes,
-            bbox: s.bbox,
-            free_internal: s.free_internal,
-            leaf_parent: s.leaf_parent,
-            leaf_mass: s.leaf_mass,
-            leaf_point: s.leaf_point,
-            free_leaf: s.free_leaf,
-        };
-        t.recount();
-        t
-    }
 }
 
 impl Tree {
@@ -609,12 +575,20 @@ fn descend_group<const N: usize>(trees: &[Tree; N], point: &[f64], sum: &mut f64
     }
 }
 
+/// Loaded trees recount their internal masses ([`Tree::recount`]).
+fn recounted<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Tree>, D::Error> {
+    let mut trees = Vec::<Tree>::deserialize(d)?;
+    trees.iter_mut().for_each(Tree::recount);
+    Ok(trees)
+}
+
 /// A forest with time-decayed reservoir sampling per tree.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RandomCutForest {
     config: RcfConfig,
     dim: usize,
     decay: f64,
+    #[serde(deserialize_with = "recounted")]
     trees: Vec<Tree>,
     /// Per tree: the sampled points as (priority key, leaf), a max-heap on the key.
     samples: Vec<Vec<(f64, u32)>>,
