@@ -68,16 +68,6 @@ CANDIDATES = {
     "gap off": {"auto.gap": 0.0},
     "gap 4": {"auto.gap": 4.0},
     "gap 16": {"auto.gap": 16.0},
-    # memory of the last detection past the quiet period (its score halved every `memory`
-    # seconds must still be beaten; default 0: off) (branch `losses`)
-    "memory 24 h": {"auto.memory": 24 * 3600},
-    "memory 72 h": {"auto.memory": 72 * 3600},
-    "memory 168 h": {"auto.memory": 168 * 3600},
-    # fewest exceedances the calibrators' tail is fitted to (default 0: the top 2 %, a single
-    # point under 50 points of history) (branch `losses`)
-    "tail points 5": {"auto.tail_points": 5},
-    "tail points 10": {"auto.tail_points": 10},
-    "tail points 20": {"auto.tail_points": 20},
     # the general knobs, each moved both ways
     "quiet 12 h": {"auto.quiet": 12 * 3600},
     "quiet 72 h": {"auto.quiet": 72 * 3600},

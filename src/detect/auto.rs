@@ -69,16 +69,6 @@ pub struct AutoConfig {
     /// so no shingle joins points on either side of one (default 8; 0 is off: main's `auto`
     /// before branch `traffic`). The median needs 8 steps; until then nothing is a gap.
     pub gap: f64,
-    /// Half-life in seconds of the memory of the last reported detection's score (0: off, the
-    /// default). Past the quiet period, a score must still beat that score halved every
-    /// `memory` seconds to be reported: a surprise that keeps coming back at the same level is
-    /// not news.
-    pub memory: i64,
-    /// Fewest exceedances the calibrators' exponential tail is fitted to (0: off, the default:
-    /// the top 2 % of the history, a single point while the history is under 50 points).
-    /// While the history is short the tail then starts lower, at the `tail_points`-th largest
-    /// value, so one extreme value does not set the tail's scale alone.
-    pub tail_points: usize,
 }
 
 /// Steps remembered for the running median step (gap handling).
@@ -123,8 +113,6 @@ impl Default for AutoConfig {
             },
             cad_weight: 0.2,
             gap: 8.0,
-            memory: 0,
-            tail_points: 0,
         }
     }
 }
@@ -147,9 +135,6 @@ impl AutoConfig {
         if !(self.gap.is_finite() && self.gap >= 0.0) {
             return bad("gap must be a non-negative number of median steps");
         }
-        if self.memory < 0 {
-            return bad("memory must be ≥ 0 seconds");
-        }
         if !(self.cad_weight.is_finite() && self.cad_weight >= 0.0) {
             return bad("cad weight must be a non-negative number");
         }
@@ -168,9 +153,6 @@ struct Calibrator {
     capacity: usize,
     /// Smallest tail scale, in the raw signal's units (a prior for signals that are constant).
     min_scale: f64,
-    /// Fewest exceedances the tail is fitted to (`auto.tail_points`; 0 in older states).
-    #[serde(default)]
-    tail_points: usize,
 }
 
 /// Most looks a point can get: the band and the forest, point and sustained (4), the flat line
@@ -188,7 +170,6 @@ impl Calibrator {
             sorted: Vec::with_capacity(capacity),
             capacity: capacity.max(MIN_HISTORY),
             min_scale: 0.0,
-            tail_points: 0,
         }
     }
 
@@ -198,9 +179,7 @@ impl Calibrator {
         if n < MIN_HISTORY {
             return 1.0;
         }
-        let k = (((n as f64) * TAIL).ceil() as usize)
-            .max(self.tail_points)
-            .min(n - 1);
+        let k = ((n as f64) * TAIL).ceil() as usize;
         let t = self.sorted[n - k - 1];
         if raw <= t {
             let below = self.sorted.partition_point(|&x| x < raw);
@@ -254,11 +233,6 @@ impl Surprise {
         }
     }
 
-    fn set_tail_points(&mut self, k: usize) {
-        self.point.tail_points = k;
-        self.sustained.tail_points = k;
-    }
-
     /// The point's and the sustained mean's tail probabilities (1 for the latter while the
     /// window is not yet full: the look is counted all the same).
     fn observe(&mut self, raw: f64) -> [f64; 2] {
@@ -304,15 +278,12 @@ pub struct AutoDetector {
     last_ts: Option<Timestamp>,
     #[serde(default)]
     steps: VecDeque<i64>,
-    /// The time of the last reported detection (`auto.memory`; absent from older states).
-    #[serde(default)]
-    alarmed_ts: Option<Timestamp>,
 }
 
 impl AutoDetector {
     pub fn new(config: &AutoConfig, band: &BandConfig) -> Result<Self, DetectError> {
         config.validate()?;
-        let mut d = AutoDetector {
+        Ok(AutoDetector {
             band: BandDetector::new(band)?,
             forest: RandomCutForest::new(&config.rcf, config.rcf.shingle)?,
             shingle: VecDeque::with_capacity(config.rcf.shingle),
@@ -338,15 +309,8 @@ impl AutoDetector {
             cal_cad: Surprise::new(config.history, config.short_window),
             last_ts: None,
             steps: VecDeque::with_capacity(STEPS),
-            alarmed_ts: None,
             config: config.clone(),
-        };
-        let k = config.tail_points;
-        d.cal_band.set_tail_points(k);
-        d.cal_rcf.set_tail_points(k);
-        d.cal_cad.set_tail_points(k);
-        d.cal_flat.tail_points = k;
-        Ok(d)
+        })
     }
 
     /// This point's step in units of the running median step before it (causal), and learns
@@ -481,17 +445,7 @@ impl Detector for AutoDetector {
             // the episode just reported: its peak is what a later escalation must beat
             self.quiet_level = self.quiet_level.max(score);
         }
-        // past the quiet period: the last detection's score, halved every `memory` seconds
-        let remembered = match (self.config.memory, self.alarmed_ts) {
-            (m, Some(at)) if m > 0 && !quiet => {
-                let age = timestamp.saturating_sub(at).max(0) as f64;
-                self.quiet_level * (-age / m as f64).exp2()
-            }
-            _ => 0.0,
-        };
-        if (quiet && (same_episode || score <= self.quiet_level * self.config.escalation))
-            || (anomalous && score <= remembered)
-        {
+        if quiet && (same_episode || score <= self.quiet_level * self.config.escalation) {
             // the change was already reported: keep the ranking, stay under the alarm
             score *= 0.5 * self.config.alarm;
             anomalous = false;
@@ -499,7 +453,6 @@ impl Detector for AutoDetector {
             self.quiet_until = timestamp.saturating_add(self.config.quiet);
             self.quiet_level = score;
             self.alarmed_at = self.n;
-            self.alarmed_ts = Some(timestamp);
         }
         // the score may come before the band does (the forest, flat-line and record views need
         // fewer points than a whole seasonal cycle): an unknown band stays empty
