@@ -42,6 +42,12 @@ fn nth_row<'a>(
     (y as u16, line)
 }
 
+/// The rows of a table in the order a `visible_*` list gives (indices into `all`: a `Vec` or
+/// a `VecDeque`).
+fn in_order<T: Clone>(order: &[usize], all: &impl std::ops::Index<usize, Output = T>) -> Vec<T> {
+    order.iter().map(|&i| all[i].clone()).collect()
+}
+
 // ---------------------------------------------------------------- 1. problems
 
 #[test]
@@ -306,12 +312,7 @@ fn the_shards_and_the_snapshots_sort_like_the_other_tables() {
     let mut s = fixture::state();
     // Shards: worst first (rejected records or an old iterator), then any column.
     keys(&mut s, "3");
-    let shards = |s: &AppState| -> Vec<watchband::app::state::ShardStat> {
-        s.visible_shards()
-            .iter()
-            .map(|&i| s.shards[i].clone())
-            .collect()
-    };
+    let shards = |s: &AppState| in_order(&s.visible_shards(), &s.shards);
     let worst = shards(&s);
     assert!(worst.len() >= 2, "{worst:?}");
     assert!(
@@ -552,12 +553,7 @@ fn the_rejected_records_pane_sorts_like_the_other_tables() {
         })),
     );
     keys(&mut s, "3");
-    let pane = |s: &AppState| -> Vec<watchband::app::state::Rejected> {
-        s.visible_rejected()
-            .iter()
-            .map(|&i| s.rejected[i].clone())
-            .collect()
-    };
+    let pane = |s: &AppState| in_order(&s.visible_rejected(), &s.rejected);
     // Newest arrived first by default, whatever their own times.
     let arrived: Vec<usize> = (0..s.rejected.len()).rev().collect();
     assert_eq!(s.visible_rejected(), arrived);
