@@ -21,6 +21,16 @@
 //! (Bonferroni; the other rules of [`super::combine`] were measured and lost), becomes the score on a logarithmic scale, so a score means the same on every series.
 //! After a detection the score is damped for a while (unless a clearly stronger one comes):
 //! one change is reported once, as an operator wants, and as NAB rewards.
+//!
+//! A detection is reported with a score of at least `report_floor` × the alarm (1.5×, since
+//! branch `knowncause`). A detection starts a quiet period, so a threshold on the reported
+//! scores (NAB's scorer chooses its own, on other files than it is then applied to) that fell
+//! between a weak detection and the alarm would drop the detection and keep its quiet period,
+//! which damps the change coming after it (on one NAB file a detection at 0.1793 damped a
+//! 0.2045 fourteen points later in the same window, and at a threshold of 0.1797 the window
+//! was lost). With the floor no reported score lies between the alarm and 1.5× it: any
+//! threshold there gives the detector's own verdicts. The verdicts and the quiet period are
+//! unchanged (they use the score itself).
 
 use super::band::BandDetector;
 use super::cad::{CadConfig, ContextModel};
@@ -69,6 +79,17 @@ pub struct AutoConfig {
     /// so no shingle joins points on either side of one (default 8; 0 is off: main's `auto`
     /// before branch `traffic`). The median needs 8 steps; until then nothing is a gap.
     pub gap: f64,
+    /// A detection's reported score is at least this many times the alarm (default 1.5; 1 or
+    /// less is off: main's `auto` before branch `knowncause`). Only the reported score: the
+    /// quiet period and the escalation use the score itself. A detection starts a quiet
+    /// period, so a threshold on the reported scores (NAB's scorer chooses its own) that split
+    /// weak detections from strong ones would keep a quiet period whose detection it does not
+    /// count; with the floor no reported score lies between the alarm and the floor, and every
+    /// threshold in that range gives the detector's own verdicts.
+    pub report_floor: f64,
+    /// A score at or above this many times the alarm starts a quiet period without being a
+    /// detection (default 1: only detections start one). Measured and not kept (docs).
+    pub episode: f64,
 }
 
 /// Steps remembered for the running median step (gap handling).
@@ -113,6 +134,8 @@ impl Default for AutoConfig {
             },
             cad_weight: 0.2,
             gap: 8.0,
+            report_floor: 1.5,
+            episode: 1.0,
         }
     }
 }
@@ -134,6 +157,12 @@ impl AutoConfig {
         }
         if !(self.gap.is_finite() && self.gap >= 0.0) {
             return bad("gap must be a non-negative number of median steps");
+        }
+        if !(self.report_floor.is_finite() && self.report_floor >= 0.0) {
+            return bad("report floor must be a non-negative multiple of the alarm");
+        }
+        if !(self.episode.is_finite() && self.episode > 0.0) {
+            return bad("episode must be a positive multiple of the alarm");
         }
         if !(self.cad_weight.is_finite() && self.cad_weight >= 0.0) {
             return bad("cad weight must be a non-negative number");
@@ -449,10 +478,15 @@ impl Detector for AutoDetector {
             // the change was already reported: keep the ranking, stay under the alarm
             score *= 0.5 * self.config.alarm;
             anomalous = false;
-        } else if anomalous {
+        } else if anomalous || score >= self.config.episode * self.config.alarm {
             self.quiet_until = timestamp.saturating_add(self.config.quiet);
             self.quiet_level = score;
             self.alarmed_at = self.n;
+            if anomalous {
+                // reported at least at the floor: nothing reported lies between the alarm and
+                // it (the quiet period above keeps the score itself)
+                score = score.max((self.config.report_floor * self.config.alarm).min(1.0));
+            }
         }
         // the score may come before the band does (the forest, flat-line and record views need
         // fewer points than a whole seasonal cycle): an unknown band stays empty
@@ -563,6 +597,51 @@ mod tests {
         let now = episode(16);
         assert_eq!(now.len(), 1, "now: {now:?}");
         assert_eq!(now[0], before[0]);
+    }
+
+    /// A detection is reported at least at `report_floor` × the alarm, so no threshold on the
+    /// reported scores can drop a weak detection while keeping the quiet period it started:
+    /// the verdicts and every other score are unchanged, a weak detection (under 1.5× the
+    /// alarm before the floor) is reported at the floor, and the quiet period after it is
+    /// the same (a later score is damped against the score itself, not the floor).
+    #[test]
+    fn a_detection_is_reported_at_least_at_the_floor() {
+        let run = |floor: f64, bump: f64| {
+            let config = AutoConfig {
+                report_floor: floor,
+                ..AutoConfig::default()
+            };
+            let mut det = AutoDetector::new(&config, &BandConfig::default()).unwrap();
+            let value = |i: i64| {
+                let wave = (i as f64 / 288.0 * std::f64::consts::TAU).sin();
+                let bump = if (1500..1503).contains(&i) { bump } else { 0.0 };
+                10.0 + 3.0 * wave + ((i * 7919) % 13) as f64 / 13.0 + bump
+            };
+            (0..1700i64)
+                .map(|i| {
+                    let v = det.observe(300 * i, value(i)).unwrap();
+                    (v.score, v.anomalous)
+                })
+                .collect::<Vec<_>>()
+        };
+        let config = AutoConfig::default();
+        assert_eq!(config.report_floor, 1.5);
+        let floor = config.report_floor * config.alarm;
+        let mut weak = 0;
+        for bump in [0.6, 0.8, 1.0, 1.2, 1.5, 2.0, 3.0] {
+            let (before, now) = (run(0.0, bump), run(config.report_floor, bump));
+            for (i, (&(old, old_alarm), &(new, new_alarm))) in before.iter().zip(&now).enumerate() {
+                assert_eq!(old_alarm, new_alarm, "bump {bump}, row {i}");
+                if old_alarm {
+                    assert_eq!(new, old.max(floor), "bump {bump}, row {i}");
+                    weak += usize::from(old < floor);
+                } else {
+                    assert_eq!(new, old, "bump {bump}, row {i}");
+                    assert!(new < config.alarm, "bump {bump}, row {i}: {new}");
+                }
+            }
+        }
+        assert!(weak > 0, "no detection under the floor was exercised");
     }
 
     /// Sparse, irregular sampling (NAB's realTraffic: hours without a point): the forest's
