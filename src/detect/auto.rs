@@ -87,9 +87,6 @@ pub struct AutoConfig {
     /// count; with the floor no reported score lies between the alarm and the floor, and every
     /// threshold in that range gives the detector's own verdicts.
     pub report_floor: f64,
-    /// A score at or above this many times the alarm starts a quiet period without being a
-    /// detection (default 1: only detections start one). Measured and not kept (docs).
-    pub episode: f64,
 }
 
 /// Steps remembered for the running median step (gap handling).
@@ -135,7 +132,6 @@ impl Default for AutoConfig {
             cad_weight: 0.2,
             gap: 8.0,
             report_floor: 1.5,
-            episode: 1.0,
         }
     }
 }
@@ -160,9 +156,6 @@ impl AutoConfig {
         }
         if !(self.report_floor.is_finite() && self.report_floor >= 0.0) {
             return bad("report floor must be a non-negative multiple of the alarm");
-        }
-        if !(self.episode.is_finite() && self.episode > 0.0) {
-            return bad("episode must be a positive multiple of the alarm");
         }
         if !(self.cad_weight.is_finite() && self.cad_weight >= 0.0) {
             return bad("cad weight must be a non-negative number");
@@ -478,15 +471,13 @@ impl Detector for AutoDetector {
             // the change was already reported: keep the ranking, stay under the alarm
             score *= 0.5 * self.config.alarm;
             anomalous = false;
-        } else if anomalous || score >= self.config.episode * self.config.alarm {
+        } else if anomalous {
             self.quiet_until = timestamp.saturating_add(self.config.quiet);
             self.quiet_level = score;
             self.alarmed_at = self.n;
-            if anomalous {
-                // reported at least at the floor: nothing reported lies between the alarm and
-                // it (the quiet period above keeps the score itself)
-                score = score.max((self.config.report_floor * self.config.alarm).min(1.0));
-            }
+            // reported at least at the floor: nothing reported lies between the alarm and it
+            // (the quiet period above keeps the score itself)
+            score = score.max((self.config.report_floor * self.config.alarm).min(1.0));
         }
         // the score may come before the band does (the forest, flat-line and record views need
         // fewer points than a whole seasonal cycle): an unknown band stays empty
