@@ -70,6 +70,11 @@ CANDIDATES = {
     "gap off": {"auto.gap": 0.0},
     "gap 4": {"auto.gap": 4.0},
     "gap 16": {"auto.gap": 16.0},
+    # per-look recalibration of the extreme tail (default level 1e-3, prior 0.25; branch rank):
+    # off (main's auto before it), and the level both ways
+    "recal off": {"auto.recal": 0.0},
+    "recal 5e-4": {"auto.recal": 5e-4},
+    "recal 2e-3": {"auto.recal": 2e-3},
     # the general knobs, each moved both ways
     "quiet 12 h": {"auto.quiet": 12 * 3600},
     "quiet 72 h": {"auto.quiet": 72 * 3600},

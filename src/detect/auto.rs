@@ -17,7 +17,12 @@
 //! Raw surprise is not comparable across series, so each view is calibrated against its own
 //! recent history into a tail probability ("how unusual is this much surprise here?"), both
 //! for the point alone and for the mean of the last few points (a sustained change that no
-//! single point shows). The smallest tail probability, corrected for the number of looks
+//! single point shows). Since branch `rank`, each look also watches its own calibration in the
+//! extreme tail: if its probability fell below 1e-3 more often than 1e-3 of the time over its
+//! history, the exponential tail is too light on this series (a series that keeps producing
+//! the same kind of bump), and its probabilities below 1e-3 are multiplied by that excess —
+//! on NAB most false alarms are such recurring bumps, scored like the true anomalies
+//! (docs/detect.md, "Ranking true hits above false rows"). The smallest tail probability, corrected for the number of looks
 //! (Bonferroni; the other rules of [`super::combine`] were measured and lost), becomes the score on a logarithmic scale, so a score means the same on every series.
 //! After a detection the score is damped for a while (unless a clearly stronger one comes):
 //! one change is reported once, as an operator wants, and as NAB rewards.
@@ -87,6 +92,15 @@ pub struct AutoConfig {
     /// count; with the floor no reported score lies between the alarm and the floor, and every
     /// threshold in that range gives the detector's own verdicts.
     pub report_floor: f64,
+    /// Per-look recalibration of the extreme tail (default 1e-3; 0 is off, main's `auto` before
+    /// branch `rank`): a look whose tail
+    /// probability fell below this level q more often than q of the time in its own history
+    /// (the calibrator's last `history` probabilities, counted before correction) has an
+    /// exponential tail too light on this series; its probabilities below q are multiplied by
+    /// the observed excess `(count + recal_prior) / (looks × q + recal_prior)` (never below 1).
+    pub recal: f64,
+    /// Pseudo-count of the recalibration's excess (see `recal`; default 0.25).
+    pub recal_prior: f64,
 }
 
 /// Steps remembered for the running median step (gap handling).
@@ -132,6 +146,8 @@ impl Default for AutoConfig {
             cad_weight: 0.2,
             gap: 8.0,
             report_floor: 1.5,
+            recal: 1e-3,
+            recal_prior: 0.25,
         }
     }
 }
@@ -157,6 +173,10 @@ impl AutoConfig {
         if !(self.report_floor.is_finite() && self.report_floor >= 0.0) {
             return bad("report floor must be a non-negative multiple of the alarm");
         }
+        let prior_ok = self.recal_prior.is_finite() && self.recal_prior > 0.0;
+        if !((0.0..1.0).contains(&self.recal) && prior_ok) {
+            return bad("recal must be in [0, 1) and its prior positive");
+        }
         if !(self.cad_weight.is_finite() && self.cad_weight >= 0.0) {
             return bad("cad weight must be a non-negative number");
         }
@@ -175,6 +195,16 @@ struct Calibrator {
     capacity: usize,
     /// Smallest tail scale, in the raw signal's units (a prior for signals that are constant).
     min_scale: f64,
+    /// Recalibration level q of the extreme tail (0: off; `AutoConfig::recal`).
+    #[serde(default)]
+    recal: f64,
+    #[serde(default)]
+    recal_prior: f64,
+    /// Whether each of the last `capacity` probabilities given was below `recal`, and how many.
+    #[serde(default)]
+    below: VecDeque<bool>,
+    #[serde(default)]
+    below_count: usize,
 }
 
 /// Most looks a point can get: the band and the forest, point and sustained (4), the flat line
@@ -192,7 +222,41 @@ impl Calibrator {
             sorted: Vec::with_capacity(capacity),
             capacity: capacity.max(MIN_HISTORY),
             min_scale: 0.0,
+            recal: 0.0,
+            recal_prior: 0.0,
+            below: VecDeque::new(),
+            below_count: 0,
         }
+    }
+
+    fn with_recal(mut self, q: f64, prior: f64) -> Self {
+        self.recal = q;
+        self.recal_prior = prior;
+        self
+    }
+
+    /// `p` corrected by this calibrator's own excess of probabilities below `recal`, and the
+    /// uncorrected `p` counted.
+    fn recalibrate(&mut self, p: f64) -> f64 {
+        if self.recal <= 0.0 || self.sorted.len() < MIN_HISTORY {
+            return p;
+        }
+        let q = self.recal;
+        let m = self.below.len() as f64;
+        let out = if p < q {
+            let excess = (self.below_count as f64 + self.recal_prior) / (m * q + self.recal_prior);
+            (p * excess.max(1.0)).min(1.0)
+        } else {
+            p
+        };
+        if self.below.len() == self.capacity
+            && let Some(old) = self.below.pop_front()
+        {
+            self.below_count -= usize::from(old);
+        }
+        self.below.push_back(p < q);
+        self.below_count += usize::from(p < q);
+        out
     }
 
     /// `P(raw' >= raw)` under the history; 1 while the history is short.
@@ -227,7 +291,7 @@ impl Calibrator {
     fn observe(&mut self, raw: f64) -> f64 {
         let p = self.tail(raw);
         self.learn(raw);
-        p
+        self.recalibrate(p)
     }
 }
 
@@ -247,9 +311,13 @@ impl Surprise {
     }
 
     fn new(history: usize, window: usize) -> Self {
+        Surprise::with_recal(history, window, 0.0, 0.0)
+    }
+
+    fn with_recal(history: usize, window: usize, q: f64, prior: f64) -> Self {
         Surprise {
-            point: Calibrator::new(history),
-            sustained: Calibrator::new(history),
+            point: Calibrator::new(history).with_recal(q, prior),
+            sustained: Calibrator::new(history).with_recal(q, prior),
             recent: VecDeque::with_capacity(window),
             window: window.max(1),
         }
@@ -305,16 +373,22 @@ pub struct AutoDetector {
 impl AutoDetector {
     pub fn new(config: &AutoConfig, band: &BandConfig) -> Result<Self, DetectError> {
         config.validate()?;
+        let r = (
+            config.history,
+            config.short_window,
+            config.recal,
+            config.recal_prior,
+        );
         Ok(AutoDetector {
             band: BandDetector::new(band)?,
             forest: RandomCutForest::new(&config.rcf, config.rcf.shingle)?,
             shingle: VecDeque::with_capacity(config.rcf.shingle),
-            cal_band: Surprise::new(config.history, config.short_window),
-            cal_rcf: Surprise::new(config.history, config.short_window),
+            cal_band: Surprise::with_recal(r.0, r.1, r.2, r.3),
+            cal_rcf: Surprise::with_recal(r.0, r.1, r.2, r.3),
             cal_flat: Calibrator {
                 // a run of repeats is judged in points: each extra repeat divides by e
                 min_scale: 1.0,
-                ..Calibrator::new(config.history)
+                ..Calibrator::new(config.history).with_recal(r.2, r.3)
             },
             run: 0.0,
             last: None,
@@ -328,7 +402,7 @@ impl AutoDetector {
                 CadMode::Off => None,
                 _ => Some(ContextModel::new(&config.cad_model)?),
             },
-            cal_cad: Surprise::new(config.history, config.short_window),
+            cal_cad: Surprise::with_recal(r.0, r.1, r.2, r.3),
             last_ts: None,
             steps: VecDeque::with_capacity(STEPS),
             config: config.clone(),
@@ -633,6 +707,52 @@ mod tests {
             }
         }
         assert!(weak > 0, "no detection under the floor was exercised");
+    }
+
+    /// A view whose surprises come more often than its calibrated tail says: a bump of 1.2 on a
+    /// quiet wave every 100 points (the band's exponential tail, fitted to the uniform noise,
+    /// calls each one rarer than one in a thousand). Without the recalibration each bump past the
+    /// quiet period is a new alarm; with it, the band's looks have seen their p fall below 1e-3
+    /// far more often than 1e-3 of the time and are corrected by that excess, so fewer bumps
+    /// alarm. A real spike on the same series is still flagged.
+    #[test]
+    fn a_look_surprised_too_often_is_recalibrated() {
+        let value = |i: i64| {
+            let wave = (i as f64 / 288.0 * std::f64::consts::TAU).sin();
+            let bump = if i > 0 && i % 100 == 0 { 1.2 } else { 0.0 };
+            10.0 + 3.0 * wave + ((i * 7919) % 13) as f64 / 13.0 + bump
+        };
+        let run = |recal: f64| {
+            let config = AutoConfig {
+                recal,
+                ..AutoConfig::default()
+            };
+            let mut det = AutoDetector::new(&config, &BandConfig::default()).unwrap();
+            let mut alarms = 0;
+            for i in 0..6000i64 {
+                let v = det.observe(300 * i, value(i)).unwrap();
+                alarms += usize::from(i >= 2000 && v.anomalous);
+            }
+            let spike = det.observe(300 * 6000, value(6000) + 40.0).unwrap();
+            (alarms, spike.anomalous)
+        };
+        assert_eq!(AutoConfig::default().recal, 1e-3);
+        let (with, spike) = run(AutoConfig::default().recal);
+        let (without, _) = run(0.0);
+        assert!(with < without, "{with} alarms with, {without} without");
+        assert!(spike, "the spike is still an alarm");
+        // a configuration saved before the setting loads with the new default; a detector state
+        // saved before it loads with its calibrators uncorrected (their level defaults to 0)
+        let mut json = serde_json::to_value(AutoConfig::default()).unwrap();
+        json.as_object_mut().unwrap().remove("recal");
+        let old: AutoConfig = serde_json::from_value(json).unwrap();
+        assert_eq!(old.recal, AutoConfig::default().recal);
+        let mut cal = serde_json::to_value(Calibrator::new(100)).unwrap();
+        for k in ["recal", "recal_prior", "below", "below_count"] {
+            cal.as_object_mut().unwrap().remove(k);
+        }
+        let mut cal: Calibrator = serde_json::from_value(cal).unwrap();
+        assert_eq!(cal.recalibrate(1e-9), 1e-9);
     }
 
     /// Sparse, irregular sampling (NAB's realTraffic: hours without a point): the forest's
