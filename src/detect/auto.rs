@@ -373,22 +373,18 @@ pub struct AutoDetector {
 impl AutoDetector {
     pub fn new(config: &AutoConfig, band: &BandConfig) -> Result<Self, DetectError> {
         config.validate()?;
-        let r = (
-            config.history,
-            config.short_window,
-            config.recal,
-            config.recal_prior,
-        );
+        let (q, prior) = (config.recal, config.recal_prior);
+        let surprise = || Surprise::with_recal(config.history, config.short_window, q, prior);
         Ok(AutoDetector {
             band: BandDetector::new(band)?,
             forest: RandomCutForest::new(&config.rcf, config.rcf.shingle)?,
             shingle: VecDeque::with_capacity(config.rcf.shingle),
-            cal_band: Surprise::with_recal(r.0, r.1, r.2, r.3),
-            cal_rcf: Surprise::with_recal(r.0, r.1, r.2, r.3),
+            cal_band: surprise(),
+            cal_rcf: surprise(),
             cal_flat: Calibrator {
                 // a run of repeats is judged in points: each extra repeat divides by e
                 min_scale: 1.0,
-                ..Calibrator::new(config.history).with_recal(r.2, r.3)
+                ..Calibrator::new(config.history).with_recal(q, prior)
             },
             run: 0.0,
             last: None,
@@ -402,7 +398,7 @@ impl AutoDetector {
                 CadMode::Off => None,
                 _ => Some(ContextModel::new(&config.cad_model)?),
             },
-            cal_cad: Surprise::with_recal(r.0, r.1, r.2, r.3),
+            cal_cad: surprise(),
             last_ts: None,
             steps: VecDeque::with_capacity(STEPS),
             config: config.clone(),
