@@ -570,6 +570,13 @@ mod tests {
     use super::*;
     use crate::detect::{AnyDetector, DetectorConfig};
 
+    /// Five-minute points of a daily wave (288 points a day) with a little deterministic noise:
+    /// the series the tests below disturb.
+    fn wave(i: i64) -> f64 {
+        let day = (i as f64 / 288.0 * std::f64::consts::TAU).sin();
+        10.0 + 3.0 * day + ((i * 7919) % 13) as f64 / 13.0
+    }
+
     /// A state saved before the contextual view existed still loads (the view stays off).
     #[test]
     fn state_without_the_contextual_view_loads() {
@@ -605,14 +612,10 @@ mod tests {
                 ..AutoConfig::default()
             };
             let mut det = AutoDetector::new(&config, &BandConfig::default()).unwrap();
-            let value = |i: i64| {
-                let wave = (i as f64 / 288.0 * std::f64::consts::TAU).sin();
-                10.0 + 3.0 * wave + ((i * 7919) % 13) as f64 / 13.0
-            };
             for i in 0..1500i64 {
-                det.observe(300 * i, value(i)).unwrap();
+                det.observe(300 * i, wave(i)).unwrap();
             }
-            let v = det.observe(300 * 1500, value(1500) + 40.0).unwrap();
+            let v = det.observe(300 * 1500, wave(1500) + 40.0).unwrap();
             assert!(v.anomalous, "{combine:?}: spike scored {}", v.score);
         }
     }
@@ -623,13 +626,12 @@ mod tests {
     #[test]
     fn one_episode_is_not_alarmed_twice() {
         let value = |i: i64| {
-            let wave = (i as f64 / 288.0 * std::f64::consts::TAU).sin();
             let bump = match i {
                 1500 => 1.0,
                 1502 => 3.0,
                 _ => 0.0,
             };
-            10.0 + 3.0 * wave + ((i * 7919) % 13) as f64 / 13.0 + bump
+            wave(i) + bump
         };
         let episode = |gap: usize| {
             let config = AutoConfig {
@@ -674,9 +676,8 @@ mod tests {
             };
             let mut det = AutoDetector::new(&config, &BandConfig::default()).unwrap();
             let value = |i: i64| {
-                let wave = (i as f64 / 288.0 * std::f64::consts::TAU).sin();
                 let bump = if (1500..1503).contains(&i) { bump } else { 0.0 };
-                10.0 + 3.0 * wave + ((i * 7919) % 13) as f64 / 13.0 + bump
+                wave(i) + bump
             };
             (0..1700i64)
                 .map(|i| {
@@ -714,9 +715,8 @@ mod tests {
     #[test]
     fn a_look_surprised_too_often_is_recalibrated() {
         let value = |i: i64| {
-            let wave = (i as f64 / 288.0 * std::f64::consts::TAU).sin();
             let bump = if i > 0 && i % 100 == 0 { 1.2 } else { 0.0 };
-            10.0 + 3.0 * wave + ((i * 7919) % 13) as f64 / 13.0 + bump
+            wave(i) + bump
         };
         let run = |recal: f64| {
             let config = AutoConfig {
@@ -764,15 +764,11 @@ mod tests {
                 ..AutoConfig::default()
             };
             let mut det = AutoDetector::new(&config, &BandConfig::default()).unwrap();
-            let value = |i: i64| {
-                let wave = (i as f64 / 288.0 * std::f64::consts::TAU).sin();
-                10.0 + 3.0 * wave + ((i * 7919) % 13) as f64 / 13.0
-            };
             // the peak of day 10 is point 10 * 288 + 72; the trough twelve hours later
             let (from, to) = (10 * 288 + 72, 10 * 288 + 72 + 144);
             let (mut shingles, mut highest) = (Vec::new(), 0.0f64);
             for i in (0..4000i64).filter(|&i| i <= from || i >= to) {
-                let v = det.observe(300 * i, value(i)).unwrap();
+                let v = det.observe(300 * i, wave(i)).unwrap();
                 if (to..to + 4).contains(&i) {
                     shingles.push(det.shingle.len());
                 }
@@ -805,8 +801,7 @@ mod tests {
         for i in 0..2000i64 {
             // five-minute points with a daily wave: the band needs a whole day of bins,
             // the other views score sooner
-            let wave = (i as f64 / 288.0 * std::f64::consts::TAU).sin();
-            let value = 10.0 + 3.0 * wave + ((i * 7919) % 13) as f64 / 13.0;
+            let value = wave(i);
             let v = det.observe(1_396_310_400 + 300 * i, value).unwrap();
             assert!(v.score.is_sign_positive(), "row {i}: score {}", v.score);
             zero += usize::from(v.score == 0.0 && v.band.is_some());
