@@ -165,8 +165,10 @@ class Corpus:
         return 100.0 * (raw - null) / (perfect - null)
 
 
-def cross_validate(corpus, prof, names):
-    """Per held-out category: (chosen candidate, threshold, raw, normalised, windows, fp)."""
+def cross_validate(corpus, prof, names, fixed=None):
+    """Per held-out category: (chosen candidate, threshold, raw, normalised, windows, fp).
+    With `fixed` (candidate -> threshold) each candidate's threshold is that one instead of
+    the one that maximises the training categories' score: only the candidate is chosen."""
     folds = {}
     for held in corpus.cats:
         train = [f for f in corpus.files if corpus.cat[f] != held]
@@ -174,10 +176,14 @@ def cross_validate(corpus, prof, names):
         best = None
         for name in names:  # first wins ties: the default is preferred
             sc = corpus.scorer(name, train)
-            opt = sc.optimise(prof)
-            norm = corpus.normalised(sc, prof, opt["score"])
+            if fixed is None:
+                opt = sc.optimise(prof)
+                raw, thr = opt["score"], opt["threshold"]
+            else:
+                raw, thr = sc.evaluate(prof, fixed[name])["score"], fixed[name]
+            norm = corpus.normalised(sc, prof, raw)
             if best is None or norm > best[0] + 1e-9:
-                best = (norm, name, opt["threshold"])
+                best = (norm, name, thr)
         _, name, thr = best
         sc = corpus.scorer(name, test)
         ev = sc.evaluate(prof, thr)
@@ -202,32 +208,6 @@ def own_alarm(overrides):
     algo = overrides.get("algo", "Auto")
     key = "auto.alarm" if algo == "Auto" else "cad.alarm"
     return overrides.get(key, DEFAULT_ALARMS[algo])
-
-
-def at_own_alarm(corpus, prof, names, alarms):
-    """A separate report, not the protocol: the same leave-one-category-out folds with every
-    threshold fixed to the candidate's own alarm (the verdicts an operator sees), so only the
-    candidate is chosen on the other categories."""
-    folds = {}
-    for held in corpus.cats:
-        train = [f for f in corpus.files if corpus.cat[f] != held]
-        test = [f for f in corpus.files if corpus.cat[f] == held]
-        best = None
-        for name in names:
-            sc = corpus.scorer(name, train)
-            norm = corpus.normalised(sc, prof, sc.evaluate(prof, alarms[name])["score"])
-            if best is None or norm > best[0] + 1e-9:
-                best = (norm, name)
-        name = best[1]
-        sc = corpus.scorer(name, test)
-        ev = sc.evaluate(prof, alarms[name])
-        folds[held] = {"candidate": name, "threshold": alarms[name], "raw": ev["score"],
-                       "score": corpus.normalised(sc, prof, ev["score"]),
-                       "windows": f"{ev['windows_detected']}/{sc.n_windows_scored}",
-                       "fp_rows": ev["fp_rows"]}
-    raw = sum(f["raw"] for f in folds.values())
-    pooled = corpus.normalised(corpus.scorer(names[0], corpus.files), prof, raw)
-    return {"folds": folds, "pooled": pooled}
 
 
 def main(argv=None):
@@ -284,7 +264,7 @@ def main(argv=None):
         alarms = {n: own_alarm(cands[n]) for n in names}
         sc = corpus.scorer(names[0], corpus.files)
         own = corpus.normalised(sc, prof, sc.evaluate(prof, alarms[names[0]])["score"])
-        op = at_own_alarm(corpus, prof, names, alarms)
+        op = cross_validate(corpus, prof, names, fixed=alarms)
         r["at_own_alarm"] = {"first_all_files": own, **op}
         print(f"threshold fixed to each candidate's own alarm (the operator's verdicts): "
               f"{names[0]} all files {own:.2f}; folds choosing the candidate:")
